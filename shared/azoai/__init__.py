@@ -1,0 +1,95 @@
+"""azoai: Azure OpenAI for LangChain and LlamaIndex, one shared core.
+
+The core knows Azure (endpoints, auth, api-versions, deployments, content filtering, retries);
+``langchain_azoai`` and ``llamaindex_azoai`` put it behind each framework's interfaces. Names are
+imported lazily so that ``import azoai`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from azoai.errors import (
+    APIConnectionError,
+    APIStatusError,
+    ApiVersionError,
+    AuthenticationError,
+    AzoaiError,
+    BadRequestError,
+    ConfigError,
+    ContentFilterError,
+    ContextLengthError,
+    DeploymentNotFoundError,
+    DeploymentPausedError,
+    InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    StreamInterruptedError,
+    TimeoutError,
+    UnsupportedParameterError,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Settings": "azoai.settings",
+    "AuthSettings": "azoai.settings",
+    "RetryPolicy": "azoai.settings",
+    "Timeouts": "azoai.settings",
+    "ModelInfo": "azoai.catalog",
+    "lookup_model": "azoai.catalog",
+    "DeploymentRecord": "azoai.deployments",
+    "DiscoverySettings": "azoai.deployments",
+    "ContentFilterResults": "azoai.content_filter",
+}
+
+if TYPE_CHECKING:
+    from azoai.catalog import ModelInfo, lookup_model
+    from azoai.content_filter import ContentFilterResults
+    from azoai.deployments import DeploymentRecord, DiscoverySettings
+    from azoai.settings import AuthSettings, RetryPolicy, Settings, Timeouts
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'azoai' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "ApiVersionError",
+    "AuthSettings",
+    "AuthenticationError",
+    "AzoaiError",
+    "BadRequestError",
+    "ConfigError",
+    "ContentFilterError",
+    "ContentFilterResults",
+    "ContextLengthError",
+    "DeploymentNotFoundError",
+    "DeploymentPausedError",
+    "DeploymentRecord",
+    "DiscoverySettings",
+    "InvalidResponseError",
+    "ModelInfo",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServiceUnavailableError",
+    "Settings",
+    "StreamInterruptedError",
+    "TimeoutError",
+    "Timeouts",
+    "UnsupportedParameterError",
+    "__version__",
+    "lookup_model",
+]

@@ -1,0 +1,152 @@
+"""Azure's content-filter annotations turned into data.
+
+Azure reports filtering in several places and spellings: ``prompt_filter_results`` (or the older
+``prompt_annotations``) on responses and the first stream chunk, ``content_filter_results`` per
+choice, and ``innererror.content_filter_result`` (spec spelling ``inner_error.content_filter_results``)
+in a 400 error body. Every one of them is parsed here into the same small types, so callers never
+see the spellings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "CategoryResult",
+    "ContentFilterResults",
+    "parse_category_results",
+    "parse_prompt_filter_results",
+]
+
+Side = Literal["prompt", "completion"]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryResult:
+    """One category's verdict: severity categories carry ``severity``, detection ones ``detected``."""
+
+    category: str
+    filtered: bool
+    severity: str | None = None
+    detected: bool | None = None
+    id: str | None = None  # custom blocklist id
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"filtered": self.filtered}
+        if self.severity is not None:
+            out["severity"] = self.severity
+        if self.detected is not None:
+            out["detected"] = self.detected
+        if self.id is not None:
+            out["id"] = self.id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ContentFilterResults:
+    """The verdict for one side (prompt or completion) of one request."""
+
+    side: Side
+    categories: tuple[CategoryResult, ...] = ()
+    index: int = 0  # prompt_index or choice index
+    offsets: Mapping[str, int] | None = field(default=None)
+
+    @property
+    def filtered(self) -> bool:
+        return any(c.filtered for c in self.categories)
+
+    @property
+    def filtered_categories(self) -> list[str]:
+        """Names of the categories that caused filtering (a blocklist shows as ``blocklist:<id>``)."""
+        out = []
+        for c in self.categories:
+            if c.filtered:
+                out.append(f"blocklist:{c.id}" if c.category == "custom_blocklists" else c.category)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Azure's own shape (``{"hate": {"filtered": false, "severity": "safe"}, ...}``)."""
+        out: dict[str, Any] = {}
+        for c in self.categories:
+            if c.category == "custom_blocklists":
+                out.setdefault("custom_blocklists", []).append(c.to_dict())
+            else:
+                out[c.category] = c.to_dict()
+        return out
+
+
+def parse_category_results(raw: object) -> tuple[CategoryResult, ...]:
+    """Parse one ``content_filter_result(s)`` object. Anything malformed is skipped, never raised."""
+    if not isinstance(raw, Mapping):
+        return ()
+    out: list[CategoryResult] = []
+    for name, value in raw.items():
+        if not isinstance(name, str):
+            continue
+        if name == "custom_blocklists":
+            items: Any = value
+            if isinstance(items, Mapping):  # newer shape: {"filtered": bool, "details": [...]}
+                items = items.get("details", [])
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, Mapping):
+                        out.append(
+                            CategoryResult(
+                                category=name,
+                                filtered=bool(item.get("filtered", False)),
+                                id=str(item.get("id")) if item.get("id") is not None else None,
+                            )
+                        )
+            continue
+        if name == "error" or not isinstance(value, Mapping):
+            continue
+        severity = value.get("severity")
+        detected = value.get("detected")
+        out.append(
+            CategoryResult(
+                category=name,
+                filtered=bool(value.get("filtered", False)),
+                severity=severity if isinstance(severity, str) else None,
+                detected=detected if isinstance(detected, bool) else None,
+            )
+        )
+    return tuple(out)
+
+
+def parse_prompt_filter_results(body: Mapping[str, Any]) -> list[ContentFilterResults]:
+    """Read ``prompt_filter_results`` (or ``prompt_annotations``) from a response or chunk."""
+    raw = body.get("prompt_filter_results")
+    if raw is None:
+        raw = body.get("prompt_annotations")
+    if not isinstance(raw, list):
+        return []
+    out = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        idx = item.get("prompt_index", 0)
+        out.append(
+            ContentFilterResults(
+                side="prompt",
+                categories=parse_category_results(item.get("content_filter_results")),
+                index=idx if isinstance(idx, int) else 0,
+            )
+        )
+    return out
+
+
+def parse_error_filter_results(error: Mapping[str, Any]) -> ContentFilterResults | None:
+    """The filter verdict inside a 400 error object (``innererror`` or ``inner_error``)."""
+    inner = error.get("innererror")
+    if not isinstance(inner, Mapping):
+        inner = error.get("inner_error")
+    if not isinstance(inner, Mapping):
+        return None
+    raw = inner.get("content_filter_result")
+    if raw is None:
+        raw = inner.get("content_filter_results")
+    if raw is None:
+        return None
+    return ContentFilterResults(side="prompt", categories=parse_category_results(raw))

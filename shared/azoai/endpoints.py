@@ -1,0 +1,199 @@
+"""Endpoint URLs: what hosts azoai accepts, how a pasted URL is normalised, which cloud it is in.
+
+Kept apart from settings so that the security checks (which host may receive a token) and the
+URL builders share one definition of "the configured endpoint".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from azoai.errors import ConfigError
+
+__all__ = ["Cloud", "Endpoint", "HostKind", "is_loopback_host", "parse_endpoint"]
+
+HostKind = Literal["openai", "cognitiveservices", "foundry", "regional", "loopback", "custom"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cloud:
+    """The Azure cloud an endpoint lives in: decides the default Entra scope and the ARM host."""
+
+    name: str
+    scope: str
+    arm_host: str
+    arm_scope: str
+
+
+PUBLIC = Cloud(
+    "AzureCloud",
+    "https://cognitiveservices.azure.com/.default",
+    "https://management.azure.com",
+    "https://management.azure.com/.default",
+)
+US_GOV = Cloud(
+    "AzureUSGovernment",
+    "https://cognitiveservices.azure.us/.default",
+    "https://management.usgovcloudapi.net",
+    "https://management.usgovcloudapi.net/.default",
+)
+CHINA = Cloud(
+    "AzureChinaCloud",
+    "https://cognitiveservices.azure.cn/.default",
+    "https://management.chinacloudapi.cn",
+    "https://management.chinacloudapi.cn/.default",
+)
+
+# host suffix -> (kind, cloud). Longest suffix first is not needed: the suffixes do not overlap.
+_AZURE_SUFFIXES: tuple[tuple[str, HostKind, Cloud], ...] = (
+    (".openai.azure.com", "openai", PUBLIC),
+    (".cognitiveservices.azure.com", "cognitiveservices", PUBLIC),
+    (".services.ai.azure.com", "foundry", PUBLIC),
+    (".api.cognitive.microsoft.com", "regional", PUBLIC),
+    (".openai.azure.us", "openai", US_GOV),
+    (".cognitiveservices.azure.us", "cognitiveservices", US_GOV),
+    (".openai.azure.cn", "openai", CHINA),
+    (".cognitiveservices.azure.cn", "cognitiveservices", CHINA),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A validated endpoint: ``base`` is ``scheme://host[:port][/path]`` with no trailing slash and
+    no ``/openai`` suffix; request URLs are ``{base}/openai/...``."""
+
+    base: str
+    host: str
+    kind: HostKind
+    cloud: Cloud
+
+    @property
+    def resource_name(self) -> str | None:
+        """The custom subdomain (the Azure resource name) for Azure hosts, else ``None``."""
+        if self.kind in ("loopback", "custom", "regional"):
+            return None
+        return self.host.split(".", 1)[0]
+
+    @property
+    def supports_entra(self) -> bool:
+        """Entra ID needs a custom-subdomain host; regional endpoints take only keys."""
+        return self.kind != "regional"
+
+    @property
+    def openai_base(self) -> str:
+        return f"{self.base}/openai"
+
+
+def is_loopback_host(host: str) -> bool:
+    h = host.strip("[]").lower()
+    if h == "localhost" or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_from_resource_name(name: str) -> str:
+    n = name.strip()
+    if not n or not all(c.isalnum() or c == "-" for c in n):
+        raise ConfigError(
+            f"resource_name {name!r} is not a valid Azure resource name (letters, digits and '-')",
+            setting="resource_name",
+        )
+    return f"https://{n.lower()}.openai.azure.com"
+
+
+def parse_endpoint(
+    raw: str, *, custom_endpoint: bool = False, setting: str = "endpoint"
+) -> Endpoint:
+    """Validate and normalise an endpoint URL.
+
+    Accepts Azure OpenAI hosts (``*.openai.azure.com``, ``*.cognitiveservices.azure.com``,
+    ``*.services.ai.azure.com``, the US Government and China clouds, regional
+    ``*.api.cognitive.microsoft.com``), loopback hosts (``http`` allowed only there), and any
+    other ``https`` host when ``custom_endpoint`` is set (APIM, a proxy). A pasted ``/openai`` or
+    ``/openai/v1`` suffix and trailing slashes are removed, not doubled.
+    """
+    text = raw.strip()
+    if not text:
+        raise ConfigError(
+            f"{setting} is empty; give the resource URL, e.g. https://<resource>.openai.azure.com",
+            setting=setting,
+        )
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ConfigError(f"{setting} {raw!r} has no host", setting=setting)
+    if parts.username or parts.password:
+        raise ConfigError(f"{setting} must not contain credentials in the URL", setting=setting)
+    if parts.query or parts.fragment:
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} has a query or fragment; give only the resource URL "
+            "(put api_version and deployment in their own settings)",
+            setting=setting,
+        )
+    loopback = is_loopback_host(host)
+    if scheme not in ("https", "http"):
+        raise ConfigError(f"{setting} must be an https URL, got scheme {scheme!r}", setting=setting)
+    if scheme == "http" and not loopback:
+        raise ConfigError(
+            f"{setting} uses http:// on a non-loopback host ({host}); Azure OpenAI needs https:// "
+            "(http is accepted only for 127.0.0.1/localhost, e.g. the azoai emulator)",
+            setting=setting,
+        )
+
+    path = parts.path.rstrip("/")
+    lowered = path.lower()
+    for suffix in ("/openai/v1", "/openai"):
+        if lowered.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    else:
+        if "/openai/" in lowered:
+            raise ConfigError(
+                f"{setting} {_safe(raw)!r} contains an API path; give only the resource URL "
+                "(e.g. https://<resource>.openai.azure.com) and set deployment/api_version separately",
+                setting=setting,
+            )
+
+    kind: HostKind
+    cloud = PUBLIC
+    if loopback:
+        kind = "loopback"
+    else:
+        for suffix, k, c in _AZURE_SUFFIXES:
+            if host.endswith(suffix) and len(host) > len(suffix):
+                kind, cloud = k, c
+                break
+        else:
+            if not custom_endpoint:
+                raise ConfigError(
+                    f"{setting} host {host!r} is not an Azure OpenAI host (*.openai.azure.com, "
+                    "*.cognitiveservices.azure.com, *.services.ai.azure.com, sovereign clouds); "
+                    "if it is an APIM gateway or proxy in front of Azure OpenAI, set custom_endpoint=True",
+                    setting="custom_endpoint",
+                )
+            kind = "custom"
+        if path and kind != "custom":
+            raise ConfigError(
+                f"{setting} {_safe(raw)!r} has an unexpected path {path!r}; Azure endpoints are "
+                "https://<resource>.openai.azure.com with no path",
+                setting=setting,
+            )
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    if ":" in host and not host.startswith("["):  # IPv6 literal
+        netloc = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
+    base = urlunsplit((scheme, netloc, path, "", ""))
+    return Endpoint(base=base, host=host, kind=kind, cloud=cloud)
+
+
+def _safe(url: str) -> str:
+    """A URL with any query string cut off, for messages (a query could hold a key)."""
+    return url.split("?", 1)[0]

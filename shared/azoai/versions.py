@@ -1,0 +1,501 @@
+"""The api-version catalogue and the rules that follow from it. Pure functions, table-driven.
+
+Two URL families exist (see the README's route table):
+
+* ``deployments``: ``/openai/deployments/{d}/{op}?api-version=YYYY-MM-DD[-preview]``; the version
+  is required and decides which features exist.
+* ``v1``: ``/openai/v1/{op}``; the version is absent (``v1``) or ``preview``; every feature exists.
+
+Features arrived in preview versions first and reached GA versions later, and a GA version can be
+*newer* than a preview yet lack its features (``2024-10-21`` has no ``reasoning_effort``). So each
+feature records the first preview and the first GA version that has it, separately.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any, Literal
+
+from azoai.catalog import ModelInfo
+from azoai.errors import ApiVersionError, ConfigError
+
+__all__ = [
+    "DATED_GA",
+    "DATED_PREVIEW",
+    "DEFAULT_DATED_VERSION",
+    "Api",
+    "ApiVersion",
+    "Feature",
+    "Route",
+    "ShapedParams",
+    "parse_api_version",
+    "require_feature",
+    "resolve_route",
+    "shape_chat_params",
+    "supports",
+]
+
+log = logging.getLogger("azoai.versions")
+
+Api = Literal["chat", "responses"]
+Route = Literal["deployments", "v1"]
+
+#: Inference GA versions (azure-openai-facts §1.2).
+DATED_GA: tuple[str, ...] = ("2022-12-01", "2023-05-15", "2024-02-01", "2024-06-01", "2024-10-21")
+#: Inference preview versions; ``2025-04-01-preview`` is the last dated preview there will be.
+DATED_PREVIEW: tuple[str, ...] = (
+    "2022-03-01-preview",
+    "2022-06-01-preview",
+    "2023-03-15-preview",
+    "2023-06-01-preview",
+    "2023-07-01-preview",
+    "2023-08-01-preview",
+    "2023-09-01-preview",
+    "2023-10-01-preview",
+    "2023-11-01-preview",
+    "2023-12-01-preview",
+    "2024-02-15-preview",
+    "2024-03-01-preview",
+    "2024-04-01-preview",
+    "2024-05-01-preview",
+    "2024-07-01-preview",
+    "2024-08-01-preview",
+    "2024-09-01-preview",
+    "2024-10-01-preview",
+    "2024-12-01-preview",
+    "2025-01-01-preview",
+    "2025-02-01-preview",
+    "2025-03-01-preview",
+    "2025-04-01-preview",
+)
+V1_VERSIONS: tuple[str, ...] = ("v1", "preview")
+#: Used on the deployments route when no api-version is configured: the latest GA version.
+DEFAULT_DATED_VERSION = "2024-10-21"
+
+_DATED = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(-preview)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiVersion:
+    """A parsed api-version. ``kind`` is ``ga``, ``preview`` (dated), ``v1`` or ``v1-preview``."""
+
+    value: str
+    kind: Literal["ga", "preview", "v1", "v1-preview"]
+    date: date | None = None
+
+    @property
+    def is_dated(self) -> bool:
+        return self.date is not None
+
+    @property
+    def known(self) -> bool:
+        return self.value in DATED_GA or self.value in DATED_PREVIEW or self.value in V1_VERSIONS
+
+    @property
+    def query_value(self) -> str | None:
+        """What goes into ``?api-version=``; ``None`` means send no query (plain ``v1``)."""
+        return None if self.value == "v1" else self.value
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def parse_api_version(value: str, *, setting: str = "api_version") -> ApiVersion:
+    """Parse ``YYYY-MM-DD``, ``YYYY-MM-DD-preview``, ``v1`` or ``preview``; anything else is a
+    :class:`ConfigError` naming the setting."""
+    v = value.strip()
+    if v in ("v1", "preview"):
+        return ApiVersion(v, "v1" if v == "v1" else "v1-preview")
+    m = _DATED.match(v)
+    if m:
+        try:
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            d = None
+        if d is not None:
+            return ApiVersion(v, "preview" if m.group(4) else "ga", d)
+    raise ConfigError(
+        f"{setting} {value!r} is not a valid api-version; use a date such as '2024-10-21' or "
+        f"'2025-04-01-preview' for route='deployments', or 'v1' / 'preview' for route='v1'",
+        setting=setting,
+    )
+
+
+class Feature(StrEnum):
+    CHAT_COMPLETIONS = "chat completions"
+    FUNCTIONS = "functions"
+    TOOLS = "tools and tool_choice"
+    VISION = "image inputs"
+    JSON_OBJECT = "response_format json_object"
+    EMBEDDING_DIMENSIONS = "embeddings dimensions"
+    JSON_SCHEMA = "response_format json_schema"
+    PARALLEL_TOOL_CALLS = "parallel_tool_calls"
+    MAX_COMPLETION_TOKENS = "max_completion_tokens"
+    STREAM_OPTIONS = "stream_options (streamed usage)"
+    REASONING_EFFORT = "reasoning_effort"
+    DEVELOPER_ROLE = "the developer role"
+    STORE = "store and metadata"
+    PREDICTION = "predicted outputs"
+    RESPONSES = "the Responses API"
+
+
+# feature -> (first preview version, first GA version or None). Sources: the api-version
+# lifecycle changelog and the two vendored specs (azure-openai-facts §1.4); streamed usage on
+# 2024-10-21 per Azure.AI.OpenAI 2.1.0's release notes.
+FEATURES: Mapping[Feature, tuple[str, str | None]] = {
+    Feature.CHAT_COMPLETIONS: ("2023-03-15-preview", "2023-05-15"),
+    Feature.FUNCTIONS: ("2023-07-01-preview", "2024-02-01"),
+    Feature.TOOLS: ("2023-12-01-preview", "2024-02-01"),
+    Feature.VISION: ("2023-12-01-preview", "2024-02-01"),
+    Feature.JSON_OBJECT: ("2023-12-01-preview", "2024-02-01"),
+    Feature.EMBEDDING_DIMENSIONS: ("2024-03-01-preview", "2024-06-01"),
+    Feature.JSON_SCHEMA: ("2024-08-01-preview", "2024-10-21"),
+    Feature.PARALLEL_TOOL_CALLS: ("2024-09-01-preview", "2024-10-21"),
+    Feature.MAX_COMPLETION_TOKENS: ("2024-09-01-preview", "2024-10-21"),
+    Feature.STREAM_OPTIONS: ("2024-09-01-preview", "2024-10-21"),
+    Feature.REASONING_EFFORT: ("2024-12-01-preview", None),
+    Feature.DEVELOPER_ROLE: ("2024-12-01-preview", None),
+    Feature.STORE: ("2024-12-01-preview", None),
+    Feature.PREDICTION: ("2025-01-01-preview", None),
+    Feature.RESPONSES: ("2025-03-01-preview", None),
+}
+
+_NEWEST_KNOWN: date = max(
+    _d for v in (*DATED_GA, *DATED_PREVIEW) if (_d := parse_api_version(v).date)
+)
+
+
+def _date_of(version: str) -> date:
+    d = parse_api_version(version).date
+    assert d is not None
+    return d
+
+
+def supports(version: ApiVersion, feature: Feature) -> bool:
+    """Whether ``version`` has ``feature``. The v1 route has everything; a dated version newer than
+    every version in the table is assumed to have everything too (Azure only adds features)."""
+    if not version.is_dated:
+        return True
+    assert version.date is not None
+    if version.date > _NEWEST_KNOWN:
+        return True
+    first_preview, first_ga = FEATURES[feature]
+    if version.kind == "preview":
+        return version.date >= _date_of(first_preview)
+    return first_ga is not None and version.date >= _date_of(first_ga)
+
+
+def minimum_versions(feature: Feature) -> str:
+    """A human phrase naming the versions that have ``feature``, for error messages."""
+    first_preview, first_ga = FEATURES[feature]
+    ga = f" or GA {first_ga} and later" if first_ga else ""
+    return f"api_version {first_preview} or a later preview{ga}, or route='v1'"
+
+
+def require_feature(version: ApiVersion, feature: Feature, *, check: bool = True) -> None:
+    """Raise :class:`ApiVersionError` before any request is sent when ``version`` lacks ``feature``.
+
+    ``check=False`` (the ``check_api_version`` setting) turns the rule off for users whose
+    resource knows better than this table.
+    """
+    if not check or supports(version, feature):
+        return
+    raise ApiVersionError(
+        f"{feature.value} needs {minimum_versions(feature)}; api_version is {version.value!r}",
+        feature=feature.value,
+        api_version=version.value,
+        fix=f"set api_version='{_suggest(feature)}', or route='v1' (no api-version needed)",
+    )
+
+
+def _suggest(feature: Feature) -> str:
+    first_ga = FEATURES[feature][1]
+    return first_ga if first_ga else "2025-04-01-preview"
+
+
+# --- route resolution ---------------------------------------------------------------------------
+
+
+def resolve_route(
+    api: str,
+    route: str | None,
+    api_version: str | None,
+    *,
+    version_source: str | None = None,
+) -> tuple[Route, ApiVersion]:
+    """Decide the route and api-version from what the user gave, or raise a :class:`ConfigError`
+    that names the fix.
+
+    Defaults: the Responses API implies ``v1``; Chat Completions uses ``v1`` unless a dated
+    api-version is given, which selects ``deployments``. ``version_source`` (for example
+    ``env AZURE_OPENAI_API_VERSION``) is named in messages so users find where a value came from.
+    """
+    if api not in ("chat", "responses"):
+        raise ConfigError(f"api {api!r} is not valid; use 'chat' or 'responses'", setting="api")
+    if route is not None and route not in ("deployments", "v1"):
+        raise ConfigError(
+            f"route {route!r} is not valid; use 'v1' (/openai/v1/...) or 'deployments' "
+            f"(/openai/deployments/{{d}}/...?api-version=<date>)",
+            setting="route",
+        )
+    src = f" (from {version_source})" if version_source else ""
+    version = parse_api_version(api_version) if api_version else None
+
+    if api == "responses":
+        if route == "deployments":
+            raise ConfigError(
+                "the Responses API is served on the v1 route only; set route='v1' (or leave route "
+                "unset), or use api='chat' for /openai/deployments/...",
+                setting="route",
+            )
+        if version is not None and version.is_dated:
+            raise ConfigError(
+                f"api_version {version.value!r}{src} is a dated version, but the Responses API uses "
+                "the v1 route, which takes 'v1' or 'preview'; set api_version='v1' (or 'preview'), "
+                "remove it, or use api='chat'",
+                setting="api_version",
+            )
+        return "v1", version or ApiVersion("v1", "v1")
+
+    if route is None:
+        route = "deployments" if version is not None and version.is_dated else "v1"
+    if route == "v1":
+        if version is not None and version.is_dated:
+            raise ConfigError(
+                f"api_version {version.value!r}{src} is not valid on the v1 route; use 'v1' or "
+                "'preview', or set route='deployments'",
+                setting="api_version",
+            )
+        return "v1", version or ApiVersion("v1", "v1")
+    if version is not None and not version.is_dated:
+        raise ConfigError(
+            f"api_version {version.value!r}{src} is only valid on the v1 route; set route='v1', or "
+            f"give a dated api_version such as '{DEFAULT_DATED_VERSION}' for route='deployments'",
+            setting="api_version",
+        )
+    return "deployments", version or parse_api_version(DEFAULT_DATED_VERSION)
+
+
+# --- parameter shaping per model family ----------------------------------------------------------
+
+#: Sampling parameters reasoning models reject by their mere presence (facts §8).
+REASONING_UNSUPPORTED = (
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+)
+
+_warned: set[tuple[str, str]] = set()
+
+
+@dataclass(slots=True)
+class ShapedParams:
+    """Request parameters after the rules, and a readable note for each rule that changed them."""
+
+    params: dict[str, Any]
+    notes: list[str]
+
+
+def _drop(
+    params: dict[str, Any],
+    name: str,
+    reason: str,
+    notes: list[str],
+    *,
+    strict: bool,
+    model: str,
+) -> None:
+    if name not in params:
+        return
+    if strict:
+        raise ConfigError(
+            f"{name} is not supported: {reason}",
+            setting=name,
+            fix=f"remove {name}, or set strict=False to drop it with a warning",
+        )
+    del params[name]
+    note = f"{name} dropped: {reason}"
+    notes.append(note)
+    key = (model, name)
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("azoai: %s (warned once per model)", note)
+
+
+def shape_chat_params(
+    params: Mapping[str, Any],
+    *,
+    api: str,
+    model: ModelInfo,
+    version: ApiVersion,
+    strict: bool = False,
+    check_version: bool = True,
+) -> ShapedParams:
+    """Apply the api-version and model-family rules to OpenAI-style request parameters.
+
+    ``params`` use Chat Completions names (``max_tokens``, ``temperature``, ``reasoning_effort``,
+    ``tools``, ``tool_choice``, ``parallel_tool_calls``, ``response_format``, ``stream_options``,
+    ...). The result uses the names the target API expects. Rules:
+
+    * the output limit goes out as ``max_output_tokens`` (Responses), ``max_completion_tokens``
+      (reasoning models, or any version that has it) or ``max_tokens`` (older versions);
+    * reasoning models lose temperature, top_p, penalties, logprobs and logit_bias (a warning
+      once per model, or a :class:`ConfigError` when ``strict``); non-reasoning models keep every
+      value the caller set, including ``temperature=0``;
+    * ``reasoning_effort`` is kept only for reasoning models; ``tool_choice`` ``any``/``True``
+      become ``required``; ``parallel_tool_calls`` is sent only with tools, only where the version
+      and model have it;
+    * each feature is checked against the api-version first (:func:`require_feature`).
+    """
+    out = {k: v for k, v in params.items() if v is not None}
+    notes: list[str] = []
+    label = f"{model.family} family" if model.known else f"model {model.name or 'unknown'}"
+
+    def need(feature: Feature) -> None:
+        require_feature(version, feature, check=check_version)
+
+    # output limit
+    limit = None
+    for key in ("max_output_tokens", "max_completion_tokens", "max_tokens"):
+        if key in out:
+            value = out.pop(key)
+            limit = value if limit is None else limit
+    if limit is not None:
+        if api == "responses":
+            out["max_output_tokens"] = limit
+        elif model.reasoning:
+            need(Feature.MAX_COMPLETION_TOKENS)
+            out["max_completion_tokens"] = limit
+            notes.append(f"{label}: max_tokens sent as max_completion_tokens")
+        elif supports(version, Feature.MAX_COMPLETION_TOKENS):
+            out["max_completion_tokens"] = limit
+        else:
+            out["max_tokens"] = limit
+
+    if model.reasoning:
+        for name in REASONING_UNSUPPORTED:
+            _drop(
+                out, name, f"{label} is a reasoning model", notes, strict=strict, model=model.name
+            )
+    effort = out.get("reasoning_effort")
+    if effort is not None:
+        if not model.reasoning and model.known:
+            _drop(
+                out,
+                "reasoning_effort",
+                f"{label} is not a reasoning model",
+                notes,
+                strict=strict,
+                model=model.name,
+            )
+        elif api == "chat":
+            need(Feature.REASONING_EFFORT)
+        if (
+            "reasoning_effort" in out
+            and model.reasoning_efforts
+            and effort not in model.reasoning_efforts
+        ):
+            raise ConfigError(
+                f"reasoning_effort {effort!r} is not valid for {label}; use one of "
+                f"{', '.join(model.reasoning_efforts)}",
+                setting="reasoning_effort",
+            )
+    if "verbosity" in out and not model.verbosity and model.known:
+        _drop(
+            out,
+            "verbosity",
+            f"{label} has no verbosity setting",
+            notes,
+            strict=strict,
+            model=model.name,
+        )
+
+    tools = out.get("tools")
+    if tools:
+        need(Feature.TOOLS)
+        if not model.tools:
+            raise ConfigError(f"{label} does not support tool calling", setting="tools")
+    choice = out.get("tool_choice")
+    if choice is not None:
+        if choice in ("any", True):
+            out["tool_choice"] = "required"
+        if not tools:
+            if out["tool_choice"] in ("none", "auto"):
+                del out["tool_choice"]
+            else:
+                raise ConfigError(
+                    f"tool_choice {choice!r} needs tools; bind tools first",
+                    setting="tool_choice",
+                )
+    if "parallel_tool_calls" in out:
+        if not tools:
+            del out["parallel_tool_calls"]
+        elif not model.parallel_tool_calls or out.get("reasoning_effort") == "minimal":
+            _drop(
+                out,
+                "parallel_tool_calls",
+                f"{label} does not take parallel_tool_calls"
+                + (
+                    " with reasoning_effort='minimal'"
+                    if out.get("reasoning_effort") == "minimal"
+                    else ""
+                ),
+                notes,
+                strict=False,
+                model=model.name,
+            )
+        elif api == "chat" and not supports(version, Feature.PARALLEL_TOOL_CALLS):
+            _drop(
+                out,
+                "parallel_tool_calls",
+                f"api_version {version.value} does not have it",
+                notes,
+                strict=strict,
+                model=model.name,
+            )
+
+    fmt = out.get("response_format")
+    if isinstance(fmt, Mapping):
+        kind = fmt.get("type")
+        if kind == "json_schema":
+            need(Feature.JSON_SCHEMA)
+        elif kind == "json_object":
+            need(Feature.JSON_OBJECT)
+
+    if "stream_options" in out and api == "chat" and not supports(version, Feature.STREAM_OPTIONS):
+        del out["stream_options"]
+        notes.append(
+            f"stream_options dropped: api_version {version.value} does not have it (no streamed usage)"
+        )
+    if api == "chat":
+        for key, feature in (
+            ("store", Feature.STORE),
+            ("metadata", Feature.STORE),
+            ("prediction", Feature.PREDICTION),
+        ):
+            if key in out:
+                need(feature)
+    return ShapedParams(out, notes)
+
+
+def developer_role_for(model: ModelInfo, version: ApiVersion, api: str) -> str:
+    """Which role carries system instructions: ``developer`` where the model and version take it
+    and the model is a reasoning model (Azure treats ``system`` as ``developer`` there anyway),
+    otherwise ``system``."""
+    if (
+        api == "chat"
+        and model.reasoning
+        and model.developer_role
+        and supports(version, Feature.DEVELOPER_ROLE)
+    ):
+        return "developer"
+    return "system"
