@@ -314,7 +314,7 @@ def _parse_body(
     return (parsed if isinstance(parsed, Mapping) else None), text
 
 
-def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for k, v in headers.items():
         lk = k.lower()
@@ -368,7 +368,7 @@ def error_from_response(
         "request_id": request_id,
         "deployment": deployment,
         "route": route,
-        "headers": _kept_headers(headers),
+        "headers": kept_headers(headers),
         "body": parsed if parsed is not None else (text[:2000] if text else None),
     }
     lower = message.lower()

@@ -1,0 +1,732 @@
+"""The client façade the adapters hold: ``chat``, ``stream``, ``embed`` (and async twins), ``close``.
+
+Everything Azure-specific happens here or below: resolving the deployment, choosing the route
+and api-version, shaping parameters for the model family, attaching credentials, retrying,
+mapping errors, and turning wire JSON into the neutral types of :mod:`azoai.wire`.
+
+Transport: requests are built from the neutral model and sent with httpx (the HTTP stack the
+``openai`` SDK itself is built on); responses and stream chunks are parsed straight into neutral
+types. This keeps the per-call and per-chunk cost near a hand-written POST and keeps the SDK's
+import cost out of the first call (see the performance notes in the README).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from azoai.catalog import ModelInfo, lookup_model
+from azoai.deployments import DeploymentDiscovery, DeploymentRecord, Resolution, resolve_deployment
+from azoai.errors import (
+    APIConnectionError,
+    AzoaiError,
+    ContentFilterError,
+    InvalidResponseError,
+    StreamInterruptedError,
+    TimeoutError,
+    UnsupportedParameterError,
+    error_from_response,
+    kept_headers,
+)
+from azoai.settings import Settings
+from azoai.transport import Connection, acquire, aiter_sse, arelease, iter_sse, release
+from azoai.versions import REASONING_UNSUPPORTED
+from azoai.wire import chat_completions, responses
+from azoai.wire.common import dumps, loads
+from azoai.wire.types import ChatRequest, ChatResult, EmbeddingResult, StreamDelta
+
+if TYPE_CHECKING:
+    import httpx
+
+    from azoai.embeddings import ProgressCallback
+
+__all__ = ["CallOptions", "Client"]
+
+log = logging.getLogger("azoai.client")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """Per-call overrides. ``return_filtered=True`` returns a completion the content filter cut
+    (``finish_reason == "content_filter"``) instead of raising :class:`ContentFilterError`."""
+
+    max_retries: int | None = None
+    timeout: float | None = None
+    return_filtered: bool = False
+    extra_headers: Mapping[str, str] | None = None
+
+
+_DEFAULT_OPTIONS = CallOptions()
+
+
+@dataclass(slots=True)
+class _Call:
+    deployment: str
+    api: str
+    url: str
+    body: bytes
+    model: ModelInfo
+    stream: bool
+    notes: list[str]
+
+
+class Client:
+    """Azure OpenAI, the Azure way. Build from :class:`~azoai.settings.Settings` or from the same
+    keyword arguments :meth:`Settings.build` takes::
+
+        client = Client(endpoint="https://myres.openai.azure.com", api_key="...", deployment="chat")
+        result = client.chat(ChatRequest(messages=[Message("user", "Hi")]))
+
+    Clients built from equal settings share one pooled connection and token cache.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        http_async_client: httpx.AsyncClient | None = None,
+        **settings_kwargs: Any,
+    ) -> None:
+        if settings is None:
+            settings = Settings.build(**settings_kwargs)
+        elif settings_kwargs:
+            raise TypeError("pass either settings or settings keyword arguments, not both")
+        self.settings = settings
+        self._http_client = http_client
+        self._http_async_client = http_async_client
+        self._conn: Connection | None = None
+        self._conn_lock = threading.Lock()
+        self._discovery: DeploymentDiscovery | None = None
+        self._learned: dict[str, ModelInfo] = {}
+
+    def __repr__(self) -> str:
+        return f"Client({self.settings!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        conn = self._conn
+        if conn is None:
+            with self._conn_lock:
+                if self._conn is None:
+                    self._conn = acquire(self.settings, self._http_client, self._http_async_client)
+                conn = self._conn
+        return conn
+
+    def close(self) -> None:
+        """Release this client's share of the pooled connection. Idempotent; never opens one."""
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            release(conn)
+
+    async def aclose(self) -> None:
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            await arelease(conn)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- deployments -----------------------------------------------------------------------------
+
+    def known_deployments(self) -> tuple[DeploymentRecord, ...]:
+        """The static list, or the discovered deployments when discovery is configured."""
+        if self.settings.discovery is None:
+            return self.settings.deployments
+        if self._discovery is None:
+            self._discovery = self._make_discovery()
+        return self._discovery.deployments()
+
+    def _make_discovery(self) -> DeploymentDiscovery:
+        from azoai.auth import TokenCache, build_credential, credential_fetchers
+
+        d = self.settings.discovery
+        assert d is not None
+        auth = self.settings.auth
+        cred = d.credential
+        if cred is None and auth.mode == "credential":
+            cred = auth.credential
+        holder: list[Any] = [cred]
+
+        def fetch() -> Any:
+            if holder[0] is None:
+                mode = (
+                    auth.mode
+                    if auth.mode
+                    in (
+                        "managed_identity",
+                        "default_credential",
+                        "workload_identity",
+                        "client_secret",
+                        "azure_cli",
+                    )
+                    else "default_credential"
+                )
+                holder[0] = build_credential(
+                    mode,
+                    client_id=auth.client_id,
+                    tenant_id=auth.tenant_id,
+                    client_secret=auth.client_secret,
+                )
+            sync_fetch, _ = credential_fetchers(holder[0], d.scope)
+            if sync_fetch is None:
+                raise AzoaiError("discovery needs a sync credential")
+            return sync_fetch()
+
+        cache = TokenCache(fetch, None, source="discovery credential")
+        return DeploymentDiscovery(
+            d,
+            get_token=lambda: cache.get().token.get_secret_value(),
+            fallback=self.settings.deployments,
+        )
+
+    def resolve(self, model: str | None = None) -> Resolution:
+        """Which deployment a call naming ``model`` (a deployment, a mapped model name, an
+        ``azure-openai/<d>`` id, or ``None`` for the default) goes to, and why."""
+        s = self.settings
+        needs_known = model is not None and model not in s.deployment_map
+        known = (
+            self.known_deployments() if needs_known or s.discovery is not None else s.deployments
+        )
+        return resolve_deployment(
+            model, default=s.deployment, deployment_map=s.deployment_map, known=known
+        )
+
+    def model_info(self, deployment: str | None = None) -> ModelInfo:
+        """What is known about the model behind ``deployment`` (default: the default deployment):
+        a static or discovered record's model, the ``model=`` setting for the default deployment,
+        a family learned from Azure's answers, or conservative defaults."""
+        res = self.resolve(deployment)
+        return self._model_for(res)
+
+    def _model_for(self, res: Resolution) -> ModelInfo:
+        if res.record is not None and res.record.model:
+            return res.record.info
+        if res.deployment in self._learned:
+            return self._learned[res.deployment]
+        if self.settings.model and res.deployment == self.settings.deployment:
+            return lookup_model(self.settings.model)
+        # deployment_map keys are model names: {"gpt-4o": "prod-4o"} says prod-4o runs gpt-4o.
+        for name, target in self.settings.deployment_map.items():
+            if target == res.deployment and lookup_model(name).known:
+                return lookup_model(name)
+        return lookup_model(None)
+
+    # -- building calls --------------------------------------------------------------------------
+
+    def _url(self, op: str, deployment: str) -> str:
+        s = self.settings
+        base = s.endpoint.openai_base
+        if s.route == "v1" or op == "responses":
+            q = s.api_version.query_value
+            return f"{base}/v1/{op}" + (f"?api-version={q}" if q else "")
+        return f"{base}/deployments/{quote(deployment, safe='')}/{op}?api-version={s.api_version.value}"
+
+    def _prepare(self, request: ChatRequest, model: str | None, stream: bool) -> _Call:
+        s = self.settings
+        res = self.resolve(model)
+        info = self._model_for(res)
+        if s.api == "responses":
+            body, notes = responses.build_body(
+                request,
+                deployment=res.deployment,
+                model=info,
+                version=s.api_version,
+                stream=stream,
+                strict=s.strict,
+                check_version=s.check_api_version,
+            )
+            url = self._url("responses", res.deployment)
+        else:
+            body, notes = chat_completions.build_body(
+                request,
+                deployment=res.deployment,
+                route=s.route,
+                model=info,
+                version=s.api_version,
+                stream=stream,
+                strict=s.strict,
+                check_version=s.check_api_version,
+            )
+            url = self._url("chat/completions", res.deployment)
+        return _Call(res.deployment, s.api, url, dumps(body), info, stream, notes)
+
+    def _learn(self, call: _Call, err: UnsupportedParameterError) -> bool:
+        """An unknown model rejected a sampling parameter: treat the deployment as a reasoning
+        model from now on (one extra call, once per deployment)."""
+        if call.model.known or call.model.reasoning:
+            return False
+        if (err.param or "") not in (*REASONING_UNSUPPORTED, "max_tokens"):
+            return False
+        log.warning(
+            "azoai: deployment %r rejected %r; treating it as a reasoning model from now on "
+            "(set model=<its real model> to skip this extra call)",
+            call.deployment,
+            err.param,
+        )
+        self._learned[call.deployment] = replace(
+            call.model, reasoning=True, parallel_tool_calls=False
+        )
+        return True
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def _headers(self, auth_headers: dict[str, str], options: CallOptions) -> dict[str, str]:
+        h = dict(self.connection.headers)
+        h["x-ms-client-request-id"] = str(uuid.uuid4())
+        if options.extra_headers:
+            for k in options.extra_headers:
+                if k.lower() in ("api-key", "authorization"):
+                    from azoai.errors import ConfigError
+
+                    raise ConfigError(
+                        "extra_headers must not carry credentials", setting="extra_headers"
+                    )
+            h.update(options.extra_headers)
+        h.update(auth_headers)
+        return h
+
+    def _timeout(self, call: _Call, options: CallOptions) -> Any:
+        import httpx
+
+        t = self.settings.timeout
+        read = t.stream_idle if call.stream else (options.timeout or t.read)
+        return httpx.Timeout(connect=t.connect, read=read, write=t.read, pool=t.read)
+
+    def _check_host(self, url: str) -> None:
+        from azoai.auth import check_host
+
+        check_host(url, self.connection.allowed_hosts)
+
+    def _error(
+        self, call: _Call, status: int, content: bytes, headers: Mapping[str, str]
+    ) -> AzoaiError:
+        if 300 <= status < 400:
+            return AzoaiError(
+                f"Azure answered {status} with a redirect to {headers.get('location', '?')!r}; azoai does not follow "
+                "redirects because the credential would travel with them",
+                status_code=status,
+                fix="set endpoint to the URL the redirect points to, if you trust it",
+                deployment=call.deployment,
+            )
+        return error_from_response(
+            status,
+            content,
+            headers,
+            deployment=call.deployment,
+            route=self.settings.route,
+            api_version=self.settings.api_version.value,
+        )
+
+    def _delay(self, err: AzoaiError, attempt: int, max_retries: int) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up with ``err``."""
+        if attempt >= max_retries:
+            return None
+        retryable = isinstance(err, APIConnectionError | TimeoutError) or (
+            err.status_code in RETRY_STATUSES
+        )
+        if not retryable:
+            return None
+        policy = self.settings.retry
+        retry_after = getattr(err, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > policy.max_retry_after:
+                return None
+            return float(retry_after)
+        base: float = min(policy.max_delay, policy.initial_delay * (2**attempt))
+        return base * (1 + policy.jitter * (2 * random.random() - 1))
+
+    def _send(self, call: _Call, options: CallOptions) -> httpx.Response:
+        """Send with the core's retry policy; returns a 2xx response (streamed if ``call.stream``)."""
+        import httpx
+
+        conn = self.connection
+        http = conn.sync_client()
+        max_retries = (
+            self.settings.retry.max_retries if options.max_retries is None else options.max_retries
+        )
+        attempt = 0
+        refreshed = False
+        self._check_host(call.url)
+        while True:
+            auth = conn.auth.headers()
+            request = http.build_request(
+                "POST",
+                call.url,
+                content=call.body,
+                headers=self._headers(auth, options),
+                timeout=self._timeout(call, options),
+            )
+            started = time.perf_counter()
+            try:
+                resp = http.send(request, stream=call.stream, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                err: AzoaiError = TimeoutError(
+                    f"timed out talking to Azure ({type(exc).__name__}) [deployment '{call.deployment}']",
+                    deployment=call.deployment,
+                )
+            except httpx.TransportError as exc:
+                err = APIConnectionError(
+                    f"connection to Azure failed: {type(exc).__name__}: {exc}",
+                    deployment=call.deployment,
+                )
+            else:
+                log.debug(
+                    "azoai: POST %s -> %s in %.0f ms",
+                    call.url,
+                    resp.status_code,
+                    (time.perf_counter() - started) * 1000,
+                )
+                if resp.status_code < 300:
+                    return resp
+                try:
+                    content = resp.read()
+                except httpx.HTTPError:
+                    content = b""
+                finally:
+                    resp.close()
+                err = self._error(call, resp.status_code, content, resp.headers)
+                if resp.status_code == 401 and not refreshed and conn.auth.on_unauthorized(auth):
+                    refreshed = True
+                    continue
+            delay = self._delay(err, attempt, max_retries)
+            if delay is None:
+                raise err
+            log.info(
+                "azoai: %s; retrying in %.2f s (attempt %d of %d)",
+                type(err).__name__,
+                delay,
+                attempt + 1,
+                max_retries,
+            )
+            time.sleep(delay)
+            attempt += 1
+
+    async def _asend(self, call: _Call, options: CallOptions) -> httpx.Response:
+        import httpx
+
+        conn = self.connection
+        http = conn.async_client()
+        max_retries = (
+            self.settings.retry.max_retries if options.max_retries is None else options.max_retries
+        )
+        attempt = 0
+        refreshed = False
+        self._check_host(call.url)
+        while True:
+            auth = await conn.auth.aheaders()
+            request = http.build_request(
+                "POST",
+                call.url,
+                content=call.body,
+                headers=self._headers(auth, options),
+                timeout=self._timeout(call, options),
+            )
+            try:
+                resp = await http.send(request, stream=call.stream, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                err: AzoaiError = TimeoutError(
+                    f"timed out talking to Azure ({type(exc).__name__}) [deployment '{call.deployment}']",
+                    deployment=call.deployment,
+                )
+            except httpx.TransportError as exc:
+                err = APIConnectionError(
+                    f"connection to Azure failed: {type(exc).__name__}: {exc}",
+                    deployment=call.deployment,
+                )
+            else:
+                if resp.status_code < 300:
+                    return resp
+                try:
+                    content = await resp.aread()
+                except httpx.HTTPError:
+                    content = b""
+                finally:
+                    await resp.aclose()
+                err = self._error(call, resp.status_code, content, resp.headers)
+                if resp.status_code == 401 and not refreshed and conn.auth.on_unauthorized(auth):
+                    refreshed = True
+                    continue
+            delay = self._delay(err, attempt, max_retries)
+            if delay is None:
+                raise err
+            log.info(
+                "azoai: %s; retrying in %.2f s (attempt %d of %d)",
+                type(err).__name__,
+                delay,
+                attempt + 1,
+                max_retries,
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    # -- chat ------------------------------------------------------------------------------------
+
+    def _parse(self, call: _Call, content: bytes, headers: Mapping[str, str]) -> ChatResult:
+        if call.api == "responses":
+            return responses.parse_response(
+                loads(content), deployment=call.deployment, headers=kept_headers(headers)
+            )
+        return chat_completions.parse_response(
+            loads(content), deployment=call.deployment, headers=kept_headers(headers)
+        )
+
+    def _finish(self, result: ChatResult, options: CallOptions) -> ChatResult:
+        if result.finish_reason == "content_filter" and not options.return_filtered:
+            raise _completion_filtered(
+                result.content_filter, result.text, result, result.deployment
+            )
+        return result
+
+    def chat(
+        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
+    ) -> ChatResult:
+        """One completion. ``model`` picks another deployment for this call."""
+        opts = options or _DEFAULT_OPTIONS
+        call = self._prepare(request, model, stream=False)
+        try:
+            resp = self._send(call, opts)
+        except UnsupportedParameterError as err:
+            if not self._learn(call, err):
+                raise
+            call = self._prepare(request, model, stream=False)
+            resp = self._send(call, opts)
+        return self._finish(self._parse(call, resp.content, resp.headers), opts)
+
+    async def achat(
+        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
+    ) -> ChatResult:
+        opts = options or _DEFAULT_OPTIONS
+        call = await self._aprepare(request, model, stream=False)
+        try:
+            resp = await self._asend(call, opts)
+        except UnsupportedParameterError as err:
+            if not self._learn(call, err):
+                raise
+            call = await self._aprepare(request, model, stream=False)
+            resp = await self._asend(call, opts)
+        return self._finish(self._parse(call, resp.content, resp.headers), opts)
+
+    async def _aprepare(self, request: ChatRequest, model: str | None, stream: bool) -> _Call:
+        if self.settings.discovery is not None and self._discovery_stale():
+            # Listing deployments is blocking HTTP; keep it off the event loop.
+            await asyncio.to_thread(self.known_deployments)
+        return self._prepare(request, model, stream)
+
+    def _discovery_stale(self) -> bool:
+        d = self._discovery
+        return d is None or d._cached is None or (time.monotonic() - d._cached_at) >= d.settings.ttl
+
+    # -- streaming -------------------------------------------------------------------------------
+
+    def stream(
+        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
+    ) -> Iterator[StreamDelta]:
+        """Stream a completion as :class:`StreamDelta` objects. The first delta carries the Azure
+        response headers; the last carries the finish reason (and usage). A stream that ends
+        before the model finished raises :class:`StreamInterruptedError` with the text so far."""
+        import httpx
+
+        opts = options or _DEFAULT_OPTIONS
+        call = self._prepare(request, model, stream=True)
+        try:
+            resp = self._send(call, opts)
+        except UnsupportedParameterError as err:
+            if not self._learn(call, err):
+                raise
+            call = self._prepare(request, model, stream=True)
+            resp = self._send(call, opts)
+        state = _StreamState(call, opts, kept_headers(resp.headers))
+        try:
+            for data in iter_sse(resp.iter_lines()):
+                delta = state.feed(data)
+                if delta is not None:
+                    yield delta
+                if state.done:
+                    break
+        except httpx.TimeoutException:
+            raise state.interrupted(
+                f"no data for {self.settings.timeout.stream_idle:.0f} s (stream_idle timeout)"
+            ) from None
+        except httpx.TransportError as exc:
+            raise state.interrupted(f"the connection dropped ({type(exc).__name__})") from None
+        finally:
+            resp.close()
+        state.check_complete()
+
+    async def astream(
+        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
+    ) -> AsyncIterator[StreamDelta]:
+        import httpx
+
+        opts = options or _DEFAULT_OPTIONS
+        call = await self._aprepare(request, model, stream=True)
+        try:
+            resp = await self._asend(call, opts)
+        except UnsupportedParameterError as err:
+            if not self._learn(call, err):
+                raise
+            call = await self._aprepare(request, model, stream=True)
+            resp = await self._asend(call, opts)
+        state = _StreamState(call, opts, kept_headers(resp.headers))
+        try:
+            async for data in aiter_sse(resp.aiter_lines()):
+                delta = state.feed(data)
+                if delta is not None:
+                    yield delta
+                if state.done:
+                    break
+        except httpx.TimeoutException:
+            raise state.interrupted(
+                f"no data for {self.settings.timeout.stream_idle:.0f} s (stream_idle timeout)"
+            ) from None
+        except httpx.TransportError as exc:
+            raise state.interrupted(f"the connection dropped ({type(exc).__name__})") from None
+        finally:
+            await resp.aclose()
+        state.check_complete()
+
+    # -- embeddings ------------------------------------------------------------------------------
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        options: CallOptions | None = None,
+        progress: ProgressCallback | None = None,
+        **engine_options: Any,
+    ) -> EmbeddingResult:
+        """Embed ``texts`` (vectors in input order). See :class:`azoai.embeddings.EmbeddingEngine`
+        for batching, long-input splitting, empty strings and partial failures."""
+        from azoai.embeddings import EmbeddingEngine
+
+        return EmbeddingEngine(self, **engine_options).embed(
+            texts, model=model, dimensions=dimensions, options=options, progress=progress
+        )
+
+    async def aembed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        options: CallOptions | None = None,
+        progress: ProgressCallback | None = None,
+        **engine_options: Any,
+    ) -> EmbeddingResult:
+        from azoai.embeddings import EmbeddingEngine
+
+        return await EmbeddingEngine(self, **engine_options).aembed(
+            texts, model=model, dimensions=dimensions, options=options, progress=progress
+        )
+
+
+def _completion_filtered(
+    filters: Sequence[Any], text: str, result: ChatResult | None, deployment: str | None
+) -> ContentFilterError:
+    completion = [f for f in filters if f.side == "completion"]
+    cats = sorted({c for f in completion for c in f.filtered_categories})
+    return ContentFilterError(
+        "Azure's content filter stopped the completion" + (f" ({', '.join(cats)})" if cats else ""),
+        side="completion",
+        results=list(filters),
+        partial_text=text,
+        partial_result=result,
+        deployment=deployment,
+        fix="rephrase the request, or pass return_filtered=True to receive the partial output",
+    )
+
+
+class _StreamState:
+    """Per-stream bookkeeping shared by the sync and async loops: parse, track completion,
+    raise on content filtering, and say what was lost when a stream is cut."""
+
+    __slots__ = (
+        "call",
+        "done",
+        "filters",
+        "finished",
+        "first",
+        "headers",
+        "options",
+        "parse",
+        "text",
+    )
+
+    def __init__(self, call: _Call, options: CallOptions, headers: dict[str, str]) -> None:
+        self.call = call
+        self.options = options
+        self.headers = headers
+        self.parse = (
+            responses.parse_event if call.api == "responses" else chat_completions.parse_chunk
+        )
+        self.text: list[str] = []
+        self.filters: list[Any] = []
+        self.finished: str | None = None
+        self.done = False
+        self.first = True
+
+    def feed(self, data: str) -> StreamDelta | None:
+        if data == "[DONE]":
+            self.done = True
+            return None
+        try:
+            delta = self.parse(loads(data))
+        except InvalidResponseError as exc:
+            raise self.interrupted(f"a malformed chunk arrived ({exc.message})") from None
+        if delta is None:
+            return None
+        if self.first:
+            delta.headers = self.headers
+            self.first = False
+        if delta.text:
+            self.text.append(delta.text)
+        if delta.content_filter:
+            self.filters.extend(delta.content_filter)
+        if delta.finish_reason:
+            self.finished = delta.finish_reason
+            if self.call.api == "responses":
+                self.done = True  # a terminal event; chat streams end at [DONE]
+            if delta.finish_reason == "content_filter" and not self.options.return_filtered:
+                raise _completion_filtered(
+                    self.filters, "".join(self.text), None, self.call.deployment
+                )
+        return delta
+
+    def interrupted(self, why: str) -> StreamInterruptedError:
+        text = "".join(self.text)
+        return StreamInterruptedError(
+            f"the stream from deployment '{self.call.deployment}' ended before the model finished: {why}; "
+            f"{len(text)} characters arrived",
+            partial_text=text,
+            deployment=self.call.deployment,
+        )
+
+    def check_complete(self) -> None:
+        if self.finished is None:
+            raise self.interrupted("no finish reason and no end-of-stream marker")

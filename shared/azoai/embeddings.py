@@ -1,0 +1,440 @@
+"""The embeddings engine: Azure-sized batches, long inputs split and recombined, order kept,
+failures reported with the inputs they covered.
+
+* Batches hold at most 2048 inputs (Azure's limit) and at most ``max_tokens_per_request``
+  tokens, so 10,000 short texts take ceil(10000 / 2048) = 5 requests.
+* An input longer than the model's limit (8191 tokens) is split; its vector is the
+  length-weighted average of the pieces' vectors, re-normalised (``split_long_inputs=False``
+  rejects such inputs instead, naming their indices).
+* An empty string is an error naming its index, or, with ``empty="zero"``, gets a zero vector.
+* Batches run concurrently (``concurrency``, threads for sync callers, tasks for async ones).
+  A batch that still fails after the client's retries is reported in
+  :class:`EmbeddingBatchError` with the indices it covered; the vectors of every other batch
+  are kept on the error (``partial``).
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import base64
+import math
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from azoai.errors import AzoaiError, ConfigError, InvalidResponseError
+from azoai.tokens import counter_for
+from azoai.versions import Feature, require_feature, supports
+from azoai.wire.common import dumps, loads
+from azoai.wire.types import EmbeddingResult, Usage
+
+if TYPE_CHECKING:
+    from azoai.catalog import ModelInfo
+    from azoai.client import CallOptions, Client
+
+__all__ = ["MAX_INPUTS_PER_REQUEST", "EmbeddingBatchError", "EmbeddingEngine", "ProgressCallback"]
+
+#: Azure's limit on inputs per embeddings request.
+MAX_INPUTS_PER_REQUEST = 2048
+#: The per-input limit for current embedding models (8191 by OpenAI's tokenizer count).
+DEFAULT_MAX_INPUT_TOKENS = 8191
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` with counts of input texts after each batch."""
+
+
+class EmbeddingBatchError(AzoaiError):
+    """Some batches failed after retries. ``failed_indices`` are the input positions without a
+    vector; ``errors`` maps each failed batch's first index to its error; ``partial`` holds every
+    vector that did arrive (``None`` where one is missing), in input order."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failed_indices: list[int],
+        errors: dict[int, AzoaiError],
+        partial: list[list[float] | None],
+    ) -> None:
+        self.failed_indices = failed_indices
+        self.errors = errors
+        self.partial = partial
+        first = next(iter(errors.values()), None)
+        super().__init__(
+            message,
+            status_code=getattr(first, "status_code", None),
+            fix=getattr(first, "fix", None),
+        )
+
+
+@dataclass(slots=True)
+class _Piece:
+    owner: int  # index of the input text
+    text: str
+    tokens: int
+
+
+@dataclass(slots=True)
+class _Batch:
+    pieces: list[_Piece] = field(default_factory=list)
+    tokens: int = 0
+
+
+def _decode(item: Any) -> list[float]:
+    emb = item.get("embedding") if isinstance(item, dict) else None
+    if isinstance(emb, str):
+        arr = array.array("f")
+        arr.frombytes(base64.b64decode(emb))
+        return arr.tolist()
+    if isinstance(emb, list):
+        return [float(x) for x in emb]
+    raise InvalidResponseError("an embeddings item has no embedding")
+
+
+def _normalise(v: list[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in v))
+    return [x / norm for x in v] if norm > 0 else v
+
+
+class EmbeddingEngine:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        batch_size: int = MAX_INPUTS_PER_REQUEST,
+        max_tokens_per_request: int = 300_000,
+        max_input_tokens: int | None = None,
+        split_long_inputs: bool = True,
+        empty: Literal["error", "zero"] = "error",
+        concurrency: int = 4,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_INPUTS_PER_REQUEST:
+            raise ConfigError(
+                f"batch_size must be between 1 and {MAX_INPUTS_PER_REQUEST}", setting="batch_size"
+            )
+        if concurrency < 1:
+            raise ConfigError("concurrency must be >= 1", setting="concurrency")
+        if empty not in ("error", "zero"):
+            raise ConfigError("empty must be 'error' or 'zero'", setting="empty")
+        self.client = client
+        self.batch_size = batch_size
+        self.max_tokens_per_request = max_tokens_per_request
+        self.max_input_tokens = max_input_tokens
+        self.split_long_inputs = split_long_inputs
+        self.empty = empty
+        self.concurrency = concurrency
+
+    # -- planning (pure) -------------------------------------------------------------------------
+
+    def _plan(
+        self, texts: Sequence[str], info: ModelInfo
+    ) -> tuple[list[_Batch], list[int], dict[int, list[_Piece]]]:
+        if isinstance(texts, str):
+            raise ConfigError("embed() takes a list of texts, not a single string", setting="texts")
+        limit = self.max_input_tokens or info.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
+        counter = counter_for(info.encoding)
+        empties: list[int] = []
+        too_long: list[int] = []
+        pieces_of: dict[int, list[_Piece]] = {}
+        flat: list[_Piece] = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ConfigError(
+                    f"input {i} is a {type(text).__name__}, not a string", setting="texts"
+                )
+            if not text.strip():
+                empties.append(i)
+                continue
+            n = counter.count(text)
+            if n <= limit:
+                pieces = [_Piece(i, text, n)]
+            elif not self.split_long_inputs:
+                too_long.append(i)
+                continue
+            else:
+                pieces = [_Piece(i, t, counter.count(t)) for t in counter.split(text, limit)]
+            pieces_of[i] = pieces
+            flat.extend(pieces)
+        if empties and self.empty == "error":
+            shown = ", ".join(map(str, empties[:20])) + (" ..." if len(empties) > 20 else "")
+            raise ConfigError(
+                f"embeddings inputs must not be empty; empty input(s) at index {shown}",
+                setting="texts",
+                fix="remove empty texts, or pass empty='zero' to get zero vectors for them",
+            )
+        if too_long:
+            raise ConfigError(
+                f"input(s) at index {', '.join(map(str, too_long[:20]))} exceed {limit} tokens",
+                setting="texts",
+                fix="shorten them, or allow splitting (split_long_inputs=True averages the pieces' vectors)",
+            )
+        batches: list[_Batch] = []
+        current = _Batch()
+        for p in flat:
+            if current.pieces and (
+                len(current.pieces) >= self.batch_size
+                or current.tokens + p.tokens > self.max_tokens_per_request
+            ):
+                batches.append(current)
+                current = _Batch()
+            current.pieces.append(p)
+            current.tokens += p.tokens
+        if current.pieces:
+            batches.append(current)
+        return batches, empties, pieces_of
+
+    def _request(
+        self, batch: _Batch, deployment: str, info: ModelInfo, dimensions: int | None
+    ) -> tuple[str, bytes]:
+        s = self.client.settings
+        body: dict[str, Any] = {"input": [p.text for p in batch.pieces]}
+        if s.route == "v1" or s.api == "responses":
+            body["model"] = deployment
+        if dimensions is not None:
+            body["dimensions"] = dimensions
+        if supports(
+            s.api_version, Feature.EMBEDDING_DIMENSIONS
+        ):  # encoding_format arrived with dimensions
+            body["encoding_format"] = "base64"
+        return self.client._url("embeddings", deployment), dumps(body)
+
+    def _check(self, info: ModelInfo, dimensions: int | None) -> None:
+        if dimensions is None:
+            return
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+            raise ConfigError(
+                f"dimensions must be a positive integer, got {dimensions!r}", setting="dimensions"
+            )
+        require_feature(
+            self.client.settings.api_version,
+            Feature.EMBEDDING_DIMENSIONS,
+            check=self.client.settings.check_api_version,
+        )
+        if info.known and not info.supports_dimensions:
+            raise ConfigError(
+                f"{info.name} does not accept dimensions (only text-embedding-3 and later do)",
+                setting="dimensions",
+            )
+
+    @staticmethod
+    def _vectors(content: bytes, batch: _Batch) -> tuple[list[list[float]], Usage, str | None]:
+        body = loads(content)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list) or len(data) != len(batch.pieces):
+            got = len(data) if isinstance(data, list) else "no"
+            raise InvalidResponseError(
+                f"the embeddings response holds {got} vectors for {len(batch.pieces)} inputs"
+            )
+        ordered: list[list[float] | None] = [None] * len(batch.pieces)
+        for pos, item in enumerate(data):
+            idx = item.get("index", pos) if isinstance(item, dict) else pos
+            if not isinstance(idx, int) or not 0 <= idx < len(ordered) or ordered[idx] is not None:
+                raise InvalidResponseError(
+                    "the embeddings response has a missing or repeated index"
+                )
+            ordered[idx] = _decode(item)
+        u = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        usage = Usage(
+            input_tokens=int(u.get("prompt_tokens") or 0),
+            total_tokens=int(u.get("total_tokens") or 0),
+        )
+        model = body.get("model") if isinstance(body.get("model"), str) else None
+        return [v for v in ordered if v is not None], usage, model
+
+    def _assemble(
+        self,
+        n: int,
+        empties: list[int],
+        pieces_of: dict[int, list[_Piece]],
+        piece_vectors: dict[int, list[float]],
+        failed: set[int],
+        fallback_dim: int,
+    ) -> list[list[float] | None]:
+        """Input-ordered vectors; a split input's vector is the token-weighted mean of its pieces."""
+        out: list[list[float] | None] = [None] * n
+        dim = len(next(iter(piece_vectors.values()))) if piece_vectors else fallback_dim
+        for i in empties:
+            out[i] = [0.0] * dim
+        for i, pieces in pieces_of.items():
+            if i in failed:
+                continue
+            if len(pieces) == 1:
+                out[i] = piece_vectors[id(pieces[0])]
+                continue
+            total = sum(p.tokens for p in pieces) or 1
+            acc = [0.0] * dim
+            for p in pieces:
+                w = p.tokens / total
+                for k, x in enumerate(piece_vectors[id(p)]):
+                    acc[k] += w * x
+            out[i] = _normalise(acc)
+        return out
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        options: CallOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> EmbeddingResult:
+        from azoai.client import _DEFAULT_OPTIONS, _Call
+
+        opts = options or _DEFAULT_OPTIONS
+        res = self.client.resolve(model)
+        info = self.client._model_for(res)
+        self._check(info, dimensions)
+        batches, empties, pieces_of = self._plan(texts, info)
+        piece_vectors: dict[int, list[float]] = {}
+        usage = Usage()
+        errors: dict[int, AzoaiError] = {}
+        failed: set[int] = set()
+        done = 0
+        lock = threading.Lock()
+        seen_model: list[str] = []
+
+        def run(batch: _Batch) -> None:
+            nonlocal done
+            url, body = self._request(batch, res.deployment, info, dimensions)
+            call = _Call(res.deployment, "embeddings", url, body, info, False, [])
+            try:
+                resp = self.client._send(call, opts)
+                vectors, u, m = self._vectors(resp.content, batch)
+            except AzoaiError as err:
+                with lock:
+                    errors[batch.pieces[0].owner] = err
+                    failed.update(p.owner for p in batch.pieces)
+                return
+            with lock:
+                for p, v in zip(batch.pieces, vectors, strict=True):
+                    piece_vectors[id(p)] = v
+                usage.input_tokens += u.input_tokens
+                usage.total_tokens += u.total_tokens
+                if m:
+                    seen_model.append(m)
+                done += len({p.owner for p in batch.pieces})
+                if progress is not None:
+                    progress(min(done, len(texts)), len(texts))
+
+        if len(batches) <= 1 or self.concurrency == 1:
+            for b in batches:
+                run(b)
+        else:
+            with ThreadPoolExecutor(
+                min(self.concurrency, len(batches)), thread_name_prefix="azoai-embed"
+            ) as pool:
+                list(pool.map(run, batches))
+        dim = dimensions or info.embedding_dimensions or 0
+        return self._result(
+            len(texts),
+            empties,
+            pieces_of,
+            piece_vectors,
+            failed,
+            errors,
+            usage,
+            seen_model,
+            res.deployment,
+            dim,
+        )
+
+    async def aembed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        dimensions: int | None = None,
+        options: CallOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> EmbeddingResult:
+        from azoai.client import _DEFAULT_OPTIONS, _Call
+
+        opts = options or _DEFAULT_OPTIONS
+        if self.client.settings.discovery is not None:
+            await asyncio.to_thread(self.client.known_deployments)
+        res = self.client.resolve(model)
+        info = self.client._model_for(res)
+        self._check(info, dimensions)
+        batches, empties, pieces_of = self._plan(texts, info)
+        piece_vectors: dict[int, list[float]] = {}
+        usage = Usage()
+        errors: dict[int, AzoaiError] = {}
+        failed: set[int] = set()
+        done = 0
+        seen_model: list[str] = []
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def run(batch: _Batch) -> None:
+            nonlocal done
+            url, body = self._request(batch, res.deployment, info, dimensions)
+            call = _Call(res.deployment, "embeddings", url, body, info, False, [])
+            async with gate:
+                try:
+                    resp = await self.client._asend(call, opts)
+                    vectors, u, m = self._vectors(resp.content, batch)
+                except AzoaiError as err:
+                    errors[batch.pieces[0].owner] = err
+                    failed.update(p.owner for p in batch.pieces)
+                    return
+            for p, v in zip(batch.pieces, vectors, strict=True):
+                piece_vectors[id(p)] = v
+            usage.input_tokens += u.input_tokens
+            usage.total_tokens += u.total_tokens
+            if m:
+                seen_model.append(m)
+            done += len({p.owner for p in batch.pieces})
+            if progress is not None:
+                progress(min(done, len(texts)), len(texts))
+
+        await asyncio.gather(*(run(b) for b in batches))
+        dim = dimensions or info.embedding_dimensions or 0
+        return self._result(
+            len(texts),
+            empties,
+            pieces_of,
+            piece_vectors,
+            failed,
+            errors,
+            usage,
+            seen_model,
+            res.deployment,
+            dim,
+        )
+
+    def _result(
+        self,
+        n: int,
+        empties: list[int],
+        pieces_of: dict[int, list[_Piece]],
+        piece_vectors: dict[int, list[float]],
+        failed: set[int],
+        errors: dict[int, AzoaiError],
+        usage: Usage,
+        seen_model: list[str],
+        deployment: str,
+        fallback_dim: int,
+    ) -> EmbeddingResult:
+        vectors = self._assemble(n, empties, pieces_of, piece_vectors, failed, fallback_dim)
+        if errors:
+            indices = sorted(failed)
+            shown = ", ".join(map(str, indices[:20])) + (" ..." if len(indices) > 20 else "")
+            first = next(iter(errors.values()))
+            raise EmbeddingBatchError(
+                f"{len(errors)} embeddings batch(es) failed; {len(indices)} of {n} inputs have no vector (index {shown}); first error: {first.message}",
+                failed_indices=indices,
+                errors=errors,
+                partial=vectors,
+            )
+        usage.total_tokens = usage.total_tokens or usage.input_tokens
+        return EmbeddingResult(
+            vectors=[v if v is not None else [] for v in vectors],
+            usage=usage,
+            model=seen_model[0] if seen_model else None,
+            deployment=deployment,
+        )

@@ -1,0 +1,44 @@
+"""The neutral call model and the wire dialects (Chat Completions, Responses)."""
+
+from azoai.wire.common import StreamAccumulator, parse_tool_arguments
+from azoai.wire.types import (
+    AudioPart,
+    ChatRequest,
+    ChatResult,
+    ContentPart,
+    EmbeddingResult,
+    FilePart,
+    ImagePart,
+    Message,
+    ReasoningItem,
+    ResponseFormat,
+    Role,
+    StreamDelta,
+    TextPart,
+    ToolCall,
+    ToolCallChunk,
+    ToolSpec,
+    Usage,
+)
+
+__all__ = [
+    "AudioPart",
+    "ChatRequest",
+    "ChatResult",
+    "ContentPart",
+    "EmbeddingResult",
+    "FilePart",
+    "ImagePart",
+    "Message",
+    "ReasoningItem",
+    "ResponseFormat",
+    "Role",
+    "StreamAccumulator",
+    "StreamDelta",
+    "TextPart",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolSpec",
+    "Usage",
+    "parse_tool_arguments",
+]

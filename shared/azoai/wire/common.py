@@ -1,0 +1,156 @@
+"""Pieces both dialects share: JSON parsing, tool-argument parsing, stream accumulation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jiter
+
+from azoai.content_filter import ContentFilterResults
+from azoai.errors import InvalidResponseError
+from azoai.wire.types import (
+    ChatResult,
+    Message,
+    ReasoningItem,
+    StreamDelta,
+    ToolCall,
+    Usage,
+)
+
+__all__ = ["StreamAccumulator", "dumps", "loads", "parse_tool_arguments"]
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse a JSON body; garbage becomes :class:`InvalidResponseError`, never a ValueError."""
+    try:
+        return jiter.from_json(data.encode() if isinstance(data, str) else data)
+    except ValueError as exc:
+        snippet = (
+            data[:120] if isinstance(data, str) else data[:120].decode("utf-8", "replace")
+        ).strip()
+        raise InvalidResponseError(f"the response is not valid JSON ({exc}): {snippet!r}") from None
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse_tool_arguments(raw: Any) -> tuple[dict[str, Any] | None, str, str | None]:
+    """``(arguments, raw_text, error)`` for a tool call's arguments.
+
+    The model's text must be a JSON object; an empty string means ``{}`` (a call with no
+    arguments). Anything else keeps the raw text and an error message, never a silent ``{}``."""
+    if isinstance(raw, Mapping):
+        return dict(raw), json.dumps(raw), None
+    if raw is None:
+        return {}, "", None
+    text = raw if isinstance(raw, str) else str(raw)
+    if not text.strip():
+        return {}, text, None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return None, text, f"arguments are not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, text, f"arguments must be a JSON object, got {type(value).__name__}"
+    return value, text, None
+
+
+def int_or_zero(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class StreamAccumulator:
+    """Folds stream deltas into the :class:`ChatResult` a non-streamed call would have returned.
+
+    Tool-call fragments are joined by index and their arguments parsed once at the end."""
+
+    def __init__(self, *, deployment: str | None = None, api: str = "chat") -> None:
+        self.deployment = deployment
+        self.api = api
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self.system_fingerprint: str | None = None
+        self.content_filter: list[ContentFilterResults] = []
+        self.reasoning_items: list[ReasoningItem] = []
+        self.headers: dict[str, str] = {}
+
+    def add(self, delta: StreamDelta) -> None:
+        if delta.text:
+            self.text.append(delta.text)
+        if delta.reasoning_text:
+            self.reasoning.append(delta.reasoning_text)
+        for chunk in delta.tool_calls:
+            slot = self.calls.setdefault(chunk.index, {"id": None, "name": None, "args": []})
+            if chunk.id:
+                slot["id"] = chunk.id
+            if chunk.name:
+                slot["name"] = chunk.name
+            if chunk.arguments:
+                slot["args"].append(chunk.arguments)
+        if delta.usage is not None:
+            self.usage = delta.usage
+        if delta.finish_reason is not None:
+            self.finish_reason = delta.finish_reason
+        if delta.response_id and not self.response_id:
+            self.response_id = delta.response_id
+        if delta.model and not self.model:
+            self.model = delta.model
+        if delta.system_fingerprint:
+            self.system_fingerprint = delta.system_fingerprint
+        if delta.content_filter:
+            self.content_filter.extend(delta.content_filter)
+        if delta.reasoning_items:
+            self.reasoning_items.extend(delta.reasoning_items)
+        if delta.headers:
+            self.headers.update(delta.headers)
+
+    @property
+    def partial_text(self) -> str:
+        return "".join(self.text)
+
+    def tool_calls(self) -> list[ToolCall]:
+        out = []
+        for index in sorted(self.calls):
+            slot = self.calls[index]
+            args, raw, error = parse_tool_arguments("".join(slot["args"]))
+            out.append(
+                ToolCall(
+                    id=slot["id"] or f"call_{index}",
+                    name=slot["name"] or "",
+                    arguments=args,
+                    raw_arguments=raw,
+                    error=error,
+                )
+            )
+        return out
+
+    def result(self) -> ChatResult:
+        reasoning = list(self.reasoning_items)
+        if self.reasoning and not reasoning:
+            reasoning = [ReasoningItem(id="", summary=["".join(self.reasoning)])]
+        message = Message(
+            role="assistant",
+            content="".join(self.text),
+            tool_calls=self.tool_calls(),
+            reasoning=reasoning,
+        )
+        return ChatResult(
+            message=message,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            model=self.model,
+            deployment=self.deployment,
+            response_id=self.response_id,
+            system_fingerprint=self.system_fingerprint,
+            content_filter=list(self.content_filter),
+            headers=dict(self.headers),
+            api=self.api,
+        )
