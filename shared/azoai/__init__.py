@@ -35,6 +35,9 @@ from azoai.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Client": "azoai.client",
+    "CallOptions": "azoai.client",
+    "EmbeddingBatchError": "azoai.embeddings",
     "Settings": "azoai.settings",
     "AuthSettings": "azoai.settings",
     "RetryPolicy": "azoai.settings",
@@ -48,8 +51,10 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from azoai.catalog import ModelInfo, lookup_model
+    from azoai.client import CallOptions, Client
     from azoai.content_filter import ContentFilterResults
     from azoai.deployments import DeploymentRecord, DiscoverySettings
+    from azoai.embeddings import EmbeddingBatchError
     from azoai.settings import AuthSettings, RetryPolicy, Settings, Timeouts
 
 
@@ -70,6 +75,8 @@ __all__ = [
     "AuthenticationError",
     "AzoaiError",
     "BadRequestError",
+    "CallOptions",
+    "Client",
     "ConfigError",
     "ContentFilterError",
     "ContentFilterResults",
@@ -78,6 +85,7 @@ __all__ = [
     "DeploymentPausedError",
     "DeploymentRecord",
     "DiscoverySettings",
+    "EmbeddingBatchError",
     "InvalidResponseError",
     "ModelInfo",
     "NotFoundError",

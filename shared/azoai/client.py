@@ -235,6 +235,34 @@ class Client:
                 return lookup_model(name)
         return lookup_model(None)
 
+    def supports_json_schema(self, model: str | None = None) -> bool:
+        """Whether structured output can use ``response_format`` json_schema for this deployment:
+        the api-version has it and the model is known to support it (otherwise adapters fall
+        back to tool calling)."""
+        from azoai.versions import Feature, supports
+
+        info = self.model_info(model)
+        return supports(self.settings.api_version, Feature.JSON_SCHEMA) and info.json_schema
+
+    def count_tokens(
+        self,
+        texts: str | Sequence[str],
+        *,
+        model: str | None = None,
+        per_message: int | None = None,
+    ) -> int:
+        """Tokens in ``texts`` for the deployment's model, counted offline (exact with a locally
+        cached tiktoken encoding, else a high estimate). With ``per_message``, each text is
+        counted as a chat message with that overhead plus the reply primer."""
+        from azoai.tokens import counter_for
+
+        counter = counter_for(self.model_info(model).encoding)
+        items = [texts] if isinstance(texts, str) else list(texts)
+        total = sum(counter.count(t) for t in items)
+        if per_message is not None:
+            total += per_message * len(items) + 3
+        return total
+
     # -- building calls --------------------------------------------------------------------------
 
     def _url(self, op: str, deployment: str) -> str:
