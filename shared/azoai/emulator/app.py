@@ -1,0 +1,135 @@
+"""The starlette application: turns HTTP into :class:`~azoai.emulator.protocol.Call` objects,
+logs each request (secrets redacted), and sends results, including server-sent event streams
+that can be cut mid-way by closing the TCP connection.
+
+This is the only module that imports starlette.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from azoai.emulator.dispatch import handle
+from azoai.emulator.protocol import Call, HttpResult, RequestRecord, StreamResult, redact_headers
+from azoai.emulator.state import EmulatorState
+
+__all__ = ["build_app"]
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+async def _close_connection(scope: Scope, receive: Receive, state: EmulatorState) -> None:
+    """Close the request's TCP connection (flushing what was sent), then wait for the server to
+    notice, so the ASGI cycle ends without an error."""
+    dropper = state.drop_connection
+    if dropper is None or not dropper(scope):
+        raise ConnectionAbortedError("azoai emulator: connection closed by a fault")
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _Dropped(Response):
+    def __init__(self, state: EmulatorState) -> None:
+        super().__init__(status_code=200)
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _close_connection(scope, receive, self._state)
+
+
+class _EventStream(Response):
+    """``text/event-stream`` with a delay before each event and an optional cut."""
+
+    def __init__(self, result: StreamResult, state: EmulatorState) -> None:
+        # Not Response.__init__: it would declare a Content-Length; a stream is chunked.
+        self.status_code = result.status
+        self.background = None
+        headers = {
+            **result.headers,
+            "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-cache",
+        }
+        self.raw_headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+        ]
+        self._result = result
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        result = self._result
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        cut = result.cut_after
+        if cut is not None:
+            cut = min(cut, len(result.events) - 1)  # a cut stream never reaches [DONE]
+        for index, event in enumerate(result.events):
+            if index == cut:
+                await _close_connection(scope, receive, self._state)
+                return
+            if result.delay > 0:
+                await asyncio.sleep(result.delay)
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def build_app(state: EmulatorState) -> Starlette:
+    """The emulator as an ASGI application serving ``state``."""
+
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        query = dict(request.query_params)
+        record = RequestRecord(
+            method=request.method,
+            path=request.url.path,
+            query=query,
+            headers=redact_headers(headers),
+            body=_parse(raw),
+            time=time.time(),
+        )
+        state.log(record)
+        call = Call(
+            method=request.method,
+            path=request.url.path,
+            query=query,
+            headers=headers,
+            raw_body=raw,
+            base_url=str(request.base_url).rstrip("/"),
+            record=record,
+        )
+        result = await handle(call, state)
+        if isinstance(result, StreamResult):
+            record.status = result.status
+            return _EventStream(result, state)
+        if result.drop:
+            return _Dropped(state)
+        record.status = result.status
+        return _json_response(result)
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+
+
+def _json_response(result: HttpResult) -> Response:
+    body = json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(
+        body, status_code=result.status, headers=result.headers, media_type="application/json"
+    )

@@ -1,0 +1,211 @@
+"""Which handler serves which URL, and the conversion of every outcome to a result.
+
+=========================================================================  ===================
+path                                                                       handler
+=========================================================================  ===================
+``POST /openai/deployments/{d}/chat/completions?api-version=``              Chat Completions
+``POST /openai/deployments/{d}/embeddings?api-version=``                    Embeddings
+``POST /openai/deployments/{d}/completions?api-version=``                   legacy Completions
+``GET  /openai/deployments?api-version=`` (2022-12-01 .. 2023-03-15-preview) legacy listing
+``POST /openai/responses?api-version=`` (>= 2025-03-01-preview)             Responses
+``GET  /openai/models?api-version=``                                        models
+``POST /openai/v1/{chat/completions|embeddings|responses}``                 the v1 route
+``GET  /openai/v1/models``                                                  models
+``GET|DELETE /openai/[v1/]responses/{id}``, ``GET .../{id}/input_items``    stored responses
+``GET  /msi/token``, ``GET /metadata/identity/oauth2/token``                token endpoints
+``GET  /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.CognitiveServices/accounts/{a}/deployments``  ARM
+=========================================================================  ===================
+
+Anything else answers Azure's 404 ``Resource not found``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from azoai.emulator import azure_errors
+from azoai.emulator.api_chat import handle_chat
+from azoai.emulator.api_completions import handle_completions
+from azoai.emulator.api_embeddings import handle_embeddings
+from azoai.emulator.api_responses import handle_response_item, handle_responses
+from azoai.emulator.arm import (
+    LEGACY_LIST_VERSIONS,
+    list_arm_deployments,
+    list_legacy_deployments,
+    list_models,
+)
+from azoai.emulator.identity import app_service_token, authenticate_data_plane, imds_token
+from azoai.emulator.pipeline import (
+    DropConnection,
+    check_dated_version,
+    check_v1_version,
+    request_id_headers,
+)
+from azoai.emulator.protocol import ApiError, Call, HttpResult, StreamResult
+from azoai.emulator.state import EmulatorState
+
+__all__ = ["handle"]
+
+log = logging.getLogger("azoai.emulator")
+
+Result = HttpResult | StreamResult
+Handler = Callable[[Call, EmulatorState, re.Match[str]], Awaitable[Result]]
+
+_SEGMENT = r"([^/]+)"
+
+
+async def _dated_chat(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_chat(call, state, route="deployments", deployment=m.group(1))
+
+
+async def _dated_embeddings(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_embeddings(call, state, route="deployments", deployment=m.group(1))
+
+
+async def _dated_completions(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_completions(call, state, deployment=m.group(1))
+
+
+async def _dated_responses(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_responses(call, state, route="deployments")
+
+
+async def _v1_chat(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_chat(call, state, route="v1", deployment=None)
+
+
+async def _v1_embeddings(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_embeddings(call, state, route="v1", deployment=None)
+
+
+async def _v1_responses(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return await handle_responses(call, state, route="v1")
+
+
+def _response_item(route: str, *, input_items: bool = False) -> Handler:
+    async def handler(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+        return await handle_response_item(
+            call, state, route=route, response_id=m.group(1), input_items=input_items
+        )
+
+    return handler
+
+
+async def _v1_models(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    check_v1_version(call)
+    authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=True)
+    return HttpResult(200, list_models(state))
+
+
+async def _dated_models(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    check_dated_version(call)
+    authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=False)
+    return HttpResult(200, list_models(state))
+
+
+async def _legacy_deployments(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    check_dated_version(call)
+    if call.query.get("api-version") not in LEGACY_LIST_VERSIONS:
+        raise azure_errors.resource_not_found()
+    authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=False)
+    return HttpResult(200, list_legacy_deployments(state))
+
+
+async def _app_service(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return app_service_token(call, issuer=state.issuer, identity_header=state.identity_header)
+
+
+async def _imds(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return imds_token(call, issuer=state.issuer)
+
+
+async def _arm(call: Call, state: EmulatorState, m: re.Match[str]) -> Result:
+    return list_arm_deployments(
+        call, state, subscription=m.group(1), group=m.group(2), account=m.group(3)
+    )
+
+
+ROUTES: list[tuple[frozenset[str], re.Pattern[str], Handler]] = [
+    (
+        frozenset({"POST"}),
+        re.compile(rf"/openai/deployments/{_SEGMENT}/chat/completions"),
+        _dated_chat,
+    ),
+    (
+        frozenset({"POST"}),
+        re.compile(rf"/openai/deployments/{_SEGMENT}/embeddings"),
+        _dated_embeddings,
+    ),
+    (
+        frozenset({"POST"}),
+        re.compile(rf"/openai/deployments/{_SEGMENT}/completions"),
+        _dated_completions,
+    ),
+    (frozenset({"GET"}), re.compile(r"/openai/deployments/?"), _legacy_deployments),
+    (frozenset({"POST"}), re.compile(r"/openai/responses"), _dated_responses),
+    (
+        frozenset({"GET", "DELETE"}),
+        re.compile(rf"/openai/responses/{_SEGMENT}"),
+        _response_item("deployments"),
+    ),
+    (
+        frozenset({"GET"}),
+        re.compile(rf"/openai/responses/{_SEGMENT}/input_items"),
+        _response_item("deployments", input_items=True),
+    ),
+    (frozenset({"GET"}), re.compile(r"/openai/models"), _dated_models),
+    (frozenset({"POST"}), re.compile(r"/openai/v1/chat/completions"), _v1_chat),
+    (frozenset({"POST"}), re.compile(r"/openai/v1/embeddings"), _v1_embeddings),
+    (frozenset({"POST"}), re.compile(r"/openai/v1/responses"), _v1_responses),
+    (
+        frozenset({"GET", "DELETE"}),
+        re.compile(rf"/openai/v1/responses/{_SEGMENT}"),
+        _response_item("v1"),
+    ),
+    (
+        frozenset({"GET"}),
+        re.compile(rf"/openai/v1/responses/{_SEGMENT}/input_items"),
+        _response_item("v1", input_items=True),
+    ),
+    (frozenset({"GET"}), re.compile(r"/openai/v1/models"), _v1_models),
+    (frozenset({"GET"}), re.compile(r"/msi/token"), _app_service),
+    (frozenset({"GET"}), re.compile(r"/metadata/identity/oauth2/token"), _imds),
+    (
+        frozenset({"GET"}),
+        re.compile(
+            rf"/subscriptions/{_SEGMENT}/resourceGroups/{_SEGMENT}/providers/Microsoft\.CognitiveServices/accounts/{_SEGMENT}/deployments",
+            re.I,
+        ),
+        _arm,
+    ),
+]
+
+
+async def handle(call: Call, state: EmulatorState) -> Result:
+    """Serve ``call``; never raises (errors become Azure's error responses)."""
+    result: Result
+    try:
+        result = await _route(call, state)
+    except ApiError as exc:
+        result = exc.result()
+    except DropConnection:
+        result = HttpResult(0, None, drop=True)
+    except Exception as exc:  # an emulator bug: answer 500 and say what broke
+        log.exception("azoai emulator: error handling %s %s", call.method, call.path)
+        result = azure_errors.service_error(
+            500, f"Emulator error: {type(exc).__name__}: {exc}"
+        ).result()
+    result.headers = {**request_id_headers(call, state.region), **result.headers}
+    return result
+
+
+async def _route(call: Call, state: EmulatorState) -> Result:
+    for methods, pattern, handler in ROUTES:
+        m = pattern.fullmatch(call.path)
+        if m is not None:
+            if call.method not in methods:
+                raise azure_errors.resource_not_found()
+            return await handler(call, state, m)
+    raise azure_errors.resource_not_found()

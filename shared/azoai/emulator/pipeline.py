@@ -1,0 +1,222 @@
+"""The steps every inference request goes through before its API-specific handling.
+
+Order: api-version (route rules) -> authentication -> JSON body -> deployment -> faults (the
+request's header, then the deployment's) -> latency -> operation versus model -> [the API's own
+validation] -> quota (:func:`admit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from azoai.catalog import ModelInfo
+from azoai.emulator import azure_errors
+from azoai.emulator.config import EmulatorDeployment
+from azoai.emulator.faults import FAULT_HEADER, AppliedFaults, Fault
+from azoai.emulator.filters import prompt_results
+from azoai.emulator.identity import authenticate_data_plane
+from azoai.emulator.protocol import Call
+from azoai.emulator.ratelimit import Decision
+from azoai.emulator.state import EmulatorState
+from azoai.versions import DATED_GA, DATED_PREVIEW, ApiVersion, Feature, parse_api_version, supports
+
+__all__ = ["DropConnection", "Target", "admit", "prepare", "sse", "success_headers"]
+
+#: Names Azure uses for each operation in quota messages, and in OperationNotSupported.
+OPERATIONS = {
+    "chat": ("ChatCompletions_Create", "chatCompletion"),
+    "completions": ("Completions_Create", "completion"),
+    "embeddings": ("Embeddings_Create", "embeddings"),
+    "responses": ("Responses_Create", "responses"),
+}
+V1_VERSIONS = ("v1", "preview")
+
+
+class DropConnection(Exception):
+    """Raised to answer nothing and close the socket."""
+
+
+@dataclass(slots=True)
+class Target:
+    """What an inference request addresses, once the common checks passed."""
+
+    operation: str
+    route: str  # "deployments" or "v1"
+    version: ApiVersion | None  # the dated version; None on the v1 route
+    version_label: str  # for messages: the dated version, "v1" or "preview"
+    deployment: EmulatorDeployment
+    body: dict[str, Any]
+    faults: AppliedFaults
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.deployment.info
+
+    @property
+    def v1(self) -> bool:
+        return self.route == "v1"
+
+    def supports(self, feature: Feature) -> bool:
+        return self.version is None or supports(self.version, feature)
+
+
+def check_dated_version(call: Call, needs: Feature | None = None) -> ApiVersion:
+    """The deployments route's api-version rules: missing -> 404, unknown -> 400, an operation
+    the version lacks -> 404 (facts §4.6)."""
+    raw = call.query.get("api-version")
+    if raw is None:
+        raise azure_errors.resource_not_found()
+    if raw not in DATED_GA and raw not in DATED_PREVIEW:
+        raise azure_errors.api_version_not_supported()
+    version = parse_api_version(raw)
+    if needs is not None and not supports(version, needs):
+        raise azure_errors.resource_not_found()
+    return version
+
+
+def check_v1_version(call: Call) -> str:
+    raw = call.query.get("api-version")
+    if raw is not None and raw not in V1_VERSIONS:
+        raise azure_errors.api_version_not_supported()
+    return raw or "v1"
+
+
+async def prepare(
+    call: Call,
+    state: EmulatorState,
+    *,
+    operation: str,
+    route: str,
+    path_deployment: str | None = None,
+) -> Target:
+    needs = {"chat": Feature.CHAT_COMPLETIONS, "responses": Feature.RESPONSES}.get(operation)
+    version: ApiVersion | None = None
+    if route == "deployments":
+        version = check_dated_version(call, needs)
+        label = version.value
+    else:
+        label = check_v1_version(call)
+    authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=route == "v1")
+    body = call.json()
+    if not isinstance(body, dict):
+        raise azure_errors.invalid_request("The request body must be a JSON object.")
+    name = path_deployment
+    if name is None:
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise azure_errors.missing_parameter("model")
+        name = model
+    call.record.deployment = name
+    deployment = state.deployment(name)
+    if deployment is None or not deployment.serving:
+        raise azure_errors.deployment_not_found(v1=route == "v1")
+    try:
+        extra = Fault.parse(call.headers.get(FAULT_HEADER, ""))
+    except ValueError as exc:
+        raise azure_errors.invalid_request(
+            f"Invalid {FAULT_HEADER} header: {exc}", param=FAULT_HEADER
+        ) from None
+    faults = state.take_faults(
+        name, operation=operation, stream=body.get("stream") is True, extra=extra
+    )
+    wait = deployment.latency + faults.latency
+    if wait > 0:
+        await asyncio.sleep(wait)
+    target = Target(operation, route, version, label, deployment, body, faults)
+    if faults.terminal is not None:
+        _raise_terminal(faults.terminal, target)
+    info = deployment.info
+    wanted_kind = "embedding" if operation == "embeddings" else "chat"
+    if info.kind != wanted_kind or (
+        operation == "completions" and not _completions_model(deployment.model)
+    ):
+        raise azure_errors.operation_not_supported(OPERATIONS[operation][1], deployment.model)
+    return target
+
+
+def _completions_model(model: str) -> bool:
+    m = model.lower()
+    return "instruct" in m or m.startswith(
+        ("davinci", "babbage", "text-davinci", "text-curie", "text-ada")
+    )
+
+
+def _raise_terminal(fault: Fault, target: Target) -> None:
+    if fault.kind == "close_connection":
+        raise DropConnection()
+    if fault.kind == "paused":
+        raise azure_errors.deployment_paused(target.deployment.name)
+    if fault.kind == "rate_limit":
+        raise azure_errors.rate_limited(
+            operation=OPERATIONS[target.operation][0],
+            api_version=target.version_label,
+            wait_ms=fault.retry_after_ms if fault.retry_after_ms is not None else 1000,
+            kind="token",
+            remaining_requests=0,
+            remaining_tokens=0,
+        )
+    if fault.kind == "content_filter":
+        raise azure_errors.prompt_filtered(prompt_results(fault.category))
+    raise azure_errors.service_error(fault.code, fault.message, retry_after_ms=fault.retry_after_ms)
+
+
+def check_blocklist(target: Target, text: str) -> None:
+    """A deployment's blocklist words filter the prompt, with a custom blocklist verdict."""
+    lowered = text.lower()
+    for word in target.deployment.blocklist:
+        if word.lower() in lowered:
+            raise azure_errors.prompt_filtered(
+                prompt_results(blocklist=f"{target.deployment.name}-blocklist")
+            )
+
+
+def admit(state: EmulatorState, target: Target, estimate: int) -> Decision:
+    """Take quota for ``estimate`` tokens, or raise Azure's 429."""
+    d = target.deployment
+    decision = state.limiter.acquire(d.name, rpm=d.requests_per_minute, tpm=d.tpm, tokens=estimate)
+    if not decision.allowed:
+        raise azure_errors.rate_limited(
+            operation=OPERATIONS[target.operation][0],
+            api_version=target.version_label,
+            wait_ms=max(1, math.ceil(decision.wait * 1000)),
+            kind=decision.kind,
+            remaining_requests=decision.remaining_requests,
+            remaining_tokens=decision.remaining_tokens,
+        )
+    return decision
+
+
+def success_headers(target: Target, decision: Decision) -> dict[str, str]:
+    return {"x-ms-deployment-name": target.deployment.name, **decision.headers()}
+
+
+def request_id_headers(call: Call, region: str) -> dict[str, str]:
+    """Headers Azure puts on every response."""
+    request_id = str(uuid.uuid4())
+    headers = {"apim-request-id": request_id, "x-request-id": request_id, "x-ms-region": region}
+    client_id = call.headers.get("x-ms-client-request-id")
+    if client_id:
+        headers["x-ms-client-request-id"] = client_id
+    return headers
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    """One server-sent event frame (``data: [DONE]`` when ``data`` is the string ``[DONE]``)."""
+    payload = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    )
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {payload}\n\n".encode()
+
+
+def reject_unknown(body: dict[str, Any], known: frozenset[str]) -> None:
+    unknown = [k for k in body if k not in known]
+    if unknown:
+        raise azure_errors.unrecognized_arguments(unknown)

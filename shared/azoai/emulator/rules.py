@@ -1,0 +1,228 @@
+"""Parameter rules Azure enforces per model family and api-version, shared by the wire APIs.
+
+Messages and codes follow what the service returns (azure-openai-facts §4.10 and §8): reasoning
+models reject sampling parameters by their mere presence; older api-versions reject newer
+arguments as "Unrecognized request argument supplied"; structured-output schemas marked
+``strict`` must close every object and require every property.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from azoai.catalog import ModelInfo
+from azoai.emulator import azure_errors
+from azoai.emulator.pipeline import Target
+from azoai.emulator.protocol import ApiError
+from azoai.versions import REASONING_UNSUPPORTED, Feature
+
+__all__ = [
+    "check_numbers",
+    "check_output_limit",
+    "check_reasoning",
+    "check_strict_schema",
+    "check_tool_name",
+    "check_version_gated",
+    "effort_of",
+    "invalid_type",
+]
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0, 2),
+    "top_p": (0, 1),
+    "presence_penalty": (-2, 2),
+    "frequency_penalty": (-2, 2),
+    "top_logprobs": (0, 20),
+}
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def invalid_type(param: str, expected: str, value: Any) -> ApiError:
+    return azure_errors.invalid_request(
+        f"Invalid type for '{param}': expected {expected}, but got {_type_name(value)} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def check_version_gated(
+    target: Target, body: Mapping[str, Any], gated: Mapping[str, Feature]
+) -> None:
+    """Older dated api-versions do not know newer arguments."""
+    missing = [
+        name for name, feature in gated.items() if name in body and not target.supports(feature)
+    ]
+    if missing:
+        raise azure_errors.unrecognized_arguments(missing)
+
+
+def check_numbers(body: Mapping[str, Any], names: Iterable[str] = tuple(_RANGES)) -> None:
+    for name in names:
+        if name not in body or body[name] is None:
+            continue
+        value = body[name]
+        lo, hi = _RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise invalid_type(name, "a decimal", value)
+        if value < lo:
+            raise azure_errors.invalid_request(
+                f"Invalid '{name}': decimal below minimum value. Expected a value >= {lo}, but got {value} instead.",
+                param=name,
+                code="decimal_below_min_value",
+            )
+        if value > hi:
+            raise azure_errors.invalid_request(
+                f"Invalid '{name}': decimal above maximum value. Expected a value <= {hi}, but got {value} instead.",
+                param=name,
+                code="decimal_above_max_value",
+            )
+
+
+def check_reasoning(
+    target: Target,
+    body: Mapping[str, Any],
+    *,
+    unsupported: Iterable[str] = REASONING_UNSUPPORTED,
+    api: str = "chat",
+) -> None:
+    """Reasoning-model rules (facts §8) and the reasoning_effort / verbosity values."""
+    info = target.info
+    if info.reasoning:
+        if target.version is not None:
+            first = "2024-12-01-preview" if info.reasoning_efforts else "2024-09-01-preview"
+            feature = (
+                Feature.REASONING_EFFORT
+                if info.reasoning_efforts
+                else Feature.MAX_COMPLETION_TOKENS
+            )
+            if not target.supports(feature):
+                raise azure_errors.model_needs_newer_version(first)
+        for name in unsupported:
+            if name in body:
+                raise azure_errors.unsupported_parameter(name)
+        if api == "chat" and "max_tokens" in body:
+            raise azure_errors.unsupported_parameter(
+                "max_tokens", " Use 'max_completion_tokens' instead."
+            )
+    effort = effort_of(body, api)
+    if effort is not None:
+        param = "reasoning_effort" if api == "chat" else "reasoning.effort"
+        if not info.reasoning and info.known:
+            raise azure_errors.unsupported_parameter(param)
+        if info.reasoning_efforts and effort not in info.reasoning_efforts:
+            raise azure_errors.unsupported_value(
+                param,
+                f"'{param}' does not support '{effort}' with this model. Supported values are: "
+                + _choices(info.reasoning_efforts)
+                + ".",
+            )
+    verbosity = (
+        body.get("verbosity") if api == "chat" else (body.get("text") or {}).get("verbosity")
+    )
+    if verbosity is not None and not info.verbosity and info.known:
+        raise azure_errors.unsupported_parameter("verbosity" if api == "chat" else "text.verbosity")
+
+
+def effort_of(body: Mapping[str, Any], api: str) -> str | None:
+    if api == "chat":
+        value = body.get("reasoning_effort")
+    else:
+        reasoning = body.get("reasoning")
+        value = reasoning.get("effort") if isinstance(reasoning, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _choices(values: Iterable[str]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
+
+
+def check_output_limit(info: ModelInfo, name: str, value: Any) -> int | None:
+    """``max_tokens`` / ``max_completion_tokens`` / ``max_output_tokens``: a positive integer no
+    larger than the model's output limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type(name, "an integer", value)
+    if value < 1:
+        raise azure_errors.invalid_request(
+            f"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {value} instead.",
+            param=name,
+            code="integer_below_min_value",
+        )
+    if info.max_output and value > info.max_output:
+        raise azure_errors.invalid_request(
+            f"{name} is too large: {value}. This model supports at most {info.max_output} completion "
+            f"tokens, whereas you provided {value}.",
+            param=name,
+            code="invalid_value",
+        )
+    return value
+
+
+def check_tool_name(name: Any, param: str) -> str:
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        raise azure_errors.invalid_request(
+            f"Invalid '{param}': string does not match pattern. Expected a string that matches the "
+            "pattern '^[a-zA-Z0-9_-]+$'.",
+            param=param,
+            code="invalid_value",
+        )
+    return name
+
+
+def check_strict_schema(
+    schema: Any, *, what: str, root: Any = None, path: tuple[str, ...] = ()
+) -> None:
+    """Structured Outputs' strict-mode rules: every object closes (``additionalProperties:
+    false``) and requires all its properties. ``what`` is e.g. ``response_format 'person'``."""
+    root = schema if root is None else root
+    if not isinstance(schema, Mapping):
+        return
+    context = "(" + ", ".join(repr(p) for p in path) + ("," if len(path) == 1 else "") + ")"
+    is_object = schema.get("type") == "object" or (
+        isinstance(schema.get("type"), list) and "object" in schema["type"]
+    )
+    if is_object and "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            raise azure_errors.invalid_request(
+                f"Invalid schema for {what}: In context={context}, 'additionalProperties' is required "
+                "to be supplied and to be false.",
+                param="response_format" if what.startswith("response_format") else "tools",
+                code="invalid_json_schema",
+            )
+        required = schema.get("required") or []
+        for key in schema["properties"]:
+            if key not in required:
+                raise azure_errors.invalid_request(
+                    f"Invalid schema for {what}: In context={context}, 'required' is required to be "
+                    f"supplied and to be an array including every key in properties. Missing '{key}'.",
+                    param="response_format" if what.startswith("response_format") else "tools",
+                    code="invalid_json_schema",
+                )
+        for key, sub in schema["properties"].items():
+            check_strict_schema(sub, what=what, root=root, path=(*path, "properties", key))
+    for key in ("items",):
+        if isinstance(schema.get(key), Mapping):
+            check_strict_schema(schema[key], what=what, root=root, path=(*path, key))
+    for key in ("anyOf", "allOf"):
+        for i, sub in enumerate(schema.get(key) or []):
+            check_strict_schema(sub, what=what, root=root, path=(*path, key, str(i)))
+    for key in ("$defs", "definitions"):
+        for name, sub in (schema.get(key) or {}).items():
+            check_strict_schema(sub, what=what, root=root, path=(*path, key, name))
