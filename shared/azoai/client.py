@@ -316,7 +316,10 @@ class Client:
             err.param,
         )
         self._learned[call.deployment] = replace(
-            call.model, reasoning=True, parallel_tool_calls=False
+            call.model,
+            name=f"deployment {call.deployment!r}",
+            reasoning=True,
+            parallel_tool_calls=False,
         )
         return True
 

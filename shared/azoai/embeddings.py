@@ -421,6 +421,8 @@ class EmbeddingEngine:
         fallback_dim: int,
     ) -> EmbeddingResult:
         vectors = self._assemble(n, empties, pieces_of, piece_vectors, failed, fallback_dim)
+        if errors and not piece_vectors and len(errors) == 1:
+            raise next(iter(errors.values()))  # nothing partial to keep: the original typed error
         if errors:
             indices = sorted(failed)
             shown = ", ".join(map(str, indices[:20])) + (" ..." if len(indices) > 20 else "")

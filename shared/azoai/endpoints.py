@@ -126,9 +126,15 @@ def parse_endpoint(
         )
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} is not a valid URL ({exc})", setting=setting
+        ) from None
     if not host:
         raise ConfigError(f"{setting} {raw!r} has no host", setting=setting)
     if parts.username or parts.password:
@@ -139,7 +145,7 @@ def parse_endpoint(
             "(put api_version and deployment in their own settings)",
             setting=setting,
         )
-    loopback = is_loopback_host(host)
+    loopback = is_loopback_host(host) if host.strip("[]") else False
     if scheme not in ("https", "http"):
         raise ConfigError(f"{setting} must be an https URL, got scheme {scheme!r}", setting=setting)
     if scheme == "http" and not loopback:
@@ -187,9 +193,9 @@ def parse_endpoint(
                 "https://<resource>.openai.azure.com with no path",
                 setting=setting,
             )
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    netloc = host if port is None else f"{host}:{port}"
     if ":" in host and not host.startswith("["):  # IPv6 literal
-        netloc = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
+        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
     base = urlunsplit((scheme, netloc, path, "", ""))
     return Endpoint(base=base, host=host, kind=kind, cloud=cloud)
 

@@ -382,6 +382,16 @@ class _Builder:
         self.path = path
         self.sources: dict[str, str] = {}
 
+    def pick_str(self, name: str, env_names: Sequence[str] = ()) -> str | None:
+        """Like :meth:`pick`, for settings that must be strings (a TOML file can hold anything)."""
+        value = self.pick(name, env_names)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(
+                f"{name} must be a string, got {type(value).__name__} ({self.sources.get(name)})",
+                setting=name,
+            )
+        return value
+
     # one value from the first source that has it
     def pick(
         self,
@@ -416,14 +426,16 @@ class _Builder:
         stream_idle_timeout: float | None,
     ) -> Settings:
         endpoint = self._endpoint()
-        api = self.pick("api") or "chat"
+        api = self.pick_str("api") or "chat"
         if api not in ("chat", "responses"):
             raise ConfigError(
                 f"api {api!r} is not valid; use 'chat' (Chat Completions) or 'responses'",
                 setting="api",
             )
-        route = self.pick("route")
-        version_raw = self.pick("api_version", ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION"))
+        route = self.pick_str("route")
+        version_raw = self.pick_str(
+            "api_version", ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION")
+        )
         version_src = self.sources.get("api_version")
         route_r, version = resolve_route(api, route, version_raw, version_source=version_src)
         if version_raw is None:
@@ -431,13 +443,13 @@ class _Builder:
         if route is None:
             self.sources["route"] = "derived from api and api_version"
 
-        deployment = self.pick(
+        deployment = self.pick_str(
             "deployment", ("AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_DEFAULT_DEPLOYMENT")
         )
         if deployment is not None:
             deployment = parse_model_id(str(deployment), setting="deployment")
-        model = self.pick("model")
-        model_version = self.pick("model_version")
+        model = self.pick_str("model")
+        model_version = self.pick_str("model_version")
         dmap = self._deployment_map()
         static = self._deployments()
         discovery = self._discovery(endpoint)
@@ -496,15 +508,15 @@ class _Builder:
         if "endpoint" in self.args or (
             "resource_name" not in self.args and "endpoint" in self.file
         ):
-            raw = self.pick("endpoint")
+            raw = self.pick_str("endpoint")
         elif "resource_name" in self.args or "resource_name" in self.file:
-            name = self.pick("resource_name")
+            name = self.pick_str("resource_name")
             raw = endpoint_from_resource_name(str(name))
             self.sources["endpoint"] = (
                 self.sources.pop("resource_name", "argument") + " (resource_name)"
             )
         else:
-            raw = self.pick("endpoint", ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_BASE_URL"))
+            raw = self.pick_str("endpoint", ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_BASE_URL"))
         if raw is None:
             raise ConfigError(
                 "no endpoint: pass endpoint='https://<resource>.openai.azure.com' (or resource_name=...), "

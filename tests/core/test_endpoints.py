@@ -111,3 +111,12 @@ def test_resource_name() -> None:
 def test_entra_needs_a_custom_subdomain() -> None:
     assert parse_endpoint("https://r.openai.azure.com").supports_entra
     assert not parse_endpoint("https://eastus.api.cognitive.microsoft.com").supports_entra
+
+
+@pytest.mark.parametrize(
+    "raw", ["[", "https://[", "https://[]", "https://host:notaport", "https://[::1"]
+)
+def test_malformed_urls_are_config_errors(raw: str) -> None:
+    # found by tests/core/test_fuzz.py: urlsplit's ValueError used to escape
+    with pytest.raises(ConfigError):
+        parse_endpoint(raw)

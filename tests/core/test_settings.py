@@ -484,3 +484,18 @@ def test_static_list_wins_over_discovery(caplog: pytest.LogCaptureFixture) -> No
             discovery={"subscription_id": "s", "resource_group": "g"},
         )
     assert s.discovery is None and "using the static list" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "endpoint = []",
+        "endpoint = 3",
+        'endpoint = "https://r.openai.azure.com"\napi_version = 2024',
+        'endpoint = "https://r.openai.azure.com"\ndeployment = {a = 1}',
+    ],
+)
+def test_non_string_file_values_are_config_errors(tmp_path: Path, text: str) -> None:
+    # found by tests/core/test_fuzz.py: a list endpoint reached the URL parser
+    with pytest.raises(ConfigError, match="must be a string"):
+        Settings.build(env={}, config_file=write(tmp_path, text + '\n[auth]\napi_key = "k"\n'))
