@@ -18,6 +18,9 @@ from dataclasses import dataclass
 __all__ = ["Decision", "RateLimiter", "TokenBucket"]
 
 
+_EPSILON = 1e-3
+
+
 @dataclass(slots=True)
 class TokenBucket:
     capacity: float
@@ -36,7 +39,7 @@ class TokenBucket:
 
     def wait_for(self, amount: float) -> float:
         """Seconds until ``amount`` is available (``inf`` if it never will be)."""
-        if amount <= self.level:
+        if amount <= self.level + _EPSILON:  # refills are floating point: forgive rounding
             return 0.0
         if amount > self.capacity:
             return float("inf")
@@ -92,8 +95,8 @@ class RateLimiter:
             wait_tokens = token_bucket.wait_for(tokens)
             allowed = wait_requests == 0 and wait_tokens == 0
             if allowed:
-                requests.level -= 1
-                token_bucket.level -= tokens
+                requests.level = max(0.0, requests.level - 1)
+                token_bucket.level = max(0.0, token_bucket.level - tokens)
             wait = max(wait_requests, wait_tokens)
             return Decision(
                 allowed=allowed,
