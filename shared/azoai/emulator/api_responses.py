@@ -399,6 +399,8 @@ def _response(
     assert isinstance(reasoning, Mapping)
     effort = effort_of(body, "responses") or ("medium" if target.info.reasoning else None)
     summary = reasoning.get("summary")
+    if summary == "auto":  # "auto" resolves to the most detailed summary the model has
+        summary = "detailed"
     return {
         "id": _id("resp"),
         "object": "response",
@@ -413,8 +415,7 @@ def _response(
         "output": _output(target, body, gen, status),
         "parallel_tool_calls": body.get("parallel_tool_calls", True) is not False,
         "previous_response_id": body.get("previous_response_id"),
-        # "auto" resolves to the most detailed summary the model has.
-        "reasoning": {"effort": effort, "summary": {"auto": "detailed"}.get(summary, summary)},
+        "reasoning": {"effort": effort, "summary": summary},
         "store": body.get("store", True) is not False,
         "temperature": body.get("temperature", 1.0),
         "text": {"format": fmt},
