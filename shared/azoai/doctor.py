@@ -1,0 +1,360 @@
+"""``azoai doctor`` and ``azoai deployments``: explain the configuration, then check it step by step.
+
+The checks build :class:`~azoai.settings.Settings` exactly as the adapters do, so what doctor
+says is what a LangChain or LlamaIndex model would do. Nothing here prints; the command line
+renders the :class:`Report` (as text or JSON). No secret ever enters a report: credentials are
+described by their source and a short fingerprint-free label, tokens by their scope and expiry.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from azoai.catalog import ModelInfo, lookup_model
+from azoai.deployments import DeploymentRecord
+from azoai.errors import (
+    ApiVersionError,
+    AuthenticationError,
+    AzoaiError,
+    ConfigError,
+    DeploymentNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from azoai.versions import REASONING_UNSUPPORTED, Feature, supports
+
+__all__ = ["Check", "DeploymentRow", "Report", "deployment_rows", "family_rules", "run_doctor"]
+
+
+@dataclass(slots=True)
+class Check:
+    """One step: ``status`` is ``pass``, ``fail``, ``warn`` or ``skip``."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str | None = None
+    error: str | None = None  # the typed error's class name
+    model: str | None = None  # the model Azure reported for a call check
+
+
+@dataclass(slots=True)
+class DeploymentRow:
+    name: str
+    model: str | None
+    model_version: str | None
+    kind: str
+    sku: str | None
+    capacity: int | None
+    state: str
+    rules: list[str]
+
+
+@dataclass(slots=True)
+class Report:
+    config: dict[str, Any] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    deployments: list[DeploymentRow] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status in ("pass", "warn", "skip") for c in self.checks) and bool(self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "config": self.config,
+            "checks": [asdict(c) for c in self.checks],
+            "deployments": [asdict(d) for d in self.deployments],
+        }
+
+
+def family_rules(info: ModelInfo, api: str, version: Any) -> list[str]:
+    """The parameter rules azoai applies to a model, in words."""
+    if info.is_embedding:
+        dims = "dimensions= accepted" if info.supports_dimensions else "dimensions= not accepted"
+        return [f"embeddings: {info.embedding_dimensions or '?'} dimensions", dims]
+    label = f"{info.family} family" if info.known else "model unknown (conservative defaults)"
+    rules: list[str] = []
+    if info.reasoning:
+        rules.append(f"{label}: {', '.join(REASONING_UNSUPPORTED[:2])} and penalties dropped")
+        rules.append(
+            "max_tokens sent as "
+            + ("max_output_tokens" if api == "responses" else "max_completion_tokens")
+        )
+        if info.reasoning_efforts:
+            rules.append(f"reasoning_effort: {'/'.join(info.reasoning_efforts)}")
+    else:
+        rules.append(f"{label}: sampling parameters kept (temperature=0 included)")
+    rules.append(f"context {info.context_window:,} tokens, output up to {info.max_output:,}")
+    if not info.tools:
+        rules.append("no tool calling")
+    structured = (
+        "json_schema"
+        if (info.json_schema and supports(version, Feature.JSON_SCHEMA))
+        else "tool calling"
+    )
+    rules.append(f"structured output via {structured}")
+    return rules
+
+
+def deployment_rows(client: Any, records: Sequence[DeploymentRecord]) -> list[DeploymentRow]:
+    s = client.settings
+    rows = []
+    for r in records:
+        info = r.info if r.model else client._model_for(client.resolve(r.name))
+        rows.append(
+            DeploymentRow(
+                name=r.name,
+                model=r.model or (info.name or None),
+                model_version=r.model_version,
+                kind=r.kind if r.model or r.capabilities else info.kind,
+                sku=r.sku,
+                capacity=r.capacity,
+                state=r.state,
+                rules=family_rules(info, s.api, s.api_version),
+            )
+        )
+    return rows
+
+
+def _config(settings: Any) -> dict[str, Any]:
+    s = settings
+    auth = s.auth
+    return {
+        "endpoint": s.endpoint.base,
+        "host_kind": s.endpoint.kind,
+        "cloud": s.endpoint.cloud.name,
+        "api": s.api,
+        "route": s.route,
+        "api_version": s.api_version.value,
+        "auth_mode": auth.mode,
+        "scope": auth.scope if auth.is_entra else None,
+        "deployment": s.deployment,
+        "model": s.model,
+        "deployment_map": dict(s.deployment_map),
+        "config_file": s.config_file,
+        "sources": dict(s.sources),
+    }
+
+
+def _fix_for(err: AzoaiError, settings: Any) -> str | None:
+    if isinstance(err, AuthenticationError) and settings.auth.is_entra:
+        return (
+            f"the token was refused: check the identity has the 'Cognitive Services OpenAI User' role and the "
+            f"scope is right (now {settings.auth.scope}; the newer one is https://ai.azure.com/.default)"
+        )
+    if isinstance(err, DeploymentNotFoundError):
+        return "the deployment does not exist on this resource: check the name (`azoai deployments`) or set deployment_map"
+    if isinstance(err, RateLimitError) and err.quota_exhausted:
+        return "the deployment's quota is used up for now: raise its TPM quota or route to another deployment"
+    if isinstance(err, ApiVersionError):
+        return err.fix
+    if isinstance(err, PermissionDeniedError):
+        return err.fix
+    return err.fix
+
+
+def _undated(model: str) -> str:
+    return re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model)
+
+
+def _call(client: Any, name: str, kind: str, settings: Any) -> Check:
+    from azoai.client import CallOptions
+    from azoai.wire import ChatRequest, Message
+
+    try:
+        if kind == "embedding":
+            res = client.embed(["azoai doctor"], model=name, options=CallOptions(max_retries=1))
+            c = Check(
+                f"call {name}",
+                "pass",
+                f"embeddings: {len(res.vectors[0])} dimensions ({res.model or 'model not reported'})",
+            )
+            c.model = res.model
+            return c
+        reasoning = client.model_info(name).reasoning
+        result = client.chat(
+            ChatRequest(
+                messages=[Message("user", "Reply with OK.")], max_tokens=16 if reasoning else 1
+            ),
+            model=name,
+            options=CallOptions(max_retries=1, return_filtered=True),
+        )
+        region = result.headers.get("x-ms-region")
+        c = Check(
+            f"call {name}",
+            "pass",
+            f"chat: {result.model or 'model not reported'}"
+            + (f" in {region}" if region else "")
+            + f", finish {result.finish_reason}",
+        )
+        c.model = result.model
+        return c
+    except AzoaiError as err:
+        return Check(
+            f"call {name}",
+            "fail",
+            err.message,
+            fix=_fix_for(err, settings),
+            error=type(err).__name__,
+        )
+
+
+def run_doctor(
+    *,
+    settings_kwargs: dict[str, Any] | None = None,
+    deployments: Sequence[str] = (),
+    call: bool = True,
+) -> Report:
+    """Build settings as the adapters would, then check token, discovery and one minimal call
+    per deployment. Never raises for a configuration problem: it becomes a failed check."""
+    from azoai.client import Client
+    from azoai.settings import Settings
+
+    report = Report()
+    try:
+        settings = Settings.build(**(settings_kwargs or {}))
+    except ConfigError as err:
+        report.checks.append(
+            Check(
+                "configuration",
+                "fail",
+                err.message,
+                fix=err.fix or (f"change {err.setting}" if err.setting else None),
+                error=type(err).__name__,
+            )
+        )
+        return report
+    report.config = _config(settings)
+    report.checks.append(
+        Check(
+            "configuration",
+            "pass",
+            f"{settings.endpoint.base} ({settings.endpoint.kind}), {settings.api} on route {settings.route}, api-version {settings.api_version.value}, auth {settings.auth.mode}",
+        )
+    )
+    client = Client(settings)
+    try:
+        # 1. credentials
+        auth = settings.auth
+        if auth.is_entra:
+            try:
+                tok = client.connection.auth.cache.get()  # type: ignore[attr-defined]
+                left = tok.expires_on - time.time()
+                report.checks.append(
+                    Check(
+                        "token",
+                        "pass",
+                        f"got a token for {auth.scope}, valid for {left / 60:.0f} more minutes",
+                    )
+                )
+            except AzoaiError as err:
+                report.checks.append(
+                    Check("token", "fail", err.message, fix=err.fix, error=type(err).__name__)
+                )
+                return report
+        elif auth.mode == "api_key":
+            report.checks.append(
+                Check(
+                    "token",
+                    "skip",
+                    f"API key auth (from {settings.source_of('api_key')}): no token needed",
+                )
+            )
+        # 2. deployments
+        records: tuple[DeploymentRecord, ...]
+        if settings.discovery is not None:
+            records = client.known_deployments()
+            d = client._discovery
+            if d is not None and d.last_error is not None:
+                report.checks.append(
+                    Check(
+                        "discovery",
+                        "fail",
+                        f"listing deployments failed: {d.last_error}",
+                        fix="grant the identity Reader on the Azure OpenAI account, or list deployments in the config",
+                    )
+                )
+                records = settings.deployments
+            else:
+                all_records = d.all_records if d is not None else records
+                report.checks.append(
+                    Check(
+                        "discovery",
+                        "pass",
+                        f"{len(records)} usable deployment(s) of {len(all_records)} listed",
+                    )
+                )
+                records = tuple(all_records)
+        else:
+            records = settings.deployments
+            report.checks.append(
+                Check("discovery", "skip", "discovery is off; using the configured deployments")
+            )
+        names = (
+            list(deployments)
+            or [r.name for r in records if r.state == "Succeeded"]
+            or ([settings.deployment] if settings.deployment else [])
+        )
+        known = {r.name: r for r in records}
+        for name in names:
+            if name not in known:
+                known[name] = DeploymentRecord(
+                    name=name, model=settings.model if name == settings.deployment else None
+                )
+        report.deployments = deployment_rows(
+            client, [known[n] for n in names] + [r for r in records if r.name not in names]
+        )
+        if not names:
+            report.checks.append(
+                Check(
+                    "deployments",
+                    "fail",
+                    "no deployment to check",
+                    fix="set deployment= (AZURE_OPENAI_DEPLOYMENT) or list deployments",
+                )
+            )
+            return report
+        # 3. one minimal call per deployment
+        if not call:
+            return report
+        rows = {r.name: r for r in report.deployments}
+        for name in names:
+            rec = known[name]
+            kind = rec.kind if (rec.model or rec.capabilities) else client.model_info(name).kind
+            check = _call(client, name, kind, settings)
+            if (
+                check.status == "fail"
+                and check.error == "BadRequestError"
+                and kind == "chat"
+                and "operation does not work" in check.detail
+            ):
+                check = _call(
+                    client, name, "embedding", settings
+                )  # an embedding deployment we did not know about
+                kind = "embedding"
+            report.checks.append(check)
+            reported = check.model
+            row = rows.get(name)
+            if row is not None and reported and not rec.model:
+                # Azure told us the real model: show its rules, and say how to make them apply up front.
+                info = lookup_model(reported)
+                row.model, row.kind = reported, info.kind if info.known else kind
+                row.rules = family_rules(info, settings.api, settings.api_version)
+                if info.known and not info.is_embedding:
+                    report.checks.append(
+                        Check(
+                            f"model {name}",
+                            "warn",
+                            f"azoai did not know the model behind '{name}' until Azure reported {reported}",
+                            fix=f"set model='{_undated(reported)}' (or list it in deployments / enable discovery) so the {info.family} rules apply from the first call",
+                        )
+                    )
+        return report
+    finally:
+        client.close()
