@@ -16,8 +16,8 @@ import asyncio
 import hashlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from azoai import __version__
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Connection", "acquire", "aiter_sse", "iter_sse", "release"]
 
 USER_AGENT = f"azoai/{__version__}"
+_T = TypeVar("_T")
 
 
 def _auth_fingerprint(auth: AuthSettings) -> tuple[Any, ...]:
@@ -95,10 +96,12 @@ class Connection:
             if self._sync is None:
                 import httpx
 
-                self._sync = httpx.Client(
-                    timeout=self._timeout(),
-                    follow_redirects=False,
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                self._sync = _tls_checked(
+                    lambda: httpx.Client(
+                        timeout=self._timeout(),
+                        follow_redirects=False,
+                        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                    )
                 )
             return self._sync
 
@@ -110,10 +113,12 @@ class Connection:
         if client is None:
             import httpx
 
-            client = httpx.AsyncClient(
-                timeout=self._timeout(),
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            client = _tls_checked(
+                lambda: httpx.AsyncClient(
+                    timeout=self._timeout(),
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                )
             )
             self._async[loop] = client
         return client
@@ -150,6 +155,23 @@ class Connection:
         for loop, client in asyncs:
             if loop is running:
                 await client.aclose()
+
+
+def _tls_checked(make: Callable[[], _T]) -> _T:
+    """Create an HTTP client; a broken TLS environment (a missing SSL_CERT_FILE, say) becomes a
+    ConfigError instead of an OSError from deep inside ssl. Verification itself is always on."""
+    import ssl
+
+    try:
+        return make()
+    except (OSError, ssl.SSLError) as exc:
+        from azoai.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot set up TLS for the HTTP client: {exc}",
+            setting="SSL_CERT_FILE",
+            fix="check SSL_CERT_FILE / SSL_CERT_DIR point to existing CA files, or unset them",
+        ) from None
 
 
 _pool: dict[tuple[Any, ...], Connection] = {}

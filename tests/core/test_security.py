@@ -1,0 +1,77 @@
+"""Where credentials may go: never to another host, never through a redirect, never over plain
+http except loopback, and TLS verification that no environment variable can switch off."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+
+from azoai import errors as E
+from azoai.client import Client
+from azoai.wire import ChatRequest, Message
+
+EP = "https://myres.openai.azure.com"
+
+
+def test_redirects_are_refused_and_credentials_do_not_follow() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(307, headers={"location": "https://evil.example.com/steal"})
+
+    c = Client(
+        endpoint=EP,
+        api_key="k-123",
+        deployment="d",
+        env={},
+        config_file="",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=True),
+    )
+    with pytest.raises(E.AzoaiError, match="does not follow redirects") as exc:
+        c.chat(ChatRequest(messages=[Message("user", "hi")]))
+    assert "evil.example.com" in str(exc.value) and "k-123" not in str(exc.value)
+    assert [r.url.host for r in seen] == [
+        "myres.openai.azure.com"
+    ]  # even a user client set to follow
+
+
+def test_http_endpoints_are_refused_except_loopback() -> None:
+    with pytest.raises(E.ConfigError, match="http:// on a non-loopback host"):
+        Client(endpoint="http://myres.openai.azure.com", api_key="k", env={}, config_file="")
+    Client(endpoint="http://127.0.0.1:9", api_key="k", env={}, config_file="")
+
+
+def test_a_custom_endpoint_must_be_declared() -> None:
+    with pytest.raises(E.ConfigError, match="custom_endpoint=True"):
+        Client(endpoint="https://proxy.example.com", api_key="k", env={}, config_file="")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PYTHONHTTPSVERIFY": "0"},
+        {"CURL_CA_BUNDLE": ""},
+        {"REQUESTS_CA_BUNDLE": ""},
+        {"HTTPX_SSL_VERIFY": "0", "OPENAI_VERIFY_SSL": "false"},
+    ],
+)
+def test_tls_verification_cannot_be_turned_off_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    c = Client(endpoint=EP, api_key="k", env={}, config_file="")
+    http = c.connection.sync_client()
+    ctx = http._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    c.close()
+
+
+def test_a_broken_ca_environment_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    c = Client(endpoint=EP, api_key="k", deployment="d", env={}, config_file="")
+    with pytest.raises(E.ConfigError, match="SSL_CERT_FILE"):
+        c.chat(ChatRequest(messages=[Message("user", "hi")]))
