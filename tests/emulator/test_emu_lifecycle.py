@@ -48,6 +48,45 @@ def test_start_and_stop_are_fast_and_leave_nothing_behind() -> None:
     emu.stop()  # idempotent
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_stop_does_not_wait_for_simulated_time(
+    stream: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    slow = EmulatorDeployment(
+        "slow", model="gpt-4o", latency=0 if stream else 5, token_latency=5 if stream else 0
+    )
+    emu = Emulator(deployments=[slow]).start()
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(
+                httpx.post(
+                    f"{emu.endpoint}/openai/v1/chat/completions",
+                    headers={"api-key": emu.api_key},
+                    json={
+                        "model": "slow",
+                        "messages": [{"role": "user", "content": "hi"}],
+                        "stream": stream,
+                    },
+                    timeout=30,
+                )
+            )
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    client = threading.Thread(target=call)
+    client.start()
+    while not emu.requests:
+        time.sleep(0.01)
+    t0 = time.perf_counter()
+    emu.stop()
+    assert time.perf_counter() - t0 < 1.0
+    client.join(timeout=5)
+    assert isinstance(outcome[0], httpx.RemoteProtocolError)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 def test_restart_and_fixed_port() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

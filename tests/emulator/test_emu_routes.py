@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import openai
 import pytest
 from emu_helpers import CHAT, V1_CHAT, FakeClock
-from openai import AzureOpenAI, OpenAI
+from openai import AsyncOpenAI, AzureOpenAI, OpenAI
 
 from azoai.emulator import Emulator, EmulatorDeployment
 from azoai.errors import (
@@ -273,6 +275,7 @@ def test_request_log_redacts_secrets(emu: Emulator) -> None:
     assert keyed.method == "POST"
     assert keyed.status == 200
     assert keyed.api_version == "2024-10-21"
+    assert keyed.url == CHAT
     assert bearer.headers["authorization"] == "***"
     assert bearer.body == {"model": "chat", **HELLO}
     assert broken.body is None
@@ -315,3 +318,18 @@ def test_sdk_raises_the_matching_errors(emu: Emulator) -> None:
     )
     with pytest.raises(openai.NotFoundError):
         good.chat.completions.create(model="ghost", messages=[{"role": "user", "content": "x"}])
+
+
+async def test_concurrent_requests(emu: Emulator) -> None:
+    client = AsyncOpenAI(base_url=emu.v1_base_url, api_key=emu.api_key, max_retries=0)
+    replies = await asyncio.gather(
+        *(
+            client.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": f"Say 'n{i}'"}]
+            )
+            for i in range(20)
+        )
+    )
+    assert [r.choices[0].message.content for r in replies] == [f"n{i}" for i in range(20)]
+    assert len(emu.requests) == 20
+    await client.close()

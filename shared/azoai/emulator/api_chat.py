@@ -12,7 +12,6 @@ whose ``finish_reason`` is ``content_filter``.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import string
@@ -130,7 +129,7 @@ async def handle_chat(
             stream_events(target, req, gen, usage), headers, per_token, target.faults.cut_after
         )
     if per_token > 0:
-        await asyncio.sleep(per_token * gen.completion_tokens)
+        await state.wait(per_token * gen.completion_tokens)
     return HttpResult(200, completion_body(target, req, gen, usage), headers)
 
 
@@ -192,7 +191,9 @@ def parse_chat(target: Target) -> ChatRequest:
             param="stream_options",
         )
     include_usage = isinstance(options, Mapping) and options.get("include_usage") is True
-    n = body.get("n", 1) if body.get("n") is not None else 1
+    n = body.get("n")
+    if n is None:
+        n = 1
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 128:
         raise azure_errors.invalid_request(
             f"Invalid 'n': expected an integer between 1 and 128, but got {n!r} instead.",
@@ -460,16 +461,12 @@ def _tool_choice(
         raise invalid_type(key, "a string or an object", choice)
     parallel = body.get("parallel_tool_calls")
     if parallel is not None:
-        if not conv.tools:
-            raise azure_errors.invalid_request(
-                "'parallel_tool_calls' is only allowed when 'tools' are specified.",
-                param="parallel_tool_calls",
-            )
+        if not parallel_supported:
+            raise azure_errors.unsupported_parameter("parallel_tool_calls")
         conv.parallel_tool_calls = bool(parallel)
+    # Legacy functions never ran in parallel, nor do tools under reasoning_effort "minimal" (facts §8).
     if legacy or body.get("reasoning_effort") == "minimal":
         conv.parallel_tool_calls = False
-    if parallel is not None and not parallel_supported:
-        raise azure_errors.unsupported_parameter("parallel_tool_calls")
 
 
 def _response_format(

@@ -17,7 +17,6 @@ A stream is a sequence of named SSE events, each with a ``sequence_number``:
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import secrets
 import time
@@ -326,7 +325,7 @@ async def handle_responses(
     if body.get("stream") is True:
         return StreamResult(_events(response), headers, per_token, target.faults.cut_after)
     if per_token > 0:
-        await asyncio.sleep(per_token * gen.completion_tokens)
+        await state.wait(per_token * gen.completion_tokens)
     return HttpResult(200, response, headers)
 
 

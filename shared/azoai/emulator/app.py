@@ -7,7 +7,6 @@ This is the only module that imports starlette.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -20,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from azoai.emulator.dispatch import handle
 from azoai.emulator.protocol import Call, HttpResult, RequestRecord, StreamResult, redact_headers
-from azoai.emulator.state import EmulatorState
+from azoai.emulator.state import EmulatorState, StopServing
 
 __all__ = ["build_app"]
 
@@ -76,8 +75,12 @@ class _EventStream(Response):
             if index == cut:
                 await _close_connection(scope, receive, self._state)
                 return
-            if result.delay > 0:
-                await asyncio.sleep(result.delay)
+            try:
+                if result.delay > 0:
+                    await self._state.wait(result.delay)
+            except StopServing:
+                await _close_connection(scope, receive, self._state)
+                return
             await send({"type": "http.response.body", "body": event, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

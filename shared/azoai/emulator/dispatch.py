@@ -44,7 +44,7 @@ from azoai.emulator.pipeline import (
     request_id_headers,
 )
 from azoai.emulator.protocol import ApiError, Call, HttpResult, StreamResult
-from azoai.emulator.state import EmulatorState
+from azoai.emulator.state import EmulatorState, StopServing
 
 __all__ = ["handle"]
 
@@ -190,7 +190,7 @@ async def handle(call: Call, state: EmulatorState) -> Result:
         result = await _route(call, state)
     except ApiError as exc:
         result = exc.result()
-    except DropConnection:
+    except (DropConnection, StopServing):
         result = HttpResult(0, None, drop=True)
     except Exception as exc:  # an emulator bug: answer 500 and say what broke
         log.exception("azoai emulator: error handling %s %s", call.method, call.path)

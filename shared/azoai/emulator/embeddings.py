@@ -1,7 +1,7 @@
 """Deterministic embeddings in which texts that share words are close.
 
 Each text becomes a hashed bag of words: every stemmed word (lower-cased, see
-:func:`azoai.emulator.tokens.stem`; stop words are left out when any other word remains) adds
+:func:`azoai.emulator.tokens.stem`; function words are left out when any other word remains) adds
 ``±1`` at a position chosen by BLAKE2b of the word, and the vector is L2-normalised. Cosine similarity is then roughly the share of words two texts have
 in common; identical texts give identical vectors on every run and machine. Token-id inputs
 (lists of integers) hash each id as a word. A text without any word hashes as a whole, so no
@@ -16,7 +16,7 @@ import math
 import struct
 from collections.abc import Sequence
 
-from azoai.emulator.tokens import STOPWORDS, stem, words
+from azoai.emulator.tokens import FUNCTION_WORDS, stem, words
 
 __all__ = ["embed", "encode_base64"]
 
@@ -31,7 +31,7 @@ def embed(item: str | Sequence[int], dimensions: int) -> list[float]:
     """The unit vector of ``item`` (a text or a list of token ids) in ``dimensions`` dimensions."""
     if isinstance(item, str):
         all_words = [stem(w) for w in words(item)]
-        features = [w for w in all_words if w not in STOPWORDS] or all_words or [item]
+        features = [w for w in all_words if w not in FUNCTION_WORDS] or all_words or [item]
     else:
         features = [f"#{int(t)}" for t in item] or ["#"]
     vector = [0.0] * dimensions

@@ -7,7 +7,6 @@ validation] -> quota (:func:`admit`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import uuid
@@ -102,7 +101,7 @@ async def prepare(
     else:
         label = check_v1_version(call)
     authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=route == "v1")
-    body = call.json()
+    body = parse_body(call)
     if not isinstance(body, dict):
         raise azure_errors.invalid_request("The request body must be a JSON object.")
     name = path_deployment
@@ -126,7 +125,7 @@ async def prepare(
     )
     wait = deployment.latency + faults.latency
     if wait > 0:
-        await asyncio.sleep(wait)
+        await state.wait(wait)
     target = Target(operation, route, version, label, deployment, body, faults)
     if faults.terminal is not None:
         _raise_terminal(faults.terminal, target)
@@ -137,6 +136,18 @@ async def prepare(
     ):
         raise azure_errors.operation_not_supported(OPERATIONS[operation][1], deployment.model)
     return target
+
+
+def parse_body(call: Call) -> Any:
+    """The body as JSON, or OpenAI's 400 for a body that is not JSON."""
+    try:
+        return json.loads(call.raw_body or b"null")
+    except ValueError:
+        raise azure_errors.invalid_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+            "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+            "sent was not valid JSON.)"
+        ) from None
 
 
 def _completions_model(model: str) -> bool:

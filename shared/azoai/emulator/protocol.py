@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 __all__ = [
     "REDACTED",
@@ -55,6 +56,11 @@ class RequestRecord:
     def api_version(self) -> str | None:
         return self.query.get("api-version")
 
+    @property
+    def url(self) -> str:
+        """Path and query, e.g. ``/openai/deployments/chat/chat/completions?api-version=2024-10-21``."""
+        return f"{self.path}?{urlencode(self.query)}" if self.query else self.path
+
 
 @dataclass(slots=True)
 class Call:
@@ -67,19 +73,6 @@ class Call:
     raw_body: bytes
     base_url: str
     record: RequestRecord
-
-    def json(self) -> Any:
-        """The body as JSON; an OpenAI-style 400 when it is not JSON."""
-        from azoai.emulator.azure_errors import invalid_request
-
-        try:
-            return json.loads(self.raw_body or b"null")
-        except ValueError:
-            raise invalid_request(
-                "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
-                "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
-                "sent was not valid JSON.)"
-            ) from None
 
 
 @dataclass(slots=True)

@@ -162,6 +162,7 @@ class Emulator:
         server, thread = self._server, self._thread
         if thread is None:
             return
+        self._state.stopping.set()  # simulated waits end and drop their connections
         server.should_exit = True
         thread.join(timeout=_STOP_TIMEOUT)
         if thread.is_alive():
@@ -170,6 +171,7 @@ class Emulator:
         self._thread = None
         self._server = None
         self._state.drop_connection = None
+        self._state.stopping.clear()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -309,13 +311,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget requests, faults, scripted replies, stored responses and spent quota."""
-        state = self._state
-        with state.lock:
-            state.requests.clear()
-            state.faults.clear()
-            state.scripts.clear()
-            state.responses.clear()
-        state.limiter.reset()
+        self._state.reset()
 
     def __repr__(self) -> str:
         where = self.endpoint if self._port is not None else "not started"

@@ -6,6 +6,7 @@ the request log) share this object, so every mutable part is read and changed un
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -17,13 +18,18 @@ from typing import Any
 from azoai.emulator.config import EmulatorDeployment
 from azoai.emulator.faults import AppliedFaults, Fault, FaultBook
 from azoai.emulator.identity import TokenIssuer
-from azoai.emulator.model import Reply
+from azoai.emulator.model import Reply, Turn
 from azoai.emulator.protocol import RequestRecord
 from azoai.emulator.ratelimit import RateLimiter
 
-__all__ = ["EmulatorState", "PromptCache", "StoredResponse"]
+__all__ = ["EmulatorState", "PromptCache", "StopServing", "StoredResponse"]
 
 _SCRIPT_KEYS = frozenset({"content", "tool_calls", "finish_reason"})
+_WAIT_SLICE = 0.05
+
+
+class StopServing(Exception):
+    """The emulator is stopping: drop the request instead of finishing it."""
 
 
 class PromptCache:
@@ -61,7 +67,7 @@ class StoredResponse:
     """A Responses API response kept for ``previous_response_id`` and ``GET /responses/{id}``."""
 
     body: dict[str, Any]
-    history: list[Any]  # the conversation (model Turns) including this response's output
+    history: list[Turn]  # the conversation, including this response's output
     input_items: list[dict[str, Any]]
     deployment: str
 
@@ -88,12 +94,34 @@ class EmulatorState:
     limiter: RateLimiter = field(init=False)
     #: Set by the server: closes the TCP connection of the request whose ASGI scope is given.
     drop_connection: Callable[[Mapping[str, Any]], bool] | None = None
+    #: Set while the server stops: simulated waits end early and their requests are dropped.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.arm_page_size < 1:
             raise ValueError("arm_page_size must be >= 1")
         self.issuer = TokenIssuer(clock=self.clock, lifetime=self.token_lifetime)
         self.limiter = RateLimiter(self.clock)
+
+    async def wait(self, seconds: float) -> None:
+        """A simulated delay (latency, token pacing). Raises :class:`StopServing` when the
+        emulator stops meanwhile, so stopping never waits for simulated time."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stopping.is_set():
+                raise StopServing()
+            await asyncio.sleep(min(left, _WAIT_SLICE))
+        if self.stopping.is_set():
+            raise StopServing()
+
+    def reset(self) -> None:
+        """Forget requests, faults, scripted replies, stored responses and spent quota."""
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
+            self.scripts.clear()
+            self.responses.clear()
+        self.limiter.reset()
 
     # --- deployments ----------------------------------------------------------------------------
 

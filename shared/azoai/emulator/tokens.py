@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "FUNCTION_WORDS",
     "STOPWORDS",
     "content_words",
     "count_tokens",
@@ -33,10 +34,8 @@ _WORD = re.compile(r"[^\W\d_]+|\d+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
-#: Words that carry no topic: ignored when matching questions to passages or tools to requests.
-#: Besides the usual function words it holds the vocabulary of prompt templates ("context",
-#: "query", "answer", ...), so that a template's own instructions never look like an answer.
-STOPWORDS = wordset(
+#: Function words: no topic of their own. Embeddings leave them out.
+FUNCTION_WORDS = wordset(
     """
     a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further
@@ -46,6 +45,13 @@ STOPWORDS = wordset(
     these they this those through to too under until up very was we were what when where which
     while who whom why will with would you your yours yourself yourselves s t don let lets
     tell please give show know need want like also may might must shall us
+    """
+)
+#: Words ignored when matching questions to passages or tools to requests: the function words
+#: plus the vocabulary of prompt templates ("context", "query", "answer", ...), so that a
+#: template's own instructions never look like an answer.
+STOPWORDS = FUNCTION_WORDS | wordset(
+    """
     context information given prior knowledge answer answers query question questions following
     based provided use using retrieved pieces piece assistant helpful task tasks concise sentence
     sentences maximum three keep
