@@ -36,6 +36,7 @@ from azoai.errors import (
     error_from_response,
     kept_headers,
 )
+from azoai.routing import Router
 from azoai.settings import Settings
 from azoai.transport import Connection, acquire, aiter_sse, arelease, iter_sse, release
 from azoai.versions import REASONING_UNSUPPORTED
@@ -109,6 +110,7 @@ class Client:
         self._conn_lock = threading.Lock()
         self._discovery: DeploymentDiscovery | None = None
         self._learned: dict[str, ModelInfo] = {}
+        self._routers: dict[str, Router] = {}
 
     def __repr__(self) -> str:
         return f"Client({self.settings!r})"
@@ -129,14 +131,38 @@ class Client:
         """Release this client's share of the pooled connection. Idempotent; never opens one."""
         with self._conn_lock:
             conn, self._conn = self._conn, None
+            routers, self._routers = list(self._routers.values()), {}
+        for r in routers:
+            r.close()
         if conn is not None:
             release(conn)
 
     async def aclose(self) -> None:
         with self._conn_lock:
             conn, self._conn = self._conn, None
+            routers, self._routers = list(self._routers.values()), {}
+        for r in routers:
+            await r.aclose()
         if conn is not None:
             await arelease(conn)
+
+    def _router(self, model: str | None) -> Router | None:
+        """The router when ``model`` (or the default deployment) names a configured route."""
+        routes = self.settings.routes
+        if not routes:
+            return None
+        name = model if model is not None else self.settings.deployment
+        if name is None:
+            return None
+        name = name.removeprefix("azure-openai/")
+        spec = routes.get(name)
+        if spec is None:
+            return None
+        with self._conn_lock:
+            router = self._routers.get(name)
+            if router is None:
+                router = self._routers[name] = Router(self, name, spec)
+        return router
 
     def __enter__(self) -> Client:
         return self
@@ -535,7 +561,10 @@ class Client:
     def chat(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> ChatResult:
-        """One completion. ``model`` picks another deployment for this call."""
+        """One completion. ``model`` picks another deployment (or a route) for this call."""
+        router = self._router(model)
+        if router is not None:
+            return router.chat(request, options)
         opts = options or _DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=False)
         try:
@@ -550,6 +579,9 @@ class Client:
     async def achat(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> ChatResult:
+        router = self._router(model)
+        if router is not None:
+            return await router.achat(request, options)
         opts = options or _DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=False)
         try:
@@ -581,6 +613,10 @@ class Client:
         before the model finished raises :class:`StreamInterruptedError` with the text so far."""
         import httpx
 
+        router = self._router(model)
+        if router is not None:
+            yield from router.stream(request, options)
+            return
         opts = options or _DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=True)
         try:
@@ -613,6 +649,11 @@ class Client:
     ) -> AsyncIterator[StreamDelta]:
         import httpx
 
+        router = self._router(model)
+        if router is not None:
+            async for routed in router.astream(request, options):
+                yield routed
+            return
         opts = options or _DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=True)
         try:

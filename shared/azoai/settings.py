@@ -27,6 +27,7 @@ from azoai.deployments import (
 )
 from azoai.endpoints import Endpoint, endpoint_from_resource_name, parse_endpoint
 from azoai.errors import ConfigError
+from azoai.routing import RouteSpec, parse_routes
 from azoai.versions import Api, ApiVersion, Route, resolve_route
 
 __all__ = [
@@ -199,6 +200,7 @@ class Settings:
     default_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     config_file: str | None = None
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    routes: Mapping[str, RouteSpec] = field(default_factory=lambda: MappingProxyType({}))
 
     def __repr__(self) -> str:
         return (
@@ -245,6 +247,7 @@ class Settings:
         strict: bool | None = None,
         check_api_version: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
+        routes: Mapping[str, Any] | None = None,
         config_file: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
@@ -280,6 +283,7 @@ class Settings:
                 "strict": strict,
                 "check_api_version": check_api_version,
                 "default_headers": default_headers,
+                "routes": routes,
             }.items()
             if v is not None
         }
@@ -299,7 +303,7 @@ class Settings:
 _FILE_TOP_KEYS = {
     "endpoint", "resource_name", "custom_endpoint", "api", "route", "api_version", "deployment",
     "model", "model_version", "strict", "check_api_version", "default_headers",
-    "auth", "deployment_map", "deployments", "discovery", "retry", "timeout",
+    "auth", "deployment_map", "deployments", "discovery", "retry", "timeout", "routes",
 }  # fmt: skip
 _FILE_AUTH_KEYS = {"mode", "api_key", "token", "client_id", "tenant_id", "client_secret", "scope"}
 _FILE_RETRY_KEYS = {f.name for f in fields(RetryPolicy)}
@@ -497,6 +501,7 @@ class _Builder:
             default_headers=MappingProxyType(dict(headers)),
             config_file=self.path,
             sources=MappingProxyType(dict(self.sources)),
+            routes=MappingProxyType(parse_routes(self.pick("routes"), self.env)),
         )
 
     def _endpoint(self) -> Endpoint:

@@ -81,6 +81,7 @@ class StreamAccumulator:
         self.content_filter: list[ContentFilterResults] = []
         self.reasoning_items: list[ReasoningItem] = []
         self.headers: dict[str, str] = {}
+        self.target: str | None = None
 
     def add(self, delta: StreamDelta) -> None:
         if delta.text:
@@ -111,6 +112,8 @@ class StreamAccumulator:
             self.reasoning_items.extend(delta.reasoning_items)
         if delta.headers:
             self.headers.update(delta.headers)
+        if delta.target:
+            self.target = delta.target
 
     @property
     def partial_text(self) -> str:
@@ -153,4 +156,5 @@ class StreamAccumulator:
             content_filter=list(self.content_filter),
             headers=dict(self.headers),
             api=self.api,
+            target=self.target,
         )

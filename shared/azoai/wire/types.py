@@ -231,6 +231,7 @@ class ChatResult:
     headers: dict[str, str] = field(default_factory=dict)
     api: str = "chat"
     raw: Any = None
+    target: str | None = None  # the route target that served the call (see azoai.routing)
 
     @property
     def text(self) -> str:
@@ -267,6 +268,7 @@ class StreamDelta:
     system_fingerprint: str | None = None
     reasoning_items: list[ReasoningItem] = field(default_factory=list)
     headers: dict[str, str] | None = None
+    target: str | None = None  # on the first delta of a routed stream
 
 
 @dataclass(slots=True)

@@ -1,0 +1,384 @@
+"""Several deployments or regions behind one name: ordered failover or weighted balancing.
+
+A route is configured in the settings (``routes={"chat": {...}}`` or a ``[routes.chat]`` table)
+and used by naming it where a deployment goes (``model="chat"``, or as the default deployment).
+
+* ``failover`` tries targets in order; ``weighted`` picks among healthy targets in proportion
+  to their weights.
+* A 429, 5xx, timeout or dropped connection moves the call to the next healthy target at once
+  (no sleeping) and puts the failed target in cool-down for the ``retry-after`` Azure asked for
+  (or ``cooldown`` seconds). Targets in cool-down are skipped; when every target is cooling, the
+  call waits for the earliest to recover, up to the retry policy's ``max_retry_after``.
+* Streams fail over only before their first chunk: once text has arrived, an error is raised.
+* Other errors (400, 401, 404, content filter) are not failed over: they would fail anywhere.
+* Results say which target served them: ``ChatResult.target`` and the first ``StreamDelta.target``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import SecretStr
+
+from azoai.errors import APIConnectionError, AzoaiError, ConfigError, TimeoutError
+from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
+
+if TYPE_CHECKING:
+    from azoai.client import CallOptions, Client
+
+__all__ = ["RouteSpec", "RouteTarget", "Router", "parse_routes"]
+
+log = logging.getLogger("azoai.routing")
+
+FAILOVER_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RouteTarget:
+    """One place a routed call can go: a deployment, optionally on another resource (with its
+    own endpoint and, for API-key auth, its own key)."""
+
+    deployment: str
+    endpoint: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    weight: float = 1.0
+    name: str | None = None
+
+    def __repr__(self) -> str:
+        key = ", api_key=SecretStr('**********')" if self.api_key is not None else ""
+        return f"RouteTarget(deployment={self.deployment!r}, endpoint={self.endpoint!r}, weight={self.weight}{key})"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    strategy: Literal["failover", "weighted"]
+    targets: tuple[RouteTarget, ...]
+    cooldown: float = 10.0
+
+
+_TARGET_KEYS = {"deployment", "endpoint", "api_key", "api_key_env", "model", "weight", "name"}
+
+
+def parse_routes(raw: Any, env: Mapping[str, str]) -> dict[str, RouteSpec]:
+    """Validate ``routes`` from arguments or a TOML file. ``api_key_env`` names an environment
+    variable holding a target's key, so keys need not be written into files."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError("routes must map route names to route tables", setting="routes")
+    out: dict[str, RouteSpec] = {}
+    for name, spec in raw.items():
+        where = f"routes.{name}"
+        if isinstance(spec, RouteSpec):
+            out[str(name)] = spec
+            continue
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{where} must be a table with strategy and targets", setting=where)
+        unknown = sorted(set(spec) - {"strategy", "targets", "cooldown"})
+        if unknown:
+            raise ConfigError(
+                f"unknown key(s) {', '.join(unknown)} in {where}; use strategy, targets, cooldown",
+                setting=where,
+            )
+        strategy = spec.get("strategy", "failover")
+        if strategy not in ("failover", "weighted"):
+            raise ConfigError(
+                f"{where}.strategy {strategy!r} is not valid; use 'failover' or 'weighted'",
+                setting=f"{where}.strategy",
+            )
+        cooldown = spec.get("cooldown", 10.0)
+        if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
+            raise ConfigError(
+                f"{where}.cooldown must be a number of seconds >= 0", setting=f"{where}.cooldown"
+            )
+        targets_raw = spec.get("targets")
+        if not isinstance(targets_raw, Sequence) or isinstance(targets_raw, str) or not targets_raw:
+            raise ConfigError(
+                f"{where}.targets must be a non-empty list", setting=f"{where}.targets"
+            )
+        targets = []
+        for i, t in enumerate(targets_raw):
+            targets.append(_target(t, f"{where}.targets[{i}]", env))
+        out[str(name)] = RouteSpec(strategy, tuple(targets), float(cooldown))
+    return out
+
+
+def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
+    if isinstance(t, RouteTarget):
+        return t
+    if isinstance(t, str):
+        return RouteTarget(deployment=t)
+    if not isinstance(t, Mapping):
+        raise ConfigError(f"{where} must be a deployment name or a table", setting=where)
+    unknown = sorted(set(t) - _TARGET_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(unknown)} in {where}; use {', '.join(sorted(_TARGET_KEYS))}",
+            setting=where,
+        )
+    dep = t.get("deployment")
+    if not isinstance(dep, str) or not dep.strip():
+        raise ConfigError(f"{where} needs a deployment", setting=where)
+    weight = t.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        raise ConfigError(f"{where}.weight must be a positive number", setting=f"{where}.weight")
+    key: SecretStr | None = None
+    if t.get("api_key") is not None:
+        raw_key = t["api_key"]
+        key = raw_key if isinstance(raw_key, SecretStr) else SecretStr(str(raw_key))
+    elif t.get("api_key_env") is not None:
+        var = str(t["api_key_env"])
+        if not env.get(var):
+            raise ConfigError(
+                f"{where}.api_key_env names {var}, which is not set", setting=f"{where}.api_key_env"
+            )
+        key = SecretStr(env[var])
+    for field_name in ("endpoint", "model", "name"):
+        if t.get(field_name) is not None and not isinstance(t.get(field_name), str):
+            raise ConfigError(
+                f"{where}.{field_name} must be a string", setting=f"{where}.{field_name}"
+            )
+    return RouteTarget(
+        deployment=dep,
+        endpoint=t.get("endpoint"),
+        api_key=key,
+        model=t.get("model"),
+        weight=float(weight),
+        name=t.get("name"),
+    )
+
+
+class _Slot:
+    __slots__ = ("client", "cool_until", "deployment", "name", "weight")
+
+    def __init__(self, client: Client, deployment: str, name: str, weight: float) -> None:
+        self.client = client
+        self.deployment = deployment
+        self.name = name
+        self.weight = weight
+        self.cool_until = 0.0
+
+
+def _fails_over(err: AzoaiError) -> bool:
+    return (
+        isinstance(err, APIConnectionError | TimeoutError) or err.status_code in FAILOVER_STATUSES
+    )
+
+
+class Router:
+    """Runs calls for one route over its targets (see the module docstring)."""
+
+    def __init__(self, owner: Client, name: str, spec: RouteSpec) -> None:
+        from azoai.client import Client
+
+        self.name = name
+        self.spec = spec
+        self._lock = threading.Lock()
+        self.slots: list[_Slot] = []
+        base = owner.settings
+        for t in spec.targets:
+            settings = base
+            changes: dict[str, Any] = {"routes": {}, "deployment": t.deployment}
+            if t.model is not None:
+                changes["model"] = t.model
+            if t.endpoint is not None:
+                from azoai.endpoints import parse_endpoint
+
+                changes["endpoint"] = parse_endpoint(
+                    t.endpoint, custom_endpoint=base.endpoint.kind == "custom"
+                )
+            if t.api_key is not None:
+                changes["auth"] = replace(
+                    base.auth,
+                    mode="api_key",
+                    api_key=t.api_key,
+                    token=None,
+                    token_provider=None,
+                    async_token_provider=None,
+                    credential=None,
+                )
+            elif t.endpoint is not None and base.auth.mode == "api_key":
+                raise ConfigError(
+                    f"route {name!r}: target {t.deployment!r} is on another resource ({t.endpoint}) and an API key belongs to one resource",
+                    setting=f"routes.{name}",
+                    fix="give the target api_key_env (the variable holding that resource's key), or use Entra ID auth",
+                )
+            settings = replace(settings, **changes)
+            client = (
+                owner
+                if settings is base
+                else Client(
+                    settings,
+                    http_client=owner._http_client,
+                    http_async_client=owner._http_async_client,
+                )
+            )
+            label = t.name or (
+                f"{settings.endpoint.host}/{t.deployment}" if t.endpoint else t.deployment
+            )
+            self.slots.append(_Slot(client, t.deployment, label, t.weight))
+
+    def _order(self) -> list[_Slot]:
+        now = time.monotonic()
+        healthy = [s for s in self.slots if s.cool_until <= now]
+        if self.spec.strategy == "failover" or len(healthy) < 2:
+            return healthy
+        # weighted order without replacement: the first pick follows the weights
+        pool = list(healthy)
+        order = []
+        while pool:
+            pick = random.choices(pool, weights=[s.weight for s in pool])[0]
+            order.append(pick)
+            pool.remove(pick)
+        return order
+
+    def _cool(self, slot: _Slot, err: AzoaiError) -> None:
+        wait = getattr(err, "retry_after", None)
+        seconds = float(wait) if wait is not None else self.spec.cooldown
+        with self._lock:
+            slot.cool_until = time.monotonic() + seconds
+        log.warning(
+            "azoai: route %r: target %s failed (%s); cooling it for %.1f s",
+            self.name,
+            slot.name,
+            type(err).__name__,
+            seconds,
+        )
+
+    def _wait_time(self, owner_retry_cap: float) -> float | None:
+        """Seconds until the first target recovers, or None when that is beyond the cap."""
+        now = time.monotonic()
+        soonest = min(s.cool_until for s in self.slots) - now
+        return max(0.0, soonest) if soonest <= owner_retry_cap else None
+
+    def _rounds(self) -> int:
+        return self.slots[0].client.settings.retry.max_retries + 1
+
+    @staticmethod
+    def _no_retry(options: CallOptions | None) -> CallOptions:
+        from azoai.client import CallOptions
+
+        return replace(options or CallOptions(), max_retries=0)
+
+    def _exhausted(self, last: AzoaiError | None) -> AzoaiError:
+        if last is not None:
+            return last
+        return AzoaiError(
+            f"route {self.name!r}: every target is cooling down",
+            fix="wait, or add targets to the route",
+        )
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def chat(self, request: ChatRequest, options: CallOptions | None) -> ChatResult:
+        opts = self._no_retry(options)
+        last: AzoaiError | None = None
+        for _ in range(self._rounds()):
+            for slot in self._order():
+                try:
+                    result = slot.client.chat(request, model=slot.deployment, options=opts)
+                except AzoaiError as err:
+                    if not _fails_over(err):
+                        raise
+                    self._cool(slot, err)
+                    last = err
+                    continue
+                result.target = slot.name
+                return result
+            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
+            if wait is None:
+                break
+            time.sleep(wait)
+        raise self._exhausted(last)
+
+    async def achat(self, request: ChatRequest, options: CallOptions | None) -> ChatResult:
+        opts = self._no_retry(options)
+        last: AzoaiError | None = None
+        for _ in range(self._rounds()):
+            for slot in self._order():
+                try:
+                    result = await slot.client.achat(request, model=slot.deployment, options=opts)
+                except AzoaiError as err:
+                    if not _fails_over(err):
+                        raise
+                    self._cool(slot, err)
+                    last = err
+                    continue
+                result.target = slot.name
+                return result
+            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        raise self._exhausted(last)
+
+    def stream(self, request: ChatRequest, options: CallOptions | None) -> Iterator[StreamDelta]:
+        opts = self._no_retry(options)
+        last: AzoaiError | None = None
+        for _ in range(self._rounds()):
+            for slot in self._order():
+                gen = slot.client.stream(request, model=slot.deployment, options=opts)
+                try:
+                    first = next(gen)
+                except StopIteration:
+                    return
+                except AzoaiError as err:
+                    if not _fails_over(err):
+                        raise
+                    self._cool(slot, err)
+                    last = err
+                    continue
+                first.target = slot.name
+                yield first
+                yield from gen  # after the first chunk, errors are the caller's
+                return
+            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
+            if wait is None:
+                break
+            time.sleep(wait)
+        raise self._exhausted(last)
+
+    async def astream(
+        self, request: ChatRequest, options: CallOptions | None
+    ) -> AsyncIterator[StreamDelta]:
+        opts = self._no_retry(options)
+        last: AzoaiError | None = None
+        for _ in range(self._rounds()):
+            for slot in self._order():
+                gen = slot.client.astream(request, model=slot.deployment, options=opts)
+                try:
+                    first = await anext(gen)
+                except StopAsyncIteration:
+                    return
+                except AzoaiError as err:
+                    if not _fails_over(err):
+                        raise
+                    self._cool(slot, err)
+                    last = err
+                    continue
+                first.target = slot.name
+                yield first
+                async for delta in gen:
+                    yield delta
+                return
+            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        raise self._exhausted(last)
+
+    def close(self) -> None:
+        for s in self.slots:
+            s.client.close()
+
+    async def aclose(self) -> None:
+        for s in self.slots:
+            await s.client.aclose()
