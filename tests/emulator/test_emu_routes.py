@@ -333,3 +333,17 @@ async def test_concurrent_requests(emu: Emulator) -> None:
     assert [r.choices[0].message.content for r in replies] == [f"n{i}" for i in range(20)]
     assert len(emu.requests) == 20
     await client.close()
+
+
+def test_deployments_can_change_while_running(emu: Emulator, http: httpx.Client) -> None:
+    emu.add_deployment(EmulatorDeployment("late", model="gpt-4o-mini"))
+    try:
+        assert http.post(V1_CHAT, json={"model": "late", **HELLO}).status_code == 200
+    finally:
+        emu.remove_deployment("late")
+    assert (
+        http.post(V1_CHAT, json={"model": "late", **HELLO}).json()["error"]["code"]
+        == "DeploymentNotFound"
+    )
+    with pytest.raises(KeyError):
+        emu.remove_deployment("late")

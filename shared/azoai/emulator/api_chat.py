@@ -24,7 +24,15 @@ from azoai.emulator import azure_errors
 from azoai.emulator.filters import completion_results, prompt_filter_results
 from azoai.emulator.generation import Generation, generate, prompt_tokens, tool_specs, usage_details
 from azoai.emulator.model import Conversation, ToolCall, ToolSpec, Turn
-from azoai.emulator.pipeline import Target, admit, check_blocklist, prepare, sse, success_headers
+from azoai.emulator.pipeline import (
+    Target,
+    admit,
+    check_blocklist,
+    prepare,
+    reject_unknown,
+    sse,
+    success_headers,
+)
 from azoai.emulator.protocol import Call, HttpResult, StreamResult
 from azoai.emulator.rules import (
     check_numbers,
@@ -153,9 +161,7 @@ def check_context(target: Target, prompt: int, limit: int | None) -> None:
 
 def parse_chat(target: Target) -> ChatRequest:
     body = target.body
-    unknown = [k for k in body if k not in CHAT_PARAMS]
-    if unknown:
-        raise azure_errors.unrecognized_arguments(unknown)
+    reject_unknown(body, CHAT_PARAMS)
     check_version_gated(target, body, VERSION_GATED)
     messages = body.get("messages")
     if messages is None:

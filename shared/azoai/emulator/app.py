@@ -23,7 +23,7 @@ from azoai.emulator.state import EmulatorState, StopServing
 
 __all__ = ["build_app"]
 
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 async def _close_connection(scope: Scope, receive: Receive, state: EmulatorState) -> None:

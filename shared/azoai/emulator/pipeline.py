@@ -56,10 +56,6 @@ class Target:
     def info(self) -> ModelInfo:
         return self.deployment.info
 
-    @property
-    def v1(self) -> bool:
-        return self.route == "v1"
-
     def supports(self, feature: Feature) -> bool:
         return self.version is None or supports(self.version, feature)
 
