@@ -691,14 +691,21 @@ class Client:
         dimensions: int | None = None,
         options: CallOptions | None = None,
         progress: ProgressCallback | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **engine_options: Any,
     ) -> EmbeddingResult:
-        """Embed ``texts`` (vectors in input order). See :class:`azoai.embeddings.EmbeddingEngine`
-        for batching, long-input splitting, empty strings and partial failures."""
+        """Embed ``texts`` (vectors in input order); ``extra_body`` is merged into each request.
+        See :class:`azoai.embeddings.EmbeddingEngine` for batching, long-input splitting, empty
+        strings and partial failures."""
         from azoai.embeddings import EmbeddingEngine
 
         return EmbeddingEngine(self, **engine_options).embed(
-            texts, model=model, dimensions=dimensions, options=options, progress=progress
+            texts,
+            model=model,
+            dimensions=dimensions,
+            options=options,
+            progress=progress,
+            extra_body=extra_body,
         )
 
     async def aembed(
@@ -709,12 +716,18 @@ class Client:
         dimensions: int | None = None,
         options: CallOptions | None = None,
         progress: ProgressCallback | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **engine_options: Any,
     ) -> EmbeddingResult:
         from azoai.embeddings import EmbeddingEngine
 
         return await EmbeddingEngine(self, **engine_options).aembed(
-            texts, model=model, dimensions=dimensions, options=options, progress=progress
+            texts,
+            model=model,
+            dimensions=dimensions,
+            options=options,
+            progress=progress,
+            extra_body=extra_body,
         )
 
 

@@ -20,7 +20,7 @@ import asyncio
 import base64
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -187,7 +187,12 @@ class EmbeddingEngine:
         return batches, empties, pieces_of
 
     def _request(
-        self, batch: _Batch, deployment: str, info: ModelInfo, dimensions: int | None
+        self,
+        batch: _Batch,
+        deployment: str,
+        info: ModelInfo,
+        dimensions: int | None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> tuple[str, bytes]:
         s = self.client.settings
         body: dict[str, Any] = {"input": [p.text for p in batch.pieces]}
@@ -199,6 +204,8 @@ class EmbeddingEngine:
             s.api_version, Feature.EMBEDDING_DIMENSIONS
         ):  # encoding_format arrived with dimensions
             body["encoding_format"] = "base64"
+        if extra_body:
+            body.update(extra_body)
         return self.client._url("embeddings", deployment), dumps(body)
 
     def _check(self, info: ModelInfo, dimensions: int | None) -> None:
@@ -283,6 +290,7 @@ class EmbeddingEngine:
         dimensions: int | None = None,
         options: CallOptions | None = None,
         progress: ProgressCallback | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> EmbeddingResult:
         from azoai.client import _DEFAULT_OPTIONS, _Call
 
@@ -301,7 +309,7 @@ class EmbeddingEngine:
 
         def run(batch: _Batch) -> None:
             nonlocal done
-            url, body = self._request(batch, res.deployment, info, dimensions)
+            url, body = self._request(batch, res.deployment, info, dimensions, extra_body)
             call = _Call(res.deployment, "embeddings", url, body, info, False, [])
             try:
                 resp = self.client._send(call, opts)
@@ -352,6 +360,7 @@ class EmbeddingEngine:
         dimensions: int | None = None,
         options: CallOptions | None = None,
         progress: ProgressCallback | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> EmbeddingResult:
         from azoai.client import _DEFAULT_OPTIONS, _Call
 
@@ -372,7 +381,7 @@ class EmbeddingEngine:
 
         async def run(batch: _Batch) -> None:
             nonlocal done
-            url, body = self._request(batch, res.deployment, info, dimensions)
+            url, body = self._request(batch, res.deployment, info, dimensions, extra_body)
             call = _Call(res.deployment, "embeddings", url, body, info, False, [])
             async with gate:
                 try:

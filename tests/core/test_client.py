@@ -655,3 +655,11 @@ def test_sync_and_async_in_new_event_loops(emu: Emulator) -> None:
     for _ in range(3):  # each asyncio.run has its own loop; the client must not reuse a dead one
         assert asyncio.run(c.achat(ChatRequest(messages=[Message("user", "hi")]))).text
     assert c.chat(ChatRequest(messages=[Message("user", "hi")])).text
+
+
+def test_embeddings_extra_body_reaches_every_batch(emu: Emulator) -> None:
+    client(emu, deployment="embed").embed(
+        ["a", "b", "c"], batch_size=2, concurrency=1, extra_body={"user": "team-7"}
+    )
+    bodies = [q.body for q in emu.requests if q.path.endswith("/embeddings")]
+    assert len(bodies) == 2 and all(b["user"] == "team-7" for b in bodies)

@@ -612,3 +612,27 @@ def test_bodies_are_json_serialisable() -> None:
     req = ChatRequest(messages=[Message("user", "héllo")])
     body, _ = cc.build_body(req, deployment="d", route="v1", model=GPT4O, version=V1)
     assert json.loads(json.dumps(body))["messages"][0]["content"] == "héllo"
+
+
+def test_logprobs_are_neutral_data() -> None:
+    lp = {"content": [{"token": "Hi", "logprob": -0.1, "top_logprobs": []}]}
+    body = dict(
+        AZURE_RESPONSE,
+        choices=[
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Hi"},
+                "logprobs": lp,
+            }
+        ],
+    )
+    assert cc.parse_response(body).logprobs == lp["content"]
+    d = cc.parse_chunk(
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "logprobs": lp}]}
+    )
+    assert d is not None and d.logprobs == lp["content"]
+    acc = StreamAccumulator()
+    acc.add(d)
+    acc.add(d)
+    assert acc.result().logprobs == lp["content"] * 2

@@ -292,6 +292,14 @@ def _completion_filter(choice: Mapping[str, Any], index: int = 0) -> ContentFilt
     )
 
 
+def _logprobs(choice: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    lp = choice.get("logprobs")
+    content = lp.get("content") if isinstance(lp, Mapping) else None
+    if not isinstance(content, list):
+        return None
+    return [dict(x) for x in content if isinstance(x, Mapping)]
+
+
 def parse_response(
     body: Any, *, deployment: str | None = None, headers: dict[str, str] | None = None
 ) -> ChatResult:
@@ -332,6 +340,7 @@ def parse_response(
         headers=headers or {},
         api="chat",
         raw=body,
+        logprobs=_logprobs(choice),
     )
 
 
@@ -402,6 +411,10 @@ def parse_chunk(chunk: Any) -> StreamDelta | None:
             completion = _completion_filter(choice)
             if completion is not None:
                 delta.content_filter.append(completion)
+                useful = True
+            lp = _logprobs(choice)
+            if lp:
+                delta.logprobs = lp
                 useful = True
             finish = choice.get("finish_reason")
             if isinstance(finish, str) and finish:

@@ -82,6 +82,7 @@ class StreamAccumulator:
         self.reasoning_items: list[ReasoningItem] = []
         self.headers: dict[str, str] = {}
         self.target: str | None = None
+        self.logprobs: list[dict[str, Any]] | None = None
 
     def add(self, delta: StreamDelta) -> None:
         if delta.text:
@@ -114,6 +115,10 @@ class StreamAccumulator:
             self.headers.update(delta.headers)
         if delta.target:
             self.target = delta.target
+        if delta.logprobs:
+            if self.logprobs is None:
+                self.logprobs = []
+            self.logprobs.extend(delta.logprobs)
 
     @property
     def partial_text(self) -> str:
@@ -157,4 +162,5 @@ class StreamAccumulator:
             headers=dict(self.headers),
             api=self.api,
             target=self.target,
+            logprobs=self.logprobs,
         )

@@ -232,6 +232,7 @@ class ChatResult:
     api: str = "chat"
     raw: Any = None
     target: str | None = None  # the route target that served the call (see azoai.routing)
+    logprobs: list[dict[str, Any]] | None = None  # per-token entries, as the API reports them
 
     @property
     def text(self) -> str:
@@ -269,6 +270,7 @@ class StreamDelta:
     reasoning_items: list[ReasoningItem] = field(default_factory=list)
     headers: dict[str, str] | None = None
     target: str | None = None  # on the first delta of a routed stream
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
