@@ -1,0 +1,638 @@
+"""``AzureChatOpenAI``: the azoai core behind LangChain's ``BaseChatModel``.
+
+A drop-in for ``langchain_openai.AzureChatOpenAI``: the same constructor names and aliases, plus
+the core's own options (``credential``, ``route``, ``deployment_map``, ``settings``,
+``config_file``...). Everything Azure-specific (URLs, API versions, auth, retries, parameter rules
+per model family, content filtering) happens in :mod:`azoai`; this class converts LangChain
+messages, tools and outputs (see :mod:`langchain_azoai._convert`) and wires callbacks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, Literal, cast
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from azoai.client import CallOptions, Client
+from azoai.wire import ChatRequest
+from azoai.wire import ChatResult as WireResult
+from langchain_azoai import _convert
+from langchain_azoai._settings import build_settings, choose_api
+
+__all__ = ["AzureChatOpenAI"]
+
+_convert.register_translator()
+
+_REASONING_KEYS = {"effort", "summary", "generate_summary"}
+
+
+class AzureChatOpenAI(BaseChatModel):
+    """Azure OpenAI chat models (Chat Completions or the Responses API) through the azoai core.
+
+    ```python
+    from langchain_azoai import AzureChatOpenAI
+
+    llm = AzureChatOpenAI(azure_deployment="gpt-4o", api_version="2024-10-21")
+    llm.invoke("Hello")
+    ```
+
+    Endpoint, credentials, API version and deployment may also come from the environment
+    (``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION`` /
+    ``AZURE_OPENAI_API_VERSION``, ``AZURE_OPENAI_DEPLOYMENT``) or an ``azoai.toml`` file; after
+    construction :attr:`settings` holds what is in effect and ``settings.sources`` where each
+    value came from. Configuration errors raise :class:`azoai.ConfigError` here, in the
+    constructor.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    # --- where and how to connect (langchain-openai names) ------------------------------------
+    azure_endpoint: str | None = None
+    """Resource endpoint; default: ``AZURE_OPENAI_ENDPOINT``."""
+    openai_api_base: str | None = Field(default=None, alias="base_url")
+    """Alias for the endpoint (langchain-openai's ``base_url``)."""
+    deployment_name: str | None = Field(default=None, alias="azure_deployment")
+    """Default deployment; per call, ``model=`` picks another."""
+    openai_api_version: str | None = Field(default=None, alias="api_version")
+    """Default: ``AZURE_OPENAI_API_VERSION`` / ``OPENAI_API_VERSION``, else the core's default."""
+    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    azure_ad_token: SecretStr | None = None
+    azure_ad_token_provider: Callable[[], str] | None = Field(default=None, exclude=True)
+    azure_ad_async_token_provider: Callable[[], Awaitable[str]] | None = Field(
+        default=None, exclude=True
+    )
+    model_name: str | None = Field(default=None, alias="model")
+    """The real model behind the deployment (e.g. ``gpt-4o``): drives the core's parameter rules,
+    token counting and tracing. Used as the deployment when none is configured."""
+    model_version: str | None = None
+    """Appended to ``response_metadata["model_name"]`` and ``ls_model_name`` (cost tracking)."""
+    request_timeout: Any = Field(default=None, alias="timeout")
+    """Seconds per request, a ``(connect, read)`` tuple or an ``httpx.Timeout``."""
+    max_retries: int | None = None
+    """Retries of the core's one retry layer (default 3)."""
+    default_headers: dict[str, str] | None = None
+    http_client: Any = Field(default=None, exclude=True)
+    """An ``httpx.Client`` used as given (proxies, certificates, transports)."""
+    http_async_client: Any = Field(default=None, exclude=True)
+    """An ``httpx.AsyncClient`` used as given."""
+    openai_proxy: str | None = None
+    """A proxy URL; honoured (an ``httpx`` client is built with it) unless clients are given."""
+    openai_api_type: str | None = None
+    """Accepted for compatibility; has no effect."""
+    validate_base_url: bool = True
+    """Accepted for compatibility; the core always validates the endpoint."""
+
+    # --- the core's additions ------------------------------------------------------------------
+    credential: Any = Field(default=None, exclude=True)
+    """Any azure-identity credential, sync or async (e.g. ``DefaultAzureCredential()``)."""
+    auth_mode: str | None = None
+    managed_identity_client_id: str | None = None
+    resource_name: str | None = None
+    route: Literal["v1", "deployments"] | None = None
+    deployment_map: dict[str, str] | None = None
+    """Model names -> deployments, so ``model="gpt-4o-mini"`` per call finds its deployment."""
+    deployments: list[Any] | None = None
+    discovery: Any = None
+    config_file: str | None = None
+    check_api_version: bool | None = None
+    stream_idle_timeout: float | None = None
+    return_filtered: bool = False
+    """A completion cut by the content filter is returned (``finish_reason="content_filter"``,
+    the verdicts in ``response_metadata``) instead of raising :class:`azoai.ContentFilterError`."""
+    settings: Any = Field(default=None, exclude=True)
+    """Pass prebuilt core settings instead of connection arguments. After construction this
+    holds the settings in effect (with ``.sources``)."""
+
+    # --- generation ----------------------------------------------------------------------------
+    temperature: float | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    logit_bias: dict[str, float] | None = None
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    n: int | None = None
+    """Only ``1`` is supported (one generation per call)."""
+    streaming: bool = False
+    stream_usage: bool = True
+    """Ask for usage on streams (on by default, also with custom HTTP clients)."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra body parameters azoai does not model; merged into the request body."""
+    extra_body: dict[str, Any] | None = None
+
+    # --- reasoning and the Responses API -------------------------------------------------------
+    use_responses_api: bool | None = None
+    reasoning_effort: str | None = None
+    reasoning: dict[str, Any] | None = None
+    """``{"effort": "low"|"medium"|"high", "summary": "auto"|"concise"|"detailed"}``."""
+    verbosity: str | None = None
+    store: bool | None = None
+    include: list[str] | None = None
+    use_previous_response_id: bool = False
+    """Responses API: send only the messages after the last AI message and chain to it by id."""
+
+    _client: Client | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extra_to_model_kwargs(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return _build_model_kwargs(values, get_pydantic_field_names(cls))
+        return values
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Outside pydantic validation on purpose: configuration errors reach the caller as the
+        # core's own ConfigError (a ValueError naming the setting), not a wrapped ValidationError.
+        if self.n is not None and self.n != 1:
+            raise ValueError("n must be 1: AzureChatOpenAI returns one generation per call")
+        if self.reasoning is not None:
+            unknown = set(self.reasoning) - _REASONING_KEYS
+            if unknown:
+                raise ValueError(
+                    f"reasoning has unknown key(s) {sorted(unknown)}; use 'effort' and 'summary'"
+                )
+        api = choose_api(
+            self.use_responses_api,
+            reasoning=self.reasoning,
+            include=self.include,
+            use_previous_response_id=self.use_previous_response_id,
+        )
+        self.settings = build_settings(
+            self._connection_values(),
+            api=api,
+            timeout=self.request_timeout,
+            settings=self.settings,
+        )
+
+    def _connection_values(self) -> dict[str, Any]:
+        return {
+            "azure_endpoint": self.azure_endpoint,
+            "openai_api_base": self.openai_api_base,
+            "resource_name": self.resource_name,
+            "openai_api_version": self.openai_api_version,
+            "openai_api_key": self.openai_api_key,
+            "azure_ad_token": self.azure_ad_token,
+            "azure_ad_token_provider": self.azure_ad_token_provider,
+            "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
+            "credential": self.credential,
+            "auth_mode": self.auth_mode,
+            "managed_identity_client_id": self.managed_identity_client_id,
+            "deployment_name": self.deployment_name,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "route": self.route,
+            "deployment_map": self.deployment_map,
+            "deployments": self.deployments,
+            "discovery": self.discovery,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+            "config_file": self.config_file,
+            "check_api_version": self.check_api_version,
+            "stream_idle_timeout": self.stream_idle_timeout,
+        }
+
+    # --- the core client -----------------------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        """The :class:`azoai.client.Client` this model (and every ``bind_tools`` /
+        ``with_structured_output`` view of it) uses; built on first use."""
+        if self._client is None:
+            assert self.settings is not None
+            http_client, http_async_client = self.http_client, self.http_async_client
+            if self.openai_proxy and http_client is None and http_async_client is None:
+                import httpx
+
+                http_client = httpx.Client(proxy=self.openai_proxy)
+                http_async_client = httpx.AsyncClient(proxy=self.openai_proxy)
+            self._client = Client(
+                self.settings, http_client=http_client, http_async_client=http_async_client
+            )
+        return self._client
+
+    def close(self) -> None:
+        """Release this model's share of the pooled connection (idempotent)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # --- LangChain plumbing --------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "azure-openai-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"openai_api_key": "AZURE_OPENAI_API_KEY", "azure_ad_token": "AZURE_OPENAI_AD_TOKEN"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_azoai", "chat_models"]
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        params = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
+            "seed": self.seed,
+            "logprobs": self.logprobs,
+            "top_logprobs": self.top_logprobs,
+            "max_tokens": self.max_tokens,
+            "reasoning_effort": self.reasoning_effort,
+            "reasoning": self.reasoning,
+            "verbosity": self.verbosity,
+            "store": self.store,
+            "include": self.include,
+            "stream_usage": self.stream_usage,
+        }
+        return {k: v for k, v in params.items() if v is not None}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        s = self.settings
+        assert s is not None
+        return {
+            "azure_endpoint": s.endpoint.base,
+            "deployment_name": s.deployment,
+            "model_name": self.model_name or s.model,
+            "api": s.api,
+            **self._default_params,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "azure"
+        name = kwargs.get("model") if isinstance(kwargs.get("model"), str) else None
+        if name is None:
+            name = self.model_name or (self.settings.deployment if self.settings else None) or ""
+            if self.model_version and name and self.model_version not in name:
+                name = f"{name}-{self.model_version}"
+        params["ls_model_name"] = name
+        stops = stop or self._stop_list()
+        if stops:
+            params["ls_stop"] = stops
+        return params
+
+    def _stop_list(self) -> list[str] | None:
+        if self.stop is None:
+            return None
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        usage: dict[str, int] = {}
+        out: dict[str, Any] = {}
+        for o in llm_outputs:
+            if not o:
+                continue
+            for k, v in (o.get("token_usage") or {}).items():
+                usage[k] = usage.get(k, 0) + v
+            out.setdefault("model_name", o.get("model_name"))
+        out["token_usage"] = usage
+        return out
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[ChatRequest, str | None]:
+        """The neutral request for one call, and the per-call deployment (``model=``)."""
+        kw = dict(kwargs)
+        model = kw.pop("model", None)
+        for noise in ("stream", "ls_structured_output_format", "structured_output_format"):
+            kw.pop(noise, None)
+        tools = kw.pop("tools", None) or []
+        specs = _convert.to_tool_specs(tools)
+        choice = _convert.normalize_tool_choice(
+            kw.pop("tool_choice", None), [s.name for s in specs]
+        )
+        reasoning = kw.pop("reasoning", None) or self.reasoning or {}
+        effort = (
+            kw.pop("reasoning_effort", None) or reasoning.get("effort") or self.reasoning_effort
+        )
+        summary = reasoning.get("summary") or reasoning.get("generate_summary")
+        stops = stop or kw.pop("stop", None) or self._stop_list()
+        if isinstance(stops, str):
+            stops = [stops]
+        max_tokens = kw.pop("max_tokens", None) or kw.pop("max_completion_tokens", None)
+
+        previous = kw.pop("previous_response_id", None)
+        if (
+            previous is None
+            and self.use_previous_response_id
+            and self.settings is not None
+            and self.settings.api == "responses"
+        ):
+            previous, messages = _chain_point(messages)
+
+        extra = {
+            **self.model_kwargs,
+            **(self.extra_body or {}),
+            **(kw.pop("extra_body", None) or {}),
+        }
+
+        def pick(name: str) -> Any:
+            return kw.pop(name) if name in kw else getattr(self, name)
+
+        request = ChatRequest(
+            messages=_convert.to_wire_messages(messages),
+            tools=specs,
+            tool_choice=choice,
+            parallel_tool_calls=kw.pop("parallel_tool_calls", None),
+            response_format=_convert.to_response_format(kw.pop("response_format", None)),
+            temperature=pick("temperature"),
+            top_p=pick("top_p"),
+            max_tokens=max_tokens if max_tokens is not None else self.max_tokens,
+            stop=stops or None,
+            seed=pick("seed"),
+            presence_penalty=pick("presence_penalty"),
+            frequency_penalty=pick("frequency_penalty"),
+            logprobs=pick("logprobs"),
+            top_logprobs=pick("top_logprobs"),
+            logit_bias=pick("logit_bias"),
+            user=kw.pop("user", None),
+            reasoning_effort=effort,
+            reasoning_summary=summary,
+            verbosity=pick("verbosity"),
+            store=pick("store"),
+            previous_response_id=previous,
+            include=pick("include"),
+            metadata=kw.pop("metadata", None),
+            stream_usage=pick("stream_usage"),
+            extra_body=None,
+        )
+        # Anything else given per call is a body parameter azoai does not model.
+        extra.update({k: v for k, v in kw.items() if not k.startswith("ls_")})
+        if extra:
+            request.extra_body = extra
+        return request, model
+
+    @property
+    def _options(self) -> CallOptions | None:
+        return CallOptions(return_filtered=True) if self.return_filtered else None
+
+    def _deployment(self, model: str | None) -> str:
+        return self.client.resolve(model).deployment
+
+    # --- invoke --------------------------------------------------------------------------------
+
+    def _to_chat_result(self, result: WireResult) -> ChatResult:
+        message = _convert.result_to_message(result, model_version=self.model_version)
+        meta = message.response_metadata
+        return ChatResult(
+            generations=[
+                ChatGeneration(
+                    message=message, generation_info={"finish_reason": result.finish_reason}
+                )
+            ],
+            llm_output={
+                "token_usage": meta.get("token_usage") or {},
+                "model_name": meta["model_name"],
+                "system_fingerprint": meta.get("system_fingerprint"),
+            },
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request, model = self._request(messages, stop, kwargs)
+        return self._to_chat_result(self.client.chat(request, model=model, options=self._options))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request, model = self._request(messages, stop, kwargs)
+        return self._to_chat_result(
+            await self.client.achat(request, model=model, options=self._options)
+        )
+
+    # --- stream --------------------------------------------------------------------------------
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request, model = self._request(messages, stop, kwargs)
+        state = _convert.StreamState(
+            deployment=self._deployment(model), model_version=self.model_version
+        )
+        for delta in self.client.stream(request, model=model, options=self._options):
+            message = state.chunk(delta)
+            if message is None:
+                continue
+            chunk = ChatGenerationChunk(message=message)
+            if run_manager:
+                run_manager.on_llm_new_token(message.text, chunk=chunk)
+            yield chunk
+        chunk = ChatGenerationChunk(message=state.last())
+        if run_manager:
+            run_manager.on_llm_new_token("", chunk=chunk)
+        yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        request, model = self._request(messages, stop, kwargs)
+        state = _convert.StreamState(
+            deployment=self._deployment(model), model_version=self.model_version
+        )
+        async for delta in self.client.astream(request, model=model, options=self._options):
+            message = state.chunk(delta)
+            if message is None:
+                continue
+            chunk = ChatGenerationChunk(message=message)
+            if run_manager:
+                await run_manager.on_llm_new_token(message.text, chunk=chunk)
+            yield chunk
+        chunk = ChatGenerationChunk(message=state.last())
+        if run_manager:
+            await run_manager.on_llm_new_token("", chunk=chunk)
+        yield chunk
+
+    # --- tools and structured output -----------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (pydantic models, TypedDicts, functions, ``BaseTool``s or OpenAI-style
+        dicts). ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True``, or
+        a tool name; ``strict`` asks for schema-exact arguments."""
+        formatted = [_convert.format_tool(t, strict=strict) for t in tools]
+        names = [f["function"]["name"] for f in formatted]
+        choice = _convert.normalize_tool_choice(tool_choice, names)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] | None = None,
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Structured output into ``schema`` (pydantic model, TypedDict or JSON schema).
+
+        ``method``: ``"json_schema"`` (the default when the API version and model support it),
+        ``"function_calling"`` (the default otherwise) or ``"json_mode"``."""
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        if method is None:
+            method = "json_schema" if self.client.supports_json_schema() else "function_calling"
+        if schema is None and method != "json_mode":
+            raise ValueError(f"method={method!r} needs a schema")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        ls_format: dict[str, Any] = {}
+        if schema is not None:
+            ls_format = {
+                "ls_structured_output_format": {
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": schema,
+                }
+            }
+        llm: Runnable[LanguageModelInput, AIMessage]
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            assert schema is not None
+            tool_name = convert_to_openai_tool(schema)["function"]["name"]
+            llm = self.bind_tools(
+                [schema],
+                tool_choice=tool_name,
+                strict=strict,
+                parallel_tool_calls=False,
+                **ls_format,
+            )
+            parser = (
+                PydanticToolsParser(tools=[cast("type", schema)], first_tool_only=True)
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+            )
+        elif method in ("json_schema", "json_mode"):
+            response_format = (
+                _convert.json_schema_format(schema, strict=strict)
+                if method == "json_schema"
+                else {"type": "json_object"}
+            )
+            llm = self.bind(response_format=response_format, **ls_format)
+            parser = (
+                PydanticOutputParser(pydantic_object=cast("Any", schema))
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"method must be 'json_schema', 'function_calling' or 'json_mode', got {method!r}"
+            )
+        if not include_raw:
+            return llm | parser
+        parse_assign = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        parse_none = RunnablePassthrough.assign(parsed=lambda _: None)
+        with_fallback = parse_assign.with_fallbacks([parse_none], exception_key="parsing_error")
+        return RunnableMap(raw=llm) | with_fallback
+
+    # --- token counting ------------------------------------------------------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in ``text`` for the deployment's model, counted offline by the core."""
+        return self.client.count_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        """Tokens a conversation (and its tools) will take, counted offline: works with only a
+        deployment configured (an unknown model gets a conservative estimate)."""
+        texts = [_message_text(m) for m in messages]
+        total = self.client.count_tokens(texts, per_message=3) if texts else 0
+        if tools:
+            total += self.client.count_tokens(
+                [json.dumps(_convert.format_tool(t)["function"]) for t in tools]
+            )
+        return total
+
+
+def _message_text(m: BaseMessage) -> str:
+    """What a message contributes to the prompt, as text: role, name, text and tool calls."""
+    wire = _convert.to_wire_messages([m])[0]
+    bits: list[str] = [wire.role]
+    if wire.name:
+        bits.append(wire.name)
+    bits.append(wire.text)
+    for call in wire.tool_calls:
+        bits.append(call.name)
+        bits.append(call.raw_arguments)
+    return "\n".join(b for b in bits if b)
+
+
+def _chain_point(messages: list[BaseMessage]) -> tuple[str | None, list[BaseMessage]]:
+    """For response chaining: the id of the last AI message that has one, and the messages
+    after it (what still has to be sent)."""
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        if isinstance(m, AIMessage):
+            rid = m.response_metadata.get("id")
+            if isinstance(rid, str) and rid:
+                return rid, messages[i + 1 :]
+            break
+    return None, messages

@@ -1,0 +1,239 @@
+"""``AzureOpenAIEmbeddings``: the azoai embeddings engine behind LangChain's ``Embeddings``.
+
+A drop-in for ``langchain_openai.AzureOpenAIEmbeddings``. The core does the work: Azure-sized
+batches (2048 inputs by default), token-aware packing, long inputs split and their vectors
+recombined, batches in parallel, ``dimensions`` only where the model takes it, retries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from azoai.client import Client
+from langchain_azoai._settings import build_settings
+
+__all__ = ["AzureOpenAIEmbeddings"]
+
+
+class AzureOpenAIEmbeddings(BaseModel, Embeddings):
+    """Azure OpenAI embeddings through the azoai core.
+
+    ```python
+    from langchain_azoai import AzureOpenAIEmbeddings
+
+    emb = AzureOpenAIEmbeddings(azure_deployment="text-embedding-3-small", dimensions=256)
+    vectors = emb.embed_documents(["first text", "second text"])
+    ```
+
+    Endpoint, credentials and API version may come from the environment or an ``azoai.toml``
+    file, as for :class:`~langchain_azoai.AzureChatOpenAI`; :attr:`settings` shows what is in
+    effect after construction.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, extra="forbid")
+
+    # --- where and how to connect (langchain-openai names) ------------------------------------
+    azure_endpoint: str | None = None
+    openai_api_base: str | None = Field(default=None, alias="base_url")
+    deployment: str | None = Field(default=None, alias="azure_deployment")
+    openai_api_version: str | None = Field(default=None, alias="api_version")
+    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    azure_ad_token: SecretStr | None = None
+    azure_ad_token_provider: Callable[[], str] | None = Field(default=None, exclude=True)
+    azure_ad_async_token_provider: Callable[[], Awaitable[str]] | None = Field(
+        default=None, exclude=True
+    )
+    model: str | None = None
+    """The embedding model (e.g. ``text-embedding-3-small``); the deployment when none is set."""
+    request_timeout: Any = Field(default=None, alias="timeout")
+    max_retries: int | None = None
+    default_headers: dict[str, str] | None = None
+    http_client: Any = Field(default=None, exclude=True)
+    http_async_client: Any = Field(default=None, exclude=True)
+    openai_proxy: str | None = None
+    openai_api_type: str | None = None
+    """Accepted for compatibility; has no effect."""
+    validate_base_url: bool = True
+    """Accepted for compatibility; the core always validates the endpoint."""
+    tiktoken_enabled: bool = True
+    """Accepted for compatibility; the core counts tokens offline either way."""
+    tiktoken_model_name: str | None = None
+    """Accepted for compatibility; the core picks the tokenizer from the model."""
+
+    # --- batching ------------------------------------------------------------------------------
+    dimensions: int | None = None
+    chunk_size: int = 2048
+    """Inputs per request (Azure's maximum is 2048)."""
+    embedding_ctx_length: int = 8191
+    """Longer inputs are split and their vectors averaged (see ``check_embedding_ctx_length``)."""
+    check_embedding_ctx_length: bool = True
+    """``False``: an over-long input is an error naming it instead of being split."""
+    skip_empty: bool = False
+    """``True``: empty strings get a zero vector; ``False``: an error naming their indices."""
+    show_progress_bar: bool = False
+    """A tqdm progress bar over the input texts."""
+    max_concurrency: int = 4
+    """Batches in flight at once."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Not supported for embeddings; kept so unknown arguments give a clear error."""
+
+    # --- the core's additions ------------------------------------------------------------------
+    credential: Any = Field(default=None, exclude=True)
+    auth_mode: str | None = None
+    managed_identity_client_id: str | None = None
+    resource_name: str | None = None
+    route: Literal["v1", "deployments"] | None = None
+    deployment_map: dict[str, str] | None = None
+    deployments: list[Any] | None = None
+    discovery: Any = None
+    config_file: str | None = None
+    check_api_version: bool | None = None
+    settings: Any = Field(default=None, exclude=True)
+
+    _client: Client | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extra_to_model_kwargs(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return _build_model_kwargs(values, get_pydantic_field_names(cls))
+        return values
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.model_kwargs:
+            raise ValueError(
+                f"unsupported argument(s) {sorted(self.model_kwargs)}: the embeddings engine "
+                "sends only input, dimensions and the deployment"
+            )
+        if not 1 <= self.chunk_size <= 2048:
+            raise ValueError("chunk_size must be between 1 and 2048")
+        self.settings = build_settings(
+            {
+                "azure_endpoint": self.azure_endpoint,
+                "openai_api_base": self.openai_api_base,
+                "resource_name": self.resource_name,
+                "openai_api_version": self.openai_api_version,
+                "openai_api_key": self.openai_api_key,
+                "azure_ad_token": self.azure_ad_token,
+                "azure_ad_token_provider": self.azure_ad_token_provider,
+                "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
+                "credential": self.credential,
+                "auth_mode": self.auth_mode,
+                "managed_identity_client_id": self.managed_identity_client_id,
+                "deployment": self.deployment,
+                "model": self.model,
+                "route": self.route,
+                "deployment_map": self.deployment_map,
+                "deployments": self.deployments,
+                "discovery": self.discovery,
+                "max_retries": self.max_retries,
+                "default_headers": self.default_headers,
+                "config_file": self.config_file,
+                "check_api_version": self.check_api_version,
+            },
+            timeout=self.request_timeout,
+            settings=self.settings,
+        )
+
+    @property
+    def client(self) -> Client:
+        """The :class:`azoai.client.Client` in use; built on first use."""
+        if self._client is None:
+            assert self.settings is not None
+            http_client, http_async_client = self.http_client, self.http_async_client
+            if self.openai_proxy and http_client is None and http_async_client is None:
+                import httpx
+
+                http_client = httpx.Client(proxy=self.openai_proxy)
+                http_async_client = httpx.AsyncClient(proxy=self.openai_proxy)
+            self._client = Client(
+                self.settings, http_client=http_client, http_async_client=http_async_client
+            )
+        return self._client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _engine_options(self, chunk_size: int | None) -> dict[str, Any]:
+        return {
+            "dimensions": self.dimensions,
+            "batch_size": chunk_size or self.chunk_size,
+            "max_input_tokens": self.embedding_ctx_length,
+            "split_long_inputs": self.check_embedding_ctx_length,
+            "empty": "zero" if self.skip_empty else "error",
+            "concurrency": self.max_concurrency,
+        }
+
+    def embed_documents(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
+        """Vectors for ``texts``, in order."""
+        if not texts:
+            return []
+        with _Progress(len(texts), enabled=self.show_progress_bar) as progress:
+            result = self.client.embed(
+                texts, progress=progress.callback, **self._engine_options(chunk_size)
+            )
+        return result.vectors
+
+    async def aembed_documents(
+        self, texts: list[str], chunk_size: int | None = None
+    ) -> list[list[float]]:
+        if not texts:
+            return []
+        with _Progress(len(texts), enabled=self.show_progress_bar) as progress:
+            result = await self.client.aembed(
+                texts, progress=progress.callback, **self._engine_options(chunk_size)
+            )
+        return result.vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_documents([text]))[0]
+
+
+class _Progress:
+    """A tqdm bar fed by the engine's ``progress(done, total)`` callback (which may run on
+    worker threads), or nothing when disabled."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError as exc:  # pragma: no cover - tqdm is a dependency of the extra
+                raise ImportError(
+                    "show_progress_bar=True needs tqdm: pip install 'azoai[langchain]'"
+                ) from exc
+            self._bar = tqdm(total=total, unit="text")
+
+    @property
+    def callback(self) -> Callable[[int, int], None] | None:
+        return self.update if self._bar is not None else None
+
+    def update(self, done: int, total: int) -> None:
+        with self._lock:
+            if done > self._bar.n:
+                self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
