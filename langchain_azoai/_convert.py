@@ -401,6 +401,8 @@ def _metadata(
     filters: Sequence[ContentFilterResults],
     headers: Mapping[str, str],
     usage: Usage | None,
+    logprobs: list[dict[str, Any]] | None = None,
+    target: str | None = None,
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "model_provider": PROVIDER,
@@ -414,6 +416,10 @@ def _metadata(
         meta["system_fingerprint"] = system_fingerprint
     if usage is not None:
         meta["token_usage"] = usage.to_dict()
+    if target:
+        meta["target"] = target
+    if logprobs is not None:
+        meta["logprobs"] = {"content": list(logprobs)}
     meta.update(filter_metadata(filters))
     if headers:
         meta["headers"] = dict(headers)
@@ -470,6 +476,8 @@ def result_to_message(result: ChatResult, *, model_version: str | None = None) -
             filters=result.content_filter,
             headers=result.headers,
             usage=result.usage,
+            logprobs=result.logprobs,
+            target=result.target,
         ),
         id=result.response_id,
     )
@@ -493,6 +501,7 @@ class StreamState:
         self.filters: list[ContentFilterResults] = []
         self.headers: dict[str, str] = {}
         self.reasoning_streamed = False
+        self.target: str | None = None
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
         if delta.headers:
@@ -507,6 +516,8 @@ class StreamState:
             self.finish_reason = delta.finish_reason
         if delta.usage is not None:
             self.usage = delta.usage
+        if delta.target and not self.target:
+            self.target = delta.target
         self.filters.extend(delta.content_filter)
 
         additional: dict[str, Any] = {}
@@ -523,13 +534,17 @@ class StreamState:
             tool_call_chunk(name=c.name, args=c.arguments, id=c.id, index=c.index)
             for c in delta.tool_calls
         ]
-        if not (delta.text or additional or calls):
+        if not (delta.text or additional or calls or delta.logprobs):
             return None
+        meta: dict[str, Any] = {"model_provider": PROVIDER}
+        if delta.logprobs:
+            # Per-chunk entries; adding the chunks up concatenates them.
+            meta["logprobs"] = {"content": list(delta.logprobs)}
         return AIMessageChunk(
             content=delta.text,
             additional_kwargs=additional,
             tool_call_chunks=calls,
-            response_metadata={"model_provider": PROVIDER},
+            response_metadata=meta,
             id=self.response_id,
         )
 
@@ -547,6 +562,7 @@ class StreamState:
                 filters=self.filters,
                 headers=self.headers,
                 usage=self.usage,
+                target=self.target,
             ),
             id=self.response_id,
             chunk_position="last",

@@ -36,6 +36,7 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "model_version": "model_version",
     "route": "route",
     "deployment_map": "deployment_map",
+    "routes": "routes",
     "deployments": "deployments",
     "discovery": "discovery",
     "max_retries": "max_retries",

@@ -109,6 +109,9 @@ class AzureChatOpenAI(BaseChatModel):
     route: Literal["v1", "deployments"] | None = None
     deployment_map: dict[str, str] | None = None
     """Model names -> deployments, so ``model="gpt-4o-mini"`` per call finds its deployment."""
+    routes: dict[str, Any] | None = None
+    """Several deployments or regions behind one name (failover or weighted); name a route where
+    a deployment goes. The target that served a call is ``response_metadata["target"]``."""
     deployments: list[Any] | None = None
     discovery: Any = None
     config_file: str | None = None
@@ -204,6 +207,7 @@ class AzureChatOpenAI(BaseChatModel):
             "model_version": self.model_version,
             "route": self.route,
             "deployment_map": self.deployment_map,
+            "routes": self.routes,
             "deployments": self.deployments,
             "discovery": self.discovery,
             "max_retries": self.max_retries,
@@ -466,7 +470,9 @@ class AzureChatOpenAI(BaseChatModel):
                 continue
             chunk = ChatGenerationChunk(message=message)
             if run_manager:
-                run_manager.on_llm_new_token(message.text, chunk=chunk)
+                run_manager.on_llm_new_token(
+                    message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
+                )
             yield chunk
         chunk = ChatGenerationChunk(message=state.last())
         if run_manager:
@@ -490,7 +496,9 @@ class AzureChatOpenAI(BaseChatModel):
                 continue
             chunk = ChatGenerationChunk(message=message)
             if run_manager:
-                await run_manager.on_llm_new_token(message.text, chunk=chunk)
+                await run_manager.on_llm_new_token(
+                    message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
+                )
             yield chunk
         chunk = ChatGenerationChunk(message=state.last())
         if run_manager:
@@ -610,6 +618,11 @@ class AzureChatOpenAI(BaseChatModel):
                 [json.dumps(_convert.format_tool(t)["function"]) for t in tools]
             )
         return total
+
+
+def _chunk_logprobs(message: AIMessage) -> Any:
+    logprobs = message.response_metadata.get("logprobs")
+    return logprobs if logprobs else None
 
 
 def _message_text(m: BaseMessage) -> str:

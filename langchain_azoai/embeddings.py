@@ -81,7 +81,7 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     max_concurrency: int = 4
     """Batches in flight at once."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Not supported for embeddings; kept so unknown arguments give a clear error."""
+    """Extra body parameters for every embeddings request (e.g. ``user``)."""
 
     # --- the core's additions ------------------------------------------------------------------
     credential: Any = Field(default=None, exclude=True)
@@ -107,11 +107,6 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if self.model_kwargs:
-            raise ValueError(
-                f"unsupported argument(s) {sorted(self.model_kwargs)}: the embeddings engine "
-                "sends only input, dimensions and the deployment"
-            )
         if not 1 <= self.chunk_size <= 2048:
             raise ValueError("chunk_size must be between 1 and 2048")
         self.settings = build_settings(
@@ -176,6 +171,7 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
             "split_long_inputs": self.check_embedding_ctx_length,
             "empty": "zero" if self.skip_empty else "error",
             "concurrency": self.max_concurrency,
+            "extra_body": self.model_kwargs or None,
         }
 
     def embed_documents(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:

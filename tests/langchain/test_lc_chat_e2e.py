@@ -144,6 +144,36 @@ def test_reasoning_model_rules_are_the_cores(emu: Emulator) -> None:
     assert msg.usage_metadata["output_token_details"]["reasoning"] > 0
 
 
+def test_logprobs_in_response_metadata(emu: Emulator) -> None:
+    llm = AzureChatOpenAI(
+        azure_endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        azure_deployment="chat",
+        logprobs=True,
+        top_logprobs=1,
+    )
+    msg = llm.invoke("Say 'hi there'")
+    tokens = [entry["token"] for entry in msg.response_metadata["logprobs"]["content"]]
+    assert "".join(tokens) == "hi there"
+    assert (last_body(emu)["logprobs"], last_body(emu)["top_logprobs"]) == (True, 1)
+
+
+def test_routes_name_the_target_that_served(emu: Emulator) -> None:
+    llm = AzureChatOpenAI(
+        azure_endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        azure_deployment="pool",
+        routes={"pool": {"strategy": "failover", "targets": ["chat", "chat-mini"]}},
+    )
+    emu.inject("chat", Fault.status(503))
+    msg = llm.invoke("Say 'routed'")
+    assert msg.text == "routed"
+    assert msg.response_metadata["target"] == "chat-mini"
+    assert msg.response_metadata["deployment"] == "chat-mini"
+    full = aggregate(list(llm.stream("Say 'routed again'")))
+    assert full.text == "routed again" and "target" in full.response_metadata
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 

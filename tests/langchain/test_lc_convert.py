@@ -486,3 +486,37 @@ def test_json_tool_arguments_keep_unicode() -> None:
     )
     assert "你好" in m.tool_calls[0].raw_arguments
     assert json.loads(m.tool_calls[0].raw_arguments) == {"n": "你好"}
+
+
+def test_stream_logprobs_and_target_add_up() -> None:
+    state = _convert.StreamState(deployment="chat")
+    first = state.chunk(
+        StreamDelta(text="a", target="chat-eu", logprobs=[{"token": "a", "logprob": -0.1}])
+    )
+    second = state.chunk(StreamDelta(text="b", logprobs=[{"token": "b", "logprob": -0.2}]))
+    assert first is not None and second is not None
+    full = first + second + state.last()
+    assert [e["token"] for e in full.response_metadata["logprobs"]["content"]] == ["a", "b"]
+    assert full.response_metadata["target"] == "chat-eu"
+
+
+def test_reasoning_streamed_as_deltas_is_not_repeated_by_the_finished_item() -> None:
+    state = _convert.StreamState(deployment="r")
+    chunks = [
+        state.chunk(StreamDelta(reasoning_text="Think")),
+        state.chunk(StreamDelta(reasoning_text="ing.")),
+        state.chunk(StreamDelta(reasoning_items=[ReasoningItem(id="rs_9", summary=["Thinking."])])),
+        state.chunk(StreamDelta(text="Done")),
+    ]
+    parts = [c for c in chunks if c is not None]
+    full = parts[0] + parts[1:] + state.last()
+    assert full.additional_kwargs["reasoning_content"] == "Thinking."
+    assert full.content_blocks[0] == {"type": "reasoning", "id": "rs_9", "reasoning": "Thinking."}
+    # v1 per-chunk blocks merge by index into one reasoning block with the text once
+    from langchain_core.language_models._utils import _update_message_content_to_blocks
+
+    v1 = [_update_message_content_to_blocks(c, "v1") for c in parts]
+    merged = v1[0] + v1[1:]
+    reasoning = [b for b in merged.content if isinstance(b, dict) and b["type"] == "reasoning"]
+    assert len(reasoning) == 1
+    assert (reasoning[0]["reasoning"], reasoning[0]["id"]) == ("Thinking.", "rs_9")

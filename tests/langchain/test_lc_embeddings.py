@@ -102,3 +102,16 @@ def test_progress_bar(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None
     emb.embed_documents([f"doc {i}" for i in range(10)])
     err = capsys.readouterr().err
     assert "10/10" in err
+
+
+def test_model_kwargs_reach_every_request_body(emu: Emulator) -> None:
+    emb = AzureOpenAIEmbeddings(
+        azure_endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        azure_deployment="embed",
+        chunk_size=1,
+        model_kwargs={"user": "user-42"},
+    )
+    emb.embed_documents(["a", "b"])
+    bodies = _embedding_requests(emu)
+    assert len(bodies) == 2 and all(b["user"] == "user-42" for b in bodies)

@@ -286,8 +286,6 @@ def test_embeddings_arguments() -> None:
     assert by_model.settings.deployment == "text-embedding-3-large"
     with pytest.raises(ValueError, match="chunk_size"):
         AzureOpenAIEmbeddings(azure_endpoint=ENDPOINT, api_key="k", chunk_size=5000)
-    with (
-        pytest.warns(UserWarning, match="encoding_format"),
-        pytest.raises(ValueError, match="unsupported argument"),
-    ):
-        AzureOpenAIEmbeddings(azure_endpoint=ENDPOINT, api_key="k", encoding_format="float")
+    with pytest.warns(UserWarning, match="user"):
+        extra = AzureOpenAIEmbeddings(azure_endpoint=ENDPOINT, api_key="k", user="u-1")
+    assert extra._engine_options(None)["extra_body"] == {"user": "u-1"}
