@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
@@ -42,6 +42,9 @@ __all__ = ["AzureChatOpenAI"]
 _convert.register_translator()
 
 _REASONING_KEYS = {"effort", "summary", "generate_summary"}
+# langchain-openai arguments with no counterpart here: refused with a message rather than sent to
+# Azure as body parameters.
+_UNSUPPORTED = ("default_query", "http_socket_options", "custom_get_token_ids")
 
 
 class AzureChatOpenAI(BaseChatModel):
@@ -99,6 +102,17 @@ class AzureChatOpenAI(BaseChatModel):
     """Accepted for compatibility; has no effect."""
     validate_base_url: bool = True
     """Accepted for compatibility; the core always validates the endpoint."""
+    openai_organization: str | None = Field(default=None, alias="organization")
+    """Accepted for compatibility; Azure has no organizations."""
+    disabled_params: dict[str, Any] | None = None
+    """Accepted for compatibility; the core drops what a model or API version does not take."""
+    tiktoken_model_name: str | None = None
+    """Accepted for compatibility; the core picks the tokenizer from the model."""
+    include_response_headers: bool = True
+    """Azure's response headers (region, request ids, rate-limit remaining) are in
+    ``response_metadata["headers"]``; ``False`` leaves them out."""
+    stream_chunk_timeout: float | None = None
+    """langchain-openai's name for the longest gap between two stream chunks (seconds)."""
 
     # --- the core's additions ------------------------------------------------------------------
     credential: Any = Field(default=None, exclude=True)
@@ -161,6 +175,12 @@ class AzureChatOpenAI(BaseChatModel):
     @classmethod
     def _extra_to_model_kwargs(cls, values: Any) -> Any:
         if isinstance(values, dict):
+            unsupported = sorted(k for k in _UNSUPPORTED if k in values)
+            if unsupported:
+                raise ValueError(
+                    f"{', '.join(unsupported)}: not supported by AzureChatOpenAI "
+                    "(pass an httpx client as http_client instead)"
+                )
             return _build_model_kwargs(values, get_pydantic_field_names(cls))
         return values
 
@@ -214,7 +234,9 @@ class AzureChatOpenAI(BaseChatModel):
             "default_headers": self.default_headers,
             "config_file": self.config_file,
             "check_api_version": self.check_api_version,
-            "stream_idle_timeout": self.stream_idle_timeout,
+            "stream_idle_timeout": self.stream_idle_timeout
+            if self.stream_idle_timeout is not None
+            else self.stream_chunk_timeout,
         }
 
     # --- the core client -----------------------------------------------------------------------
@@ -404,6 +426,12 @@ class AzureChatOpenAI(BaseChatModel):
             request.extra_body = extra
         return request, model
 
+    def _last(self, state: _convert.StreamState) -> AIMessageChunk:
+        last = state.last()
+        if not self.include_response_headers:
+            last.response_metadata.pop("headers", None)
+        return last
+
     @property
     def _options(self) -> CallOptions | None:
         return CallOptions(return_filtered=True) if self.return_filtered else None
@@ -416,6 +444,8 @@ class AzureChatOpenAI(BaseChatModel):
     def _to_chat_result(self, result: WireResult) -> ChatResult:
         message = _convert.result_to_message(result, model_version=self.model_version)
         meta = message.response_metadata
+        if not self.include_response_headers:
+            meta.pop("headers", None)
         return ChatResult(
             generations=[
                 ChatGeneration(
@@ -474,7 +504,7 @@ class AzureChatOpenAI(BaseChatModel):
                     message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
                 )
             yield chunk
-        chunk = ChatGenerationChunk(message=state.last())
+        chunk = ChatGenerationChunk(message=self._last(state))
         if run_manager:
             run_manager.on_llm_new_token("", chunk=chunk)
         yield chunk
@@ -500,7 +530,7 @@ class AzureChatOpenAI(BaseChatModel):
                     message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
                 )
             yield chunk
-        chunk = ChatGenerationChunk(message=state.last())
+        chunk = ChatGenerationChunk(message=self._last(state))
         if run_manager:
             await run_manager.on_llm_new_token("", chunk=chunk)
         yield chunk

@@ -158,6 +158,17 @@ def test_logprobs_in_response_metadata(emu: Emulator) -> None:
     assert (last_body(emu)["logprobs"], last_body(emu)["top_logprobs"]) == (True, 1)
 
 
+def test_headers_can_be_left_out(emu: Emulator) -> None:
+    llm = AzureChatOpenAI(
+        azure_endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        azure_deployment="chat",
+        include_response_headers=False,
+    )
+    assert "headers" not in llm.invoke("Say 'x'").response_metadata
+    assert "headers" not in aggregate(list(llm.stream("Say 'x'"))).response_metadata
+
+
 def test_routes_name_the_target_that_served(emu: Emulator) -> None:
     llm = AzureChatOpenAI(
         azure_endpoint=emu.endpoint,

@@ -52,7 +52,7 @@ def test_callables_credentials_clients_and_settings_are_not_dumped() -> None:
     assert TOKEN not in dumps(llm)
 
 
-@pytest.mark.filterwarnings("ignore:The function `loads\?` is in beta")
+@pytest.mark.filterwarnings("ignore:The function `loads?` is in beta")
 def test_load_round_trips_with_secrets_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -289,3 +289,19 @@ def test_embeddings_arguments() -> None:
     with pytest.warns(UserWarning, match="user"):
         extra = AzureOpenAIEmbeddings(azure_endpoint=ENDPOINT, api_key="k", user="u-1")
     assert extra._engine_options(None)["extra_body"] == {"user": "u-1"}
+
+
+def test_more_langchain_openai_arguments() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        llm = chat(
+            azure_deployment="d",
+            organization="org",
+            disabled_params={"parallel_tool_calls": None},
+            tiktoken_model_name="gpt-4o",
+            stream_chunk_timeout=7.0,
+        )
+    assert llm.model_kwargs == {}
+    assert llm.settings.timeout.stream_idle == 7.0
+    with pytest.raises(ValueError, match="default_query: not supported"):
+        chat(azure_deployment="d", default_query={"a": "b"})
