@@ -9,6 +9,7 @@ messages, tools and outputs (see :mod:`langchain_azoai._convert`) and wires call
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from operator import itemgetter
@@ -439,6 +440,12 @@ class AzureChatOpenAI(BaseChatModel):
     def _deployment(self, model: str | None) -> str:
         return self.client.resolve(model).deployment
 
+    async def _adeployment(self, model: str | None) -> str:
+        if self.client.settings.discovery is not None:
+            # Resolving may list deployments over blocking HTTP: keep it off the event loop.
+            return await asyncio.to_thread(self._deployment, model)
+        return self._deployment(model)
+
     # --- invoke --------------------------------------------------------------------------------
 
     def _to_chat_result(self, result: WireResult) -> ChatResult:
@@ -518,7 +525,7 @@ class AzureChatOpenAI(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         request, model = self._request(messages, stop, kwargs)
         state = _convert.StreamState(
-            deployment=self._deployment(model), model_version=self.model_version
+            deployment=await self._adeployment(model), model_version=self.model_version
         )
         async for delta in self.client.astream(request, model=model, options=self._options):
             message = state.chunk(delta)

@@ -93,6 +93,16 @@ async def test_ainvoke_batch_and_abatch(llm: AzureChatOpenAI, emu: Emulator) -> 
     assert len(chat_requests(emu)) == 5
 
 
+def test_generate_combines_usage_across_prompts(llm: AzureChatOpenAI) -> None:
+    result = llm.generate([[HumanMessage("Say 'a'")], [HumanMessage("Say 'b c'")]])
+    usages = [g[0].message.usage_metadata for g in result.generations]  # type: ignore[attr-defined]
+    assert result.llm_output is not None
+    assert result.llm_output["token_usage"]["total_tokens"] == sum(
+        u["total_tokens"] for u in usages
+    )
+    assert result.llm_output["model_name"] == "gpt-4o-2024-11-20"
+
+
 def test_system_and_history_are_sent_in_order(llm: AzureChatOpenAI, emu: Emulator) -> None:
     from langchain_core.messages import SystemMessage
 
