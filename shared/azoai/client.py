@@ -36,6 +36,7 @@ from azoai.errors import (
     error_from_response,
     kept_headers,
 )
+from azoai.pacing import Pacer
 from azoai.routing import Router
 from azoai.settings import Settings
 from azoai.transport import Connection, acquire, aiter_sse, arelease, iter_sse, release
@@ -79,6 +80,106 @@ class _Call:
     model: ModelInfo
     stream: bool
     notes: list[str]
+    pacer: Pacer | None = None  # quota pacing (embeddings ingestion)
+    cost: int = 0  # the request's estimated tokens, for the pacer
+    rate_limit_retries: int = 0  # 429 retries allowed on top of max_retries
+
+
+class _Attempts:
+    """The retry policy for one call, shared by the sync and async send loops.
+
+    Retries connection errors, timeouts and 408/429/500/502/503/504 with exponential backoff and
+    jitter, honouring Azure's retry-after headers; gives up at once when Azure asks for longer than
+    ``max_retry_after``; refreshes credentials once after a 401."""
+
+    __slots__ = ("attempt", "call", "client", "max_retries", "refreshed", "throttled")
+
+    def __init__(self, client: Client, call: _Call, options: CallOptions) -> None:
+        self.client = client
+        self.call = call
+        self.max_retries = (
+            client.settings.retry.max_retries
+            if options.max_retries is None
+            else options.max_retries
+        )
+        self.attempt = 0
+        self.throttled = 0
+        self.refreshed = False
+
+    def ok(self, headers: Mapping[str, str]) -> None:
+        if self.call.pacer is not None:
+            self.call.pacer.observe(headers)
+
+    def transport_error(self, exc: Exception) -> AzoaiError:
+        import httpx
+
+        if self.call.pacer is not None:
+            self.call.pacer.observe({})  # no answer: end the probe, learn nothing
+        dep = self.call.deployment
+        if isinstance(exc, httpx.TimeoutException):
+            return TimeoutError(
+                f"timed out talking to Azure ({type(exc).__name__}) [deployment '{dep}']",
+                deployment=dep,
+            )
+        return APIConnectionError(
+            f"connection to Azure failed: {type(exc).__name__}: {exc}", deployment=dep
+        )
+
+    def status_error(
+        self, status: int, content: bytes, headers: Mapping[str, str], auth: dict[str, str]
+    ) -> AzoaiError | None:
+        """The typed error for a non-2xx answer, or ``None`` to resend at once (after a 401 that
+        a fresh token may fix)."""
+        err = self.client._error(self.call, status, content, headers)
+        if self.call.pacer is not None:
+            self.call.pacer.observe(headers)
+            retry_after = getattr(err, "retry_after", None)
+            if (
+                status == 429
+                and retry_after is not None
+                and retry_after <= self.client.settings.retry.max_retry_after
+            ):
+                self.call.pacer.blocked(retry_after)
+        if (
+            status == 401
+            and not self.refreshed
+            and self.client.connection.auth.on_unauthorized(auth)
+        ):
+            self.refreshed = True
+            return None
+        return err
+
+    def next_delay(self, err: AzoaiError) -> float:
+        """Seconds to wait before the next attempt; raises ``err`` when the call must give up."""
+        retryable = (
+            isinstance(err, APIConnectionError | TimeoutError) or err.status_code in RETRY_STATUSES
+        )
+        if not retryable:
+            raise err
+        if err.status_code == 429 and self.throttled < self.call.rate_limit_retries:
+            self.throttled += 1  # quota waits during ingestion do not use up the error budget
+        elif self.attempt >= self.max_retries:
+            raise err
+        else:
+            self.attempt += 1
+        policy = self.client.settings.retry
+        retry_after = getattr(err, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > policy.max_retry_after:
+                raise err
+            delay = float(retry_after)
+        else:
+            base: float = min(
+                policy.max_delay, policy.initial_delay * (2 ** (self.attempt + self.throttled - 1))
+            )
+            delay = base * (1 + policy.jitter * (2 * random.random() - 1))
+        log.info(
+            "azoai: %s; retrying in %.2f s (attempt %d)",
+            type(err).__name__,
+            delay,
+            self.attempt + self.throttled,
+        )
+        return delay
 
 
 class Client:
@@ -398,23 +499,14 @@ class Client:
             api_version=self.settings.api_version.value,
         )
 
-    def _delay(self, err: AzoaiError, attempt: int, max_retries: int) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` to give up with ``err``."""
-        if attempt >= max_retries:
-            return None
-        retryable = isinstance(err, APIConnectionError | TimeoutError) or (
-            err.status_code in RETRY_STATUSES
+    def _request(self, http: Any, call: _Call, auth: dict[str, str], options: CallOptions) -> Any:
+        return http.build_request(
+            "POST",
+            call.url,
+            content=call.body,
+            headers=self._headers(auth, options),
+            timeout=self._timeout(call, options),
         )
-        if not retryable:
-            return None
-        policy = self.settings.retry
-        retry_after = getattr(err, "retry_after", None)
-        if retry_after is not None:
-            if retry_after > policy.max_retry_after:
-                return None
-            return float(retry_after)
-        base: float = min(policy.max_delay, policy.initial_delay * (2**attempt))
-        return base * (1 + policy.jitter * (2 * random.random() - 1))
 
     def _send(self, call: _Call, options: CallOptions) -> httpx.Response:
         """Send with the core's retry policy; returns a 2xx response (streamed if ``call.stream``)."""
@@ -422,42 +514,23 @@ class Client:
 
         conn = self.connection
         http = conn.sync_client()
-        max_retries = (
-            self.settings.retry.max_retries if options.max_retries is None else options.max_retries
-        )
-        attempt = 0
-        refreshed = False
         self._check_host(call.url)
+        state = _Attempts(self, call, options)
         while True:
+            if call.pacer is not None:
+                call.pacer.acquire(call.cost)
             auth = conn.auth.headers()
-            request = http.build_request(
-                "POST",
-                call.url,
-                content=call.body,
-                headers=self._headers(auth, options),
-                timeout=self._timeout(call, options),
-            )
-            started = time.perf_counter()
             try:
-                resp = http.send(request, stream=call.stream, follow_redirects=False)
-            except httpx.TimeoutException as exc:
-                err: AzoaiError = TimeoutError(
-                    f"timed out talking to Azure ({type(exc).__name__}) [deployment '{call.deployment}']",
-                    deployment=call.deployment,
+                resp = http.send(
+                    self._request(http, call, auth, options),
+                    stream=call.stream,
+                    follow_redirects=False,
                 )
             except httpx.TransportError as exc:
-                err = APIConnectionError(
-                    f"connection to Azure failed: {type(exc).__name__}: {exc}",
-                    deployment=call.deployment,
-                )
+                err = state.transport_error(exc)
             else:
-                log.debug(
-                    "azoai: POST %s -> %s in %.0f ms",
-                    call.url,
-                    resp.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
                 if resp.status_code < 300:
+                    state.ok(resp.headers)
                     return resp
                 try:
                     content = resp.read()
@@ -465,57 +538,34 @@ class Client:
                     content = b""
                 finally:
                     resp.close()
-                err = self._error(call, resp.status_code, content, resp.headers)
-                if resp.status_code == 401 and not refreshed and conn.auth.on_unauthorized(auth):
-                    refreshed = True
+                maybe = state.status_error(resp.status_code, content, resp.headers, auth)
+                if maybe is None:
                     continue
-            delay = self._delay(err, attempt, max_retries)
-            if delay is None:
-                raise err
-            log.info(
-                "azoai: %s; retrying in %.2f s (attempt %d of %d)",
-                type(err).__name__,
-                delay,
-                attempt + 1,
-                max_retries,
-            )
-            time.sleep(delay)
-            attempt += 1
+                err = maybe
+            time.sleep(state.next_delay(err))
 
     async def _asend(self, call: _Call, options: CallOptions) -> httpx.Response:
         import httpx
 
         conn = self.connection
         http = conn.async_client()
-        max_retries = (
-            self.settings.retry.max_retries if options.max_retries is None else options.max_retries
-        )
-        attempt = 0
-        refreshed = False
         self._check_host(call.url)
+        state = _Attempts(self, call, options)
         while True:
+            if call.pacer is not None:
+                await call.pacer.aacquire(call.cost)
             auth = await conn.auth.aheaders()
-            request = http.build_request(
-                "POST",
-                call.url,
-                content=call.body,
-                headers=self._headers(auth, options),
-                timeout=self._timeout(call, options),
-            )
             try:
-                resp = await http.send(request, stream=call.stream, follow_redirects=False)
-            except httpx.TimeoutException as exc:
-                err: AzoaiError = TimeoutError(
-                    f"timed out talking to Azure ({type(exc).__name__}) [deployment '{call.deployment}']",
-                    deployment=call.deployment,
+                resp = await http.send(
+                    self._request(http, call, auth, options),
+                    stream=call.stream,
+                    follow_redirects=False,
                 )
             except httpx.TransportError as exc:
-                err = APIConnectionError(
-                    f"connection to Azure failed: {type(exc).__name__}: {exc}",
-                    deployment=call.deployment,
-                )
+                err = state.transport_error(exc)
             else:
                 if resp.status_code < 300:
+                    state.ok(resp.headers)
                     return resp
                 try:
                     content = await resp.aread()
@@ -523,22 +573,11 @@ class Client:
                     content = b""
                 finally:
                     await resp.aclose()
-                err = self._error(call, resp.status_code, content, resp.headers)
-                if resp.status_code == 401 and not refreshed and conn.auth.on_unauthorized(auth):
-                    refreshed = True
+                maybe = state.status_error(resp.status_code, content, resp.headers, auth)
+                if maybe is None:
                     continue
-            delay = self._delay(err, attempt, max_retries)
-            if delay is None:
-                raise err
-            log.info(
-                "azoai: %s; retrying in %.2f s (attempt %d of %d)",
-                type(err).__name__,
-                delay,
-                attempt + 1,
-                max_retries,
-            )
-            await asyncio.sleep(delay)
-            attempt += 1
+                err = maybe
+            await asyncio.sleep(state.next_delay(err))
 
     # -- chat ------------------------------------------------------------------------------------
 

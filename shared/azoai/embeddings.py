@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from azoai.errors import AzoaiError, ConfigError, InvalidResponseError
+from azoai.errors import AzoaiError, ConfigError, InvalidResponseError, RateLimitError
 from azoai.tokens import counter_for
 from azoai.versions import Feature, require_feature, supports
 from azoai.wire.common import dumps, loads
@@ -33,7 +33,7 @@ from azoai.wire.types import EmbeddingResult, Usage
 
 if TYPE_CHECKING:
     from azoai.catalog import ModelInfo
-    from azoai.client import CallOptions, Client
+    from azoai.client import CallOptions, Client, _Call
 
 __all__ = ["MAX_INPUTS_PER_REQUEST", "EmbeddingBatchError", "EmbeddingEngine", "ProgressCallback"]
 
@@ -83,6 +83,119 @@ class _Batch:
     tokens: int = 0
 
 
+class _Run:
+    """One embed() call's state, shared by the sync and async loops: the plan, the pacer, the
+    vectors that arrived and the batches that failed. Thread-safe."""
+
+    def __init__(
+        self,
+        engine: EmbeddingEngine,
+        texts: Sequence[str],
+        model: str | None,
+        dimensions: int | None,
+        options: CallOptions | None,
+        progress: ProgressCallback | None,
+        extra_body: Mapping[str, Any] | None,
+    ) -> None:
+        from azoai.client import _DEFAULT_OPTIONS
+
+        client = engine.client
+        self.engine = engine
+        self.options = options or _DEFAULT_OPTIONS
+        self.n = len(texts)
+        self.res = client.resolve(model)
+        self.info = client._model_for(self.res)
+        engine._check(self.info, dimensions)
+        self.dimensions = dimensions
+        self.extra_body = extra_body
+        self.progress = progress
+        self.pacer = client.connection.pacer(self.res.deployment)
+        record = self.res.record
+        if self.pacer.limit_tokens is None and record is not None and record.tokens_per_minute:
+            self.pacer.limit_tokens = record.tokens_per_minute  # discovery knows the quota up front
+        self.batches, self.empties, self.pieces_of = engine._plan(
+            texts, self.info, self.pacer.estimate_budget()
+        )
+        self.piece_vectors: dict[int, list[float]] = {}
+        self.usage = Usage()
+        self.errors: dict[int, AzoaiError] = {}
+        self.failed_owners: set[int] = set()
+        self.done = 0
+        self.models: list[str] = []
+        self.probed = False
+        self.lock = threading.Lock()
+
+    def call_for(self, batch: _Batch) -> _Call:
+        from azoai.client import _Call
+
+        url, body = self.engine._request(
+            batch, self.res.deployment, self.info, self.dimensions, self.extra_body
+        )
+        return _Call(
+            self.res.deployment,
+            "embeddings",
+            url,
+            body,
+            self.info,
+            False,
+            [],
+            pacer=self.pacer,
+            cost=self.pacer.cost(batch.tokens),
+            rate_limit_retries=self.engine.rate_limit_retries,
+        )
+
+    def succeeded(self, batch: _Batch, content: bytes) -> None:
+        vectors, u, m = EmbeddingEngine._vectors(content, batch)
+        self.pacer.calibrate(batch.tokens, u.input_tokens)
+        with self.lock:
+            for p, v in zip(batch.pieces, vectors, strict=True):
+                self.piece_vectors[id(p)] = v
+            self.usage.input_tokens += u.input_tokens
+            self.usage.total_tokens += u.total_tokens
+            if m:
+                self.models.append(m)
+            self.done += len({p.owner for p in batch.pieces})
+            if self.progress is not None:
+                self.progress(min(self.done, self.n), self.n)
+
+    def failed(self, batch: _Batch, err: AzoaiError) -> list[_Batch]:
+        """Record a failed batch, or return its halves when it was too big for the quota.
+
+        A batch is split when the pacer knows the deployment's token limit and the batch is over
+        it, or, while the limit is still unknown, once per call on Azure's "retry after a day"
+        answer (the halves' responses then carry the limit)."""
+        if isinstance(err, RateLimitError) and len(batch.pieces) > 1:
+            budget = self.pacer.estimate_budget()
+            over_known = budget is not None and batch.tokens > budget
+            with self.lock:
+                probe = budget is None and err.quota_exhausted and not self.probed
+                if probe:
+                    self.probed = True
+            if over_known or probe:
+                half = len(batch.pieces) // 2
+                parts = [batch.pieces[:half], batch.pieces[half:]]
+                return [_Batch(pieces=ps, tokens=sum(p.tokens for p in ps)) for ps in parts]
+        with self.lock:
+            self.errors[batch.pieces[0].owner] = err
+            self.failed_owners.update(p.owner for p in batch.pieces)
+        return []
+
+    def result(self) -> EmbeddingResult:
+        dim = self.dimensions or self.info.embedding_dimensions or 0
+        return self.engine._result(
+            self.n,
+            self.empties,
+            self.pieces_of,
+            self.piece_vectors,
+            self.failed_owners,
+            self.errors,
+            self.usage,
+            self.models,
+            self.res.deployment,
+            dim,
+        )
+
+
 def _decode(item: Any) -> list[float]:
     emb = item.get("embedding") if isinstance(item, dict) else None
     if isinstance(emb, str):
@@ -110,6 +223,7 @@ class EmbeddingEngine:
         split_long_inputs: bool = True,
         empty: Literal["error", "zero"] = "error",
         concurrency: int = 4,
+        rate_limit_retries: int = 50,
     ) -> None:
         if not 1 <= batch_size <= MAX_INPUTS_PER_REQUEST:
             raise ConfigError(
@@ -126,11 +240,12 @@ class EmbeddingEngine:
         self.split_long_inputs = split_long_inputs
         self.empty = empty
         self.concurrency = concurrency
+        self.rate_limit_retries = rate_limit_retries
 
     # -- planning (pure) -------------------------------------------------------------------------
 
     def _plan(
-        self, texts: Sequence[str], info: ModelInfo
+        self, texts: Sequence[str], info: ModelInfo, quota_budget: int | None = None
     ) -> tuple[list[_Batch], list[int], dict[int, list[_Piece]]]:
         if isinstance(texts, str):
             raise ConfigError("embed() takes a list of texts, not a single string", setting="texts")
@@ -171,12 +286,12 @@ class EmbeddingEngine:
                 setting="texts",
                 fix="shorten them, or allow splitting (split_long_inputs=True averages the pieces' vectors)",
             )
+        budget = min(self.max_tokens_per_request, quota_budget or self.max_tokens_per_request)
         batches: list[_Batch] = []
         current = _Batch()
         for p in flat:
             if current.pieces and (
-                len(current.pieces) >= self.batch_size
-                or current.tokens + p.tokens > self.max_tokens_per_request
+                len(current.pieces) >= self.batch_size or current.tokens + p.tokens > budget
             ):
                 batches.append(current)
                 current = _Batch()
@@ -292,65 +407,26 @@ class EmbeddingEngine:
         progress: ProgressCallback | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> EmbeddingResult:
-        from azoai.client import _DEFAULT_OPTIONS, _Call
+        run = _Run(self, texts, model, dimensions, options, progress, extra_body)
 
-        opts = options or _DEFAULT_OPTIONS
-        res = self.client.resolve(model)
-        info = self.client._model_for(res)
-        self._check(info, dimensions)
-        batches, empties, pieces_of = self._plan(texts, info)
-        piece_vectors: dict[int, list[float]] = {}
-        usage = Usage()
-        errors: dict[int, AzoaiError] = {}
-        failed: set[int] = set()
-        done = 0
-        lock = threading.Lock()
-        seen_model: list[str] = []
+        def work(batch: _Batch) -> None:
+            pending = [batch]
+            while pending:
+                b = pending.pop()
+                try:
+                    resp = self.client._send(run.call_for(b), run.options)
+                    run.succeeded(b, resp.content)
+                except AzoaiError as err:
+                    pending.extend(run.failed(b, err))
 
-        def run(batch: _Batch) -> None:
-            nonlocal done
-            url, body = self._request(batch, res.deployment, info, dimensions, extra_body)
-            call = _Call(res.deployment, "embeddings", url, body, info, False, [])
-            try:
-                resp = self.client._send(call, opts)
-                vectors, u, m = self._vectors(resp.content, batch)
-            except AzoaiError as err:
-                with lock:
-                    errors[batch.pieces[0].owner] = err
-                    failed.update(p.owner for p in batch.pieces)
-                return
-            with lock:
-                for p, v in zip(batch.pieces, vectors, strict=True):
-                    piece_vectors[id(p)] = v
-                usage.input_tokens += u.input_tokens
-                usage.total_tokens += u.total_tokens
-                if m:
-                    seen_model.append(m)
-                done += len({p.owner for p in batch.pieces})
-                if progress is not None:
-                    progress(min(done, len(texts)), len(texts))
-
-        if len(batches) <= 1 or self.concurrency == 1:
-            for b in batches:
-                run(b)
+        if len(run.batches) <= 1 or self.concurrency == 1:
+            for b in run.batches:
+                work(b)
         else:
-            with ThreadPoolExecutor(
-                min(self.concurrency, len(batches)), thread_name_prefix="azoai-embed"
-            ) as pool:
-                list(pool.map(run, batches))
-        dim = dimensions or info.embedding_dimensions or 0
-        return self._result(
-            len(texts),
-            empties,
-            pieces_of,
-            piece_vectors,
-            failed,
-            errors,
-            usage,
-            seen_model,
-            res.deployment,
-            dim,
-        )
+            workers = min(self.concurrency, len(run.batches))
+            with ThreadPoolExecutor(workers, thread_name_prefix="azoai-embed") as pool:
+                list(pool.map(work, run.batches))
+        return run.result()
 
     async def aembed(
         self,
@@ -362,59 +438,24 @@ class EmbeddingEngine:
         progress: ProgressCallback | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> EmbeddingResult:
-        from azoai.client import _DEFAULT_OPTIONS, _Call
-
-        opts = options or _DEFAULT_OPTIONS
         if self.client.settings.discovery is not None:
             await asyncio.to_thread(self.client.known_deployments)
-        res = self.client.resolve(model)
-        info = self.client._model_for(res)
-        self._check(info, dimensions)
-        batches, empties, pieces_of = self._plan(texts, info)
-        piece_vectors: dict[int, list[float]] = {}
-        usage = Usage()
-        errors: dict[int, AzoaiError] = {}
-        failed: set[int] = set()
-        done = 0
-        seen_model: list[str] = []
+        run = _Run(self, texts, model, dimensions, options, progress, extra_body)
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def run(batch: _Batch) -> None:
-            nonlocal done
-            url, body = self._request(batch, res.deployment, info, dimensions, extra_body)
-            call = _Call(res.deployment, "embeddings", url, body, info, False, [])
-            async with gate:
-                try:
-                    resp = await self.client._asend(call, opts)
-                    vectors, u, m = self._vectors(resp.content, batch)
-                except AzoaiError as err:
-                    errors[batch.pieces[0].owner] = err
-                    failed.update(p.owner for p in batch.pieces)
-                    return
-            for p, v in zip(batch.pieces, vectors, strict=True):
-                piece_vectors[id(p)] = v
-            usage.input_tokens += u.input_tokens
-            usage.total_tokens += u.total_tokens
-            if m:
-                seen_model.append(m)
-            done += len({p.owner for p in batch.pieces})
-            if progress is not None:
-                progress(min(done, len(texts)), len(texts))
+        async def work(batch: _Batch) -> None:
+            pending = [batch]
+            while pending:
+                b = pending.pop()
+                async with gate:
+                    try:
+                        resp = await self.client._asend(run.call_for(b), run.options)
+                        run.succeeded(b, resp.content)
+                    except AzoaiError as err:
+                        pending.extend(run.failed(b, err))
 
-        await asyncio.gather(*(run(b) for b in batches))
-        dim = dimensions or info.embedding_dimensions or 0
-        return self._result(
-            len(texts),
-            empties,
-            pieces_of,
-            piece_vectors,
-            failed,
-            errors,
-            usage,
-            seen_model,
-            res.deployment,
-            dim,
-        )
+        await asyncio.gather(*(work(b) for b in run.batches))
+        return run.result()
 
     def _result(
         self,

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from azoai import __version__
 from azoai.auth import Auth, build_auth
+from azoai.pacing import Pacer
 
 if TYPE_CHECKING:
     import httpx
@@ -75,6 +76,7 @@ class Connection:
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
+        self._pacers: dict[str, Pacer] = {}
         self.refs = 0
         self.headers = {
             "User-Agent": USER_AGENT,
@@ -82,6 +84,14 @@ class Connection:
             "Content-Type": "application/json",
             **dict(settings.default_headers),
         }
+
+    def pacer(self, deployment: str) -> Pacer:
+        """The quota pacer for one deployment, shared by every client on this connection."""
+        with self._lock:
+            p = self._pacers.get(deployment)
+            if p is None:
+                p = self._pacers[deployment] = Pacer()
+            return p
 
     def _timeout(self) -> httpx.Timeout:
         import httpx
