@@ -147,7 +147,7 @@ class AzureChatOpenAI(BaseChatModel):
     seed: int | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
-    logit_bias: dict[str, float] | None = None
+    logit_bias: dict[int | str, float] | None = None
     max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
     stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
     n: int | None = None
@@ -189,6 +189,9 @@ class AzureChatOpenAI(BaseChatModel):
         super().__init__(**kwargs)
         # Outside pydantic validation on purpose: configuration errors reach the caller as the
         # core's own ConfigError (a ValueError naming the setting), not a wrapped ValidationError.
+        self._setup()
+
+    def _setup(self) -> None:
         if self.n is not None and self.n != 1:
             raise ValueError("n must be 1: AzureChatOpenAI returns one generation per call")
         if self.reasoning is not None:
@@ -247,7 +250,8 @@ class AzureChatOpenAI(BaseChatModel):
         """The :class:`azoai.client.Client` this model (and every ``bind_tools`` /
         ``with_structured_output`` view of it) uses; built on first use."""
         if self._client is None:
-            assert self.settings is not None
+            if self.settings is None:  # built with model_validate(), which skips __init__
+                self._setup()
             http_client, http_async_client = self.http_client, self.http_async_client
             if self.openai_proxy and http_client is None and http_async_client is None:
                 import httpx
@@ -310,8 +314,7 @@ class AzureChatOpenAI(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        s = self.settings
-        assert s is not None
+        s = self.client.settings
         return {
             "azure_endpoint": s.endpoint.base,
             "deployment_name": s.deployment,
@@ -325,7 +328,7 @@ class AzureChatOpenAI(BaseChatModel):
         params["ls_provider"] = "azure"
         name = kwargs.get("model") if isinstance(kwargs.get("model"), str) else None
         if name is None:
-            name = self.model_name or (self.settings.deployment if self.settings else None) or ""
+            name = self.model_name or self.client.settings.deployment or ""
             if self.model_version and name and self.model_version not in name:
                 name = f"{name}-{self.model_version}"
         params["ls_model_name"] = name
@@ -380,8 +383,7 @@ class AzureChatOpenAI(BaseChatModel):
         if (
             previous is None
             and self.use_previous_response_id
-            and self.settings is not None
-            and self.settings.api == "responses"
+            and self.client.settings.api == "responses"
         ):
             previous, messages = _chain_point(messages)
 
@@ -409,7 +411,7 @@ class AzureChatOpenAI(BaseChatModel):
             frequency_penalty=pick("frequency_penalty"),
             logprobs=pick("logprobs"),
             top_logprobs=pick("top_logprobs"),
-            logit_bias=pick("logit_bias"),
+            logit_bias=_str_keys(pick("logit_bias")),
             user=kw.pop("user", None),
             reasoning_effort=effort,
             reasoning_summary=summary,
@@ -655,6 +657,10 @@ class AzureChatOpenAI(BaseChatModel):
                 [json.dumps(_convert.format_tool(t)["function"]) for t in tools]
             )
         return total
+
+
+def _str_keys(bias: Any) -> dict[str, float] | None:
+    return {str(k): v for k, v in bias.items()} if bias else None
 
 
 def _chunk_logprobs(message: AIMessage) -> Any:

@@ -107,6 +107,10 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # Outside pydantic validation: configuration errors surface as the core's ConfigError.
+        self._setup()
+
+    def _setup(self) -> None:
         if not 1 <= self.chunk_size <= 2048:
             raise ValueError("chunk_size must be between 1 and 2048")
         self.settings = build_settings(
@@ -141,7 +145,8 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     def client(self) -> Client:
         """The :class:`azoai.client.Client` in use; built on first use."""
         if self._client is None:
-            assert self.settings is not None
+            if self.settings is None:  # built with model_validate(), which skips __init__
+                self._setup()
             http_client, http_async_client = self.http_client, self.http_async_client
             if self.openai_proxy and http_client is None and http_async_client is None:
                 import httpx

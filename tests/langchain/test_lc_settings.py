@@ -305,3 +305,21 @@ def test_more_langchain_openai_arguments() -> None:
     assert llm.settings.timeout.stream_idle == 7.0
     with pytest.raises(ValueError, match="default_query: not supported"):
         chat(azure_deployment="d", default_query={"a": "b"})
+
+
+def test_settings_are_built_on_first_use_when_init_was_skipped() -> None:
+    assert AzureChatOpenAI.model_validate({**BASE, "azure_deployment": "d"}).settings is not None
+    llm = AzureChatOpenAI.model_construct(
+        azure_endpoint=ENDPOINT, openai_api_key=SecretStr("k"), deployment_name="d"
+    )
+    assert llm.settings is None  # model_construct runs neither validation nor __init__ ...
+    assert llm.client.settings.deployment == "d"  # ... so the settings are built on first use
+    emb = AzureOpenAIEmbeddings.model_construct(
+        azure_endpoint=ENDPOINT, openai_api_key=SecretStr("k"), deployment="e"
+    )
+    assert emb.client.settings.deployment == "e"
+
+
+def test_logit_bias_takes_token_ids() -> None:
+    request, _ = chat(azure_deployment="d", logit_bias={50256: -100})._request([], None, {})
+    assert request.logit_bias == {"50256": -100}
