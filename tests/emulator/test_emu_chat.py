@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from emu_helpers import CHAT, V1_CHAT
+from emu_helpers import CHAT, V1_CHAT, sse_payloads
 from emu_spec import PREVIEW, STABLE, validate
 from openai import AzureOpenAI, OpenAI
 
@@ -120,6 +120,22 @@ def test_rag_answer_through_the_sdk(v1: OpenAI) -> None:
     assert r.choices[0].message.content == "The Eiffel Tower is 330 metres tall."
 
 
+def test_llamaindex_rag_prompt_quotes_the_context_text(v1: OpenAI) -> None:
+    prompt = (
+        "Context information is below.\n---------------------\n"
+        "file_path: /data/capital_city_of_france.txt\n\n"
+        "The Eiffel Tower opened in 1889. Paris is the capital of France.\n"
+        "---------------------\n"
+        "Given the context information and not prior knowledge, answer the query.\n"
+        "Query: What is the capital city of France?\nAnswer: "
+    )
+    r = v1.chat.completions.create(model="chat", messages=user(prompt))  # type: ignore[arg-type]
+    assert r.choices[0].message.content == "Paris is the capital of France."
+    labelled = "Context: Paris is the capital of France. Berlin is in Germany.\n\nWhat is the capital of France?"
+    r = v1.chat.completions.create(model="chat", messages=user(labelled))  # type: ignore[arg-type]
+    assert r.choices[0].message.content == "Paris is the capital of France."
+
+
 # --- tools ---------------------------------------------------------------------------------------
 
 
@@ -148,6 +164,51 @@ def test_parallel_tool_calls(http: httpx.Client) -> None:
     assert [json.loads(c["function"]["arguments"])["city"] for c in calls] == ["Paris", "Tokyo"]
     single = http.post(CHAT, json={**body, "parallel_tool_calls": False}).json()
     assert len(single["choices"][0]["message"]["tool_calls"]) == 1
+
+
+def test_a_capitalised_request_word_is_not_an_extra_call(http: httpx.Client) -> None:
+    body = {"messages": user("Weather in Lisbon and in Madrid?"), "tools": [WEATHER]}
+    calls = http.post(CHAT, json=body).json()["choices"][0]["message"]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"])["city"] for c in calls] == ["Lisbon", "Madrid"]
+
+
+def test_unicode_names_in_tool_arguments(azure: AzureOpenAI) -> None:
+    """langchain-tests' test_unicode_tool_call_integration (request LC-2)."""
+    customer = {
+        "type": "function",
+        "function": {
+            "name": "unicode_customer",
+            "description": "Tool for creating a customer with Unicode name.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "customer_name": {"type": "string"},
+                    "description": {"type": "string"},
+                },
+                "required": ["customer_name", "description"],
+            },
+        },
+    }
+    for text, name in [
+        (
+            "Create a customer named '你好啊集团' (Hello Group) - a Chinese technology company",
+            "你好啊集团",
+        ),
+        (
+            "Create a customer named 'こんにちは株式会社' (Hello Corporation) - a Japanese company",
+            "こんにちは株式会社",
+        ),
+    ]:
+        r = azure.chat.completions.create(
+            model="chat",
+            messages=user(text),
+            tools=[customer],
+            tool_choice="required",  # type: ignore[arg-type,list-item]
+        )
+        [call] = r.choices[0].message.tool_calls or []
+        assert call.function.name == "unicode_customer"  # type: ignore[union-attr]
+        assert name in call.function.arguments  # type: ignore[union-attr]
+        assert json.loads(call.function.arguments)["customer_name"] == name  # type: ignore[union-attr]
 
 
 def test_tool_choice_modes(http: httpx.Client) -> None:
@@ -323,6 +384,24 @@ def test_json_object_needs_the_word_json(http: httpx.Client) -> None:
     assert "must contain the word 'json'" in error_of(r)["message"]
     ok = http.post(CHAT, json={"messages": user("Give me data as JSON"), **fmt}).json()
     assert isinstance(json.loads(ok["choices"][0]["message"]["content"]), dict)
+
+
+def test_json_mode_uses_the_keys_the_prompt_names(http: httpx.Client) -> None:
+    """langchain-tests' test_json_mode (request LC-1), plain and streamed."""
+    prompt = (
+        "Tell me a joke about cats. Return the result as a JSON with 'setup' and 'punchline' keys. "
+        "Return nothing other than JSON."
+    )
+    body = {"messages": user(prompt), "response_format": {"type": "json_object"}}
+    content = http.post(CHAT, json=body).json()["choices"][0]["message"]["content"]
+    assert set(json.loads(content)) == {"setup", "punchline"}
+    streamed = http.post(CHAT, json={**body, "stream": True})
+    pieces = [
+        c["choices"][0].get("delta", {}).get("content") or ""
+        for c in sse_payloads(streamed.text)
+        if isinstance(c, dict) and c.get("choices")
+    ]
+    assert json.loads("".join(pieces)) == json.loads(content)
 
 
 # --- limits --------------------------------------------------------------------------------------

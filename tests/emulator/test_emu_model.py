@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from azoai.emulator.embeddings import embed
-from azoai.emulator.extract import arithmetic, evaluate, proper_nouns
+from azoai.emulator.extract import arithmetic, evaluate, named_keys, proper_nouns
 from azoai.emulator.model import Conversation, ToolCall, ToolSpec, Turn, respond
 from azoai.emulator.schema import Hints, instance
 from azoai.emulator.tokens import count_tokens, sentences, stream_pieces
@@ -79,6 +79,83 @@ def test_answers_from_earlier_turns() -> None:
         ]
     )
     assert "Ada" in (respond(conv).content or "")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "quote"),
+    [
+        (
+            "Context: Paris is the capital of France. Berlin is in Germany.\n\n"
+            "What is the capital of France?",
+            "Paris is the capital of France.",
+        ),
+        (
+            "Passage 1: Paris is the capital of France.\nPassage 2: Berlin is the capital of "
+            "Germany.\nQuestion: What is the capital of Germany?",
+            "Berlin is the capital of Germany.",
+        ),
+        (
+            "Document 1 (fr.txt): Paris is the capital of France.\n"
+            "Document 2: Berlin is the capital of Germany.\n\nWhat is the capital of Germany?",
+            "Berlin is the capital of Germany.",
+        ),
+        (
+            "[1] Oslo is the capital of Norway.\n[2] Lisbon lies on the Tagus river.\n\n"
+            "Which river does Lisbon lie on?",
+            "Lisbon lies on the Tagus river.",
+        ),
+        (
+            "Source: Lisbon lies on the Tagus river.\n\nWhich river does Lisbon lie on?",
+            "Lisbon lies on the Tagus river.",
+        ),
+        (  # LangChain's RAG prompt
+            "You are an assistant for question-answering tasks. Use the following pieces of "
+            "retrieved context to answer the question. If you don't know the answer, just say "
+            "that you don't know.\nQuestion: What is the capital of France? \n"
+            "Context: Paris is the capital of France.\n\nBerlin is in Germany. \nAnswer:",
+            "Paris is the capital of France.",
+        ),
+    ],
+)
+def test_rag_quotes_leave_out_context_labels(prompt: str, quote: str) -> None:
+    assert ask(prompt).content == quote
+
+
+LLAMA_INDEX_QA = (
+    "Context information is below.\n---------------------\n{context}\n---------------------\n"
+    "Given the context information and not prior knowledge, answer the query.\n"
+    "Query: {query}\nAnswer: "
+)
+
+
+def test_llamaindex_prompt_quotes_the_text_not_the_metadata() -> None:
+    context = (
+        "page_label: 3\nfile_path: /data/capital_city_of_france.txt\n\n"
+        "The Eiffel Tower opened in 1889. Paris is the capital of France."
+    )
+    prompt = LLAMA_INDEX_QA.format(context=context, query="What is the capital city of France?")
+    assert ask(prompt).content == "Paris is the capital of France."
+
+
+def test_llamaindex_prompt_quotes_the_context_not_the_instructions() -> None:
+    context = "file_path: data/spain.txt\n\nMadrid hosts the Spanish parliament."
+    prompt = LLAMA_INDEX_QA.format(context=context, query="Which city hosts the government?")
+    system = "If the context does not name the city that hosts the government, say you do not know."
+    conv = Conversation([Turn("system", system), Turn("user", prompt)])
+    assert respond(conv).content == "Madrid hosts the Spanish parliament."
+
+
+def test_context_in_tags_is_preferred_and_key_value_facts_still_answer() -> None:
+    tagged = (
+        "Answer about the capital of Sweden using the documents only.\n"
+        "<documents>\nStockholm is the capital of Sweden.\n</documents>\n"
+        "What is the capital of Sweden?"
+    )
+    assert ask(tagged).content == "Stockholm is the capital of Sweden."
+    profile = Conversation(
+        [Turn("system", "User profile:\nName: Ada\nCity: Lisbon"), Turn("user", "What is my name?")]
+    )
+    assert respond(profile).content == "Name: Ada"
 
 
 @pytest.mark.parametrize(
@@ -153,6 +230,77 @@ def test_parallel_calls_one_per_place() -> None:
     reply = ask("What is the weather in Paris and New York?", WEATHER)
     assert [json.loads(c.arguments)["city"] for c in reply.tool_calls] == ["Paris", "New York"]
     assert len({c.id for c in reply.tool_calls}) == 2
+
+
+def test_a_capitalised_request_word_is_not_a_place() -> None:
+    reply = ask("Weather in Lisbon and in Madrid?", WEATHER)
+    assert [json.loads(c.arguments)["city"] for c in reply.tool_calls] == ["Lisbon", "Madrid"]
+    lookup = ToolSpec(
+        "lookup", "Look up hotels", {"type": "object", "properties": {"city": {"type": "string"}}}
+    )
+    assert json.loads(
+        ask("Hotels near Porto", lookup, tool_choice="required").tool_calls[0].arguments
+    ) == {"city": "Porto"}
+
+
+CUSTOMER = ToolSpec(
+    "unicode_customer",
+    "Tool for creating a customer with Unicode name.",
+    {
+        "type": "object",
+        "properties": {"customer_name": {"type": "string"}, "description": {"type": "string"}},
+        "required": ["customer_name", "description"],
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Create a customer named '你好啊集团' (Hello Group) - a Chinese technology company",
+            "你好啊集团",
+        ),
+        (
+            "Create a customer named 'こんにちは株式会社' (Hello Corporation) - a Japanese company",
+            "こんにちは株式会社",
+        ),
+        ('Register "Müller & Söhne" as a customer from Berlin', "Müller & Söhne"),
+        ("Create a customer named Acme Corp", "Acme Corp"),
+        ("Schedule Globex for a demo", "Globex"),
+    ],
+)
+def test_names_prefer_quoted_text_and_skip_sentence_initial_verbs(text: str, name: str) -> None:
+    [call] = ask(text, CUSTOMER, tool_choice="required").tool_calls
+    args = json.loads(call.arguments)
+    assert args["customer_name"] == name
+    assert args["description"] == text  # the quoted name is not reused for free text
+    assert name in call.arguments  # not escaped as \\uXXXX
+
+
+def test_lower_case_quoted_text_is_not_a_name() -> None:
+    search = ToolSpec(
+        "search_places",
+        "Search for places",
+        {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "location": {"type": "string"}},
+            "required": ["query", "location"],
+        },
+    )
+    [call] = ask("Search 'best pizza' near Boston", search, tool_choice="required").tool_calls
+    assert json.loads(call.arguments) == {"query": "best pizza", "location": "Boston"}
+
+
+def test_proper_nouns_skip_sentence_initial_verbs_and_request_heads() -> None:
+    assert proper_nouns("Book a table at Nobu. Create Initech for Bob.") == [
+        "Nobu",
+        "Initech",
+        "Bob",
+    ]
+    assert proper_nouns("Flights from Rome to Paris") == ["Rome", "Paris"]
+    assert proper_nouns("New York in June") == ["New York", "June"]
+    assert proper_nouns("Paris to London by train") == ["Paris", "London"]
 
 
 def test_parallel_false_makes_one_call() -> None:
@@ -272,6 +420,76 @@ def test_json_object_follows_an_example_in_the_prompt() -> None:
     value = json.loads(respond(conv).content or "")
     assert set(value) == {"setup", "rating"}
     assert value["rating"] == 7
+
+
+JOKE = (
+    "Tell me a joke about cats. Return the result as a JSON with 'setup' and 'punchline' keys. "
+    "Return nothing other than JSON."
+)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "keys"),
+    [
+        (JOKE, ["setup", "punchline"]),
+        ("Describe Lisbon. Respond in JSON with keys 'city', 'country'.", ["city", "country"]),
+        (
+            "Rate this review as JSON with fields summary and sentiment: slow service",
+            ["summary", "sentiment"],
+        ),
+        ('Give JSON with properties "x" and "y" for the origin.', ["x", "y"]),
+        ("In JSON, with a 'name' field and an 'age' field: who wrote Hamlet?", ["name", "age"]),
+        (
+            "Use JSON output with these keys:\n- title\n- year\nFor the film Alien.",
+            ["title", "year"],
+        ),
+        (
+            "Answer as JSON. Include the keys: summary, sentiment, and score.",
+            ["summary", "sentiment", "score"],
+        ),
+    ],
+)
+def test_json_object_has_exactly_the_keys_named_in_prose(prompt: str, keys: list[str]) -> None:
+    value = json.loads(ask(prompt, json_object=True).content or "")
+    assert list(value) == keys
+    assert all(isinstance(v, str) and v for v in value.values())
+
+
+def test_json_object_values_answer_the_request_not_the_format_instruction() -> None:
+    value = json.loads(ask(JOKE, json_object=True).content or "")
+    assert all("keys" not in v and "JSON" not in v for v in value.values())
+    sums = ask("What is 6 * 7? Reply in JSON with 'answer' and 'working' keys.", json_object=True)
+    assert json.loads(sums.content or "") == {"answer": "42", "working": "42"}
+
+
+def test_json_object_keys_from_the_system_message_and_examples_still_win() -> None:
+    conv = Conversation(
+        [
+            Turn("system", "Always reply in JSON with keys 'reply' and 'mood'."),
+            Turn("user", "hello"),
+        ],
+        json_object=True,
+    )
+    assert json.loads(respond(conv).content or "") == {
+        "reply": "Hello! How can I help you today?",
+        "mood": "Hello! How can I help you today?",
+    }
+    example = Conversation(
+        [
+            Turn("system", 'Answer in JSON like {"setup": "...", "rating": 3}'),
+            Turn("user", "A joke about 7 cats, with 'foo' and 'bar' keys"),
+        ],
+        json_object=True,
+    )
+    assert set(json.loads(respond(example).content or "")) == {"setup", "rating"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Reply in json", "Return JSON with keys and values", "a JSON object with keys to the kingdom"],
+)
+def test_prose_without_key_names_names_no_keys(text: str) -> None:
+    assert named_keys(text) == []
 
 
 def test_json_object_without_a_hint_wraps_the_answer() -> None:

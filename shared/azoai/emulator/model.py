@@ -14,7 +14,11 @@ and call :func:`respond`. The rules, in order:
      when ``parallel_tool_calls`` allows it.
 
    Arguments come from the user's message through the tool's JSON schema (see
-   :mod:`azoai.emulator.schema`).
+   :mod:`azoai.emulator.schema`). Name- and place-like parameters (``customer_name``, ``city``)
+   take quoted text first ("a customer named '你好啊集团'"), then proper nouns; a sentence-initial
+   imperative verb ("Create", "Book", "Schedule") is not a name, nor is a capitalised word of the
+   tool's own name or description ("Weather in Lisbon and in Madrid?" asking ``get_weather``
+   makes two calls, Lisbon and Madrid).
 2. **After tool results** (the conversation ends with tool messages) the reply is the result
    text; several results become ``name: result`` lines.
 3. **Instructions**: "say X", "repeat X", "reply with X", "respond with X", "answer with X" reply
@@ -23,13 +27,20 @@ and call :func:`respond`. The rules, in order:
 5. **Retrieval**: the question (a ``Query:``/``Question:`` line, else the last sentence ending
    in ``?``, else the last sentence) is matched against every sentence of the system messages,
    earlier user messages, tool results and the rest of the last message; the sentence sharing
-   the most content words wins and is quoted verbatim. This makes RAG prompts and "what is my
-   name?" conversations answer sensibly.
+   the most content words wins and is quoted. This makes RAG prompts and "what is my name?"
+   conversations answer sensibly. Sentences come from :func:`azoai.emulator.passages.passages`:
+   metadata lines (``file_path: ...``) are skipped, labels (``Context:``, ``Document 1:``,
+   ``[1]``) are left out of the quote, and a sentence of marked context (between ``-----``
+   lines, in ``<context>`` tags, or in a ``Context:`` paragraph) wins over any other sentence, so
+   a template's instructions are never quoted instead of the passage.
 6. **Greetings** ("hi", "hello") get a greeting; anything else gets ``You said: <message>``.
 
 Under ``response_format`` ``json_schema`` the reply is an object valid against the schema, its
-free-text fields holding the rule-based answer; under ``json_object`` it follows a JSON schema or
-example found in the prompt, else ``{"answer": ...}``.
+free-text fields holding the rule-based answer. Under ``json_object`` it follows a JSON schema or
+example object found in the prompt; else, when the prompt names keys in prose ("Return the result
+as a JSON with 'setup' and 'punchline' keys", "keys 'a', 'b'", "fields a and b", see
+:func:`azoai.emulator.extract.named_keys`), an object with exactly those keys, each holding the
+answer to the message less its JSON instructions; else ``{"answer": ...}``.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azoai.emulator import extract
+from azoai.emulator.passages import Passage, passages
 from azoai.emulator.schema import Hints, instance, name_class
 from azoai.emulator.tokens import content_words, sentences, stem, words, wordset
 
@@ -140,12 +152,12 @@ def respond(conv: Conversation) -> Reply:
         calls = _tool_calls(conv, user_text)
         if calls:
             return Reply(None, tuple(calls))
+    if conv.json_object and conv.json_schema is None:
+        return Reply(json.dumps(_json_object(conv.turns, user_text), ensure_ascii=False))
     answer = _answer(conv.turns, user_text)
     if conv.json_schema is not None:
         value = instance(conv.json_schema, Hints(user_text, answer, fill_optional=True))
         return Reply(json.dumps(value, ensure_ascii=False))
-    if conv.json_object:
-        return Reply(json.dumps(_json_object(conv.turns, user_text, answer), ensure_ascii=False))
     return Reply(answer)
 
 
@@ -217,17 +229,28 @@ def _fan_out_property(params: Mapping[str, Any]) -> bool:
     return name_class(str(required[0])) in ("place", "person")
 
 
+def _request_words(tool: ToolSpec) -> frozenset[str]:
+    """The stemmed words of the tool's name and the lower-case words of its description: a
+    capitalised one of these in the message ("Weather in Lisbon?" for ``get_weather``) asks for the
+    tool rather than giving an argument. Capitalised description words ("e.g. Paris") stay
+    possible values."""
+    found = {stem(w) for w in words(tool.name)}
+    found |= {stem(w) for w in words(tool.description) if w.islower()}
+    return frozenset(found)
+
+
 def _calls_for(tool: ToolSpec, text: str, *, parallel: bool) -> list[ToolCall]:
     params: Mapping[str, Any] = tool.parameters or {"type": "object", "properties": {}}
     default = text.strip()
-    nouns = extract.proper_nouns(text)
-    if parallel and len(nouns) > 1 and _fan_out_property(params):
+    vocabulary = _request_words(tool)
+    names = [name for name, _ in extract.names(text, vocabulary)]
+    if parallel and len(names) > 1 and _fan_out_property(params):
         calls = []
-        for noun in nouns:
-            hints = Hints(noun, default)
-            calls.append(ToolCall(new_call_id(), tool.name, json.dumps(instance(params, hints))))
+        for name in names:
+            value = instance(params, Hints(name, default, ignore=vocabulary))
+            calls.append(ToolCall(new_call_id(), tool.name, json.dumps(value, ensure_ascii=False)))
         return calls
-    args = instance(params, Hints(text, default))
+    args = instance(params, Hints(text, default, ignore=vocabulary))
     if not isinstance(args, dict):
         args = {}
     return [ToolCall(new_call_id(), tool.name, json.dumps(args, ensure_ascii=False))]
@@ -307,22 +330,23 @@ def _best_passage(turns: Sequence[Turn], text: str) -> str | None:
     wanted = content_words(question)
     if not wanted:
         return None
-    pool: list[str] = []
+    pool: list[Passage] = []
     last_user = max((i for i, t in enumerate(turns) if t.role == "user"), default=-1)
     for i, turn in enumerate(turns):
         if turn.role in ("system", "developer", "tool") or (turn.role == "user" and i != last_user):
-            pool.extend(sentences(turn.text))
-    pool.extend(sentences(rest))
-    best: tuple[int, float, int] | None = None
+            pool.extend(passages(turn.text))
+    pool.extend(passages(rest))
+    best: tuple[bool, int, float, int] | None = None
     best_sentence = None
-    for index, sentence in enumerate(pool):
+    for index, passage in enumerate(pool):
+        sentence = passage.sentence
         if sentence.endswith("?") or sentence == question:
             continue
         have = content_words(sentence)
         score = len(wanted & have)
         if score == 0:
             continue
-        key = (score, score / len(have), -index)
+        key = (passage.in_context, score, score / len(have), -index)
         if best is None or key > best:
             best, best_sentence = key, sentence
     return best_sentence
@@ -331,19 +355,39 @@ def _best_passage(turns: Sequence[Turn], text: str) -> str | None:
 # --- JSON mode -----------------------------------------------------------------------------------
 
 
-def _json_object(turns: Sequence[Turn], user_text: str, answer: str) -> Any:
-    """Follow a JSON schema or example object found in the prompt; else ``{"answer": ...}``."""
+def _json_object(turns: Sequence[Turn], user_text: str) -> Any:
+    """Follow a JSON schema or example object found in the prompt; else use the keys the prompt
+    names in prose; else ``{"answer": ...}``."""
     found: Any = None
+    keys: list[str] = []
     for turn in turns:
         if turn.role in ("system", "developer", "user"):
             candidate = _last_json_object(turn.text)
             if candidate is not None:
                 found = candidate
-    if found is None:
-        return {"answer": answer}
-    schema = found if _looks_like_schema(found) else _schema_of(found)
-    value = instance(schema, Hints(user_text, answer, fill_optional=True))
-    return value if isinstance(value, dict) else {"answer": answer}
+            named = extract.named_keys(turn.text)
+            if named:
+                keys = named
+    if found is not None:
+        answer = _answer(turns, user_text)
+        schema = found if _looks_like_schema(found) else _schema_of(found)
+        value = instance(schema, Hints(user_text, answer, fill_optional=True))
+        return value if isinstance(value, dict) else {"answer": answer}
+    if keys:
+        answer = _answer(turns, _without_format_requests(user_text))
+        return dict.fromkeys(keys, answer)
+    return {"answer": _answer(turns, user_text)}
+
+
+def _without_format_requests(text: str) -> str:
+    """``text`` less the sentences that only ask for JSON ("Return the result as a JSON with 'a'
+    and 'b' keys."), so the answer comes from what was actually asked; ``text`` itself when
+    nothing else is left."""
+    rest = text
+    for sentence in sentences(text):
+        if re.search(r"\bjson\b", sentence, re.I) or extract.named_keys(sentence):
+            rest = rest.replace(sentence, " ", 1)
+    return rest if re.search(r"\w", rest) else text
 
 
 def _last_json_object(text: str) -> dict[str, Any] | None:

@@ -11,10 +11,15 @@ How values are chosen, property by property:
 * ``enum``: the value the text mentions, else the first; ``const``: the constant;
 * numbers: the numbers in the text, in order, clamped to the bounds (else the minimum or 0);
 * booleans: true when the property's name is mentioned in the text;
-* strings by property name: places (city, location, ...) and names take the text's proper nouns
-  in order (or the phrase after "in"/"for"/...); expressions take the arithmetic in the text;
-  anything else takes quoted text if there is any, else :attr:`Hints.default_text`;
-* arrays: one item per proper noun or number for such items, else ``max(minItems, 1)`` items;
+* strings by property name: places (city, location, ...) and names (name, customer_name, company,
+  ...) take a quoted name from the text first ("a customer named '你好啊集团'"; quoted text
+  counts as a name unless its first letter is lower-case), then its proper nouns in order (or,
+  for places, the phrase after "in"/"for"/...); proper nouns skip sentence-initial verbs
+  ("Create ...") and words of the request itself ("Weather in Lisbon" asking ``get_weather``),
+  see :func:`azoai.emulator.extract.proper_nouns` and :attr:`Hints.ignore`; expressions take the
+  arithmetic in the text; anything else takes quoted text not used yet, else
+  :attr:`Hints.default_text`;
+* arrays: one item per name or number for such items, else ``max(minItems, 1)`` items;
 * optional properties are filled when :attr:`Hints.fill_optional` is set (JSON replies) or the
   text holds evidence for them (tool arguments).
 """
@@ -61,42 +66,58 @@ _MAX_DEPTH = 10
 @dataclass
 class Hints:
     """Where values come from. ``text`` is the user's request; ``default_text`` fills free-text
-    fields; ``fill_optional`` fills every property rather than only those the text supports."""
+    fields; ``fill_optional`` fills every property rather than only those the text supports;
+    ``ignore`` holds the stemmed words of the request itself (a tool's name and description), so a
+    capitalised "Weather" asking ``get_weather`` is never taken for a place."""
 
     text: str
     default_text: str
     fill_optional: bool = False
+    ignore: frozenset[str] = frozenset()
     _numbers: list[int | float] = field(default_factory=list, init=False)
-    _nouns: list[str] = field(default_factory=list, init=False)
+    _names: list[tuple[str, bool]] = field(default_factory=list, init=False)
     _quoted: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self._numbers = extract.numbers(self.text)
-        self._nouns = extract.proper_nouns(self.text)
+        self._names = extract.names(self.text, self.ignore)
         self._quoted = extract.quoted(self.text)
 
     def take_number(self) -> int | float | None:
         return self._numbers.pop(0) if self._numbers else None
 
-    def take_noun(self) -> str | None:
-        return self._nouns.pop(0) if self._nouns else None
+    def take_name(self) -> str | None:
+        """The first quoted name, else the first proper noun (see :func:`extract.names`)."""
+        if not self._names:
+            return None
+        index = next((i for i, (_, quoted) in enumerate(self._names) if quoted), 0)
+        value = self._names.pop(index)[0]
+        if value in self._quoted:
+            self._quoted.remove(value)
+        return value
 
-    def take_all_nouns(self) -> list[str]:
-        nouns, self._nouns = self._nouns, []
-        return nouns
+    def take_all_names(self) -> list[str]:
+        values = [value for value, _ in self._names]
+        self._names = []
+        self._quoted = [q for q in self._quoted if q not in values]
+        return values
 
     def take_all_numbers(self) -> list[int | float]:
         nums, self._numbers = self._numbers, []
         return nums
 
     def take_quoted(self) -> str | None:
-        return self._quoted.pop(0) if self._quoted else None
+        if not self._quoted:
+            return None
+        value = self._quoted.pop(0)
+        self._names = [n for n in self._names if n[0] != value]
+        return value
 
     def has_numbers(self) -> bool:
         return bool(self._numbers)
 
-    def has_nouns(self) -> bool:
-        return bool(self._nouns)
+    def has_names(self) -> bool:
+        return bool(self._names)
 
     def mentions(self, name: str) -> bool:
         wanted = {stem(w) for w in words(name)}
@@ -259,7 +280,7 @@ def _has_evidence(schema: Any, name: str, hints: Hints, root: Any) -> bool:
     if kind == "string":
         cls = name_class(name)
         if cls in ("place", "person"):
-            return hints.has_nouns()
+            return hints.has_names()
         if cls == "expression":
             return extract.arithmetic(hints.text) is not None
     return False
@@ -295,7 +316,7 @@ def _array(schema: Mapping[str, Any], hints: Hints, root: Any, name: str, depth:
     if isinstance(items, Mapping) and "enum" not in items:
         kind = _kind(items)
         if kind == "string" and name_class(name) in ("place", "person"):
-            values = hints.take_all_nouns()
+            values = hints.take_all_names()
         elif kind in ("integer", "number") and hints.has_numbers():
             values = [_number(items, kind, n) for n in hints.take_all_numbers()]
     if not values:
@@ -357,7 +378,7 @@ def _string(schema: Mapping[str, Any], hints: Hints, name: str) -> str:
     if cls == "expression":
         value = extract.arithmetic(hints.text)
     elif cls in ("place", "person"):
-        value = hints.take_noun()
+        value = hints.take_name()
         if value is None and cls == "place":
             value = extract.phrase_after_preposition(hints.text)
     if value is None:
