@@ -201,24 +201,37 @@ def _deployments(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    # The full demo (LangChain chain and agent, LlamaIndex RAG and structured output against the
-    # built-in emulator) is issue 7; until then this says honestly what is here.
-    from azoai.catalog import known_families
-    from azoai.versions import DATED_GA, DEFAULT_DATED_VERSION
+    from azoai.demo import demo_context, load_steps, run_demo
+    from azoai.errors import ConfigError
 
-    print(f"azoai {__version__}: Azure OpenAI for LangChain and LlamaIndex")
-    print(
-        "The interactive demo (a streamed LangChain chain, a tool-calling agent, a LlamaIndex RAG"
-    )
-    print("query and structured output, all against the built-in emulator) is not built yet.")
-    print()
-    print("What this build already knows:")
-    print(
-        f"  routes: v1 (/openai/v1/..., no api-version) and deployments (dated, default {DEFAULT_DATED_VERSION})"
-    )
-    print(f"  GA api-versions: {', '.join(DATED_GA)}")
-    print(f"  model families: {', '.join(known_families())}")
-    return 0
+    steps = load_steps()
+    if not steps:
+        print(
+            "no demo steps found: install the adapters with pip install 'azoai[all]'",
+            file=sys.stderr,
+        )
+        return 2
+    console = _console()
+
+    def write(line: str) -> None:
+        console.print(escape(line))
+
+    def stream(text: str) -> None:
+        console.print(escape(text), end="")
+
+    try:
+        with demo_context(
+            force_emulator=args.emulator,
+            config_file=args.config,
+            chat_deployment=args.chat_deployment,
+            embed_deployment=args.embed_deployment,
+            write=write,
+            stream=stream,
+        ) as ctx:
+            return run_demo(ctx, steps)
+    except ConfigError as err:
+        console.print(f"[red]configuration problem:[/] {escape(str(err))}")
+        return 2
 
 
 def _emulator(rest: Sequence[str]) -> int:
@@ -240,8 +253,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"azoai {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser(
-        "demo", help="run the demo (against the built-in emulator when Azure is not configured)"
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo (against the built-in emulator when Azure is not configured)",
+        description="A streamed LangChain chain, a LangChain tool-calling agent, a LlamaIndex RAG query over "
+        "documents shipped with the package, and LlamaIndex structured output. Runs against the built-in "
+        "emulator unless AZURE_OPENAI_ENDPOINT (or a config file) is set.",
+    )
+    demo.add_argument(
+        "--emulator",
+        action="store_true",
+        help="use the built-in emulator even when Azure is configured",
+    )
+    demo.add_argument("--config", metavar="FILE", help="azoai TOML config file for real Azure")
+    demo.add_argument(
+        "--chat-deployment",
+        dest="chat_deployment",
+        help="chat deployment (default: the configured deployment)",
+    )
+    demo.add_argument(
+        "--embed-deployment",
+        dest="embed_deployment",
+        help="embeddings deployment (default: discovered, or 'embed' on the emulator)",
     )
     doctor = sub.add_parser(
         "doctor",
