@@ -62,6 +62,8 @@ def streamed_chain(ctx: DemoContext) -> StepReport:
 def tool_agent(ctx: DemoContext) -> StepReport:
     from langchain.agents import create_agent
     from langchain_core.callbacks import UsageMetadataCallbackHandler
+    from langchain_core.messages import HumanMessage
+    from langchain_core.runnables import RunnableConfig
     from langchain_core.tools import tool
 
     calls: list[str] = []
@@ -77,7 +79,8 @@ def tool_agent(ctx: DemoContext) -> StepReport:
     usage = UsageMetadataCallbackHandler()
     question = "What is the weather in Paris? Use the get_weather tool."
     ctx.write(f"  question: {question}")
-    result = agent.invoke({"messages": [("user", question)]}, config={"callbacks": [usage]})
+    config: RunnableConfig = {"callbacks": [usage]}
+    result = agent.invoke({"messages": [HumanMessage(question)]}, config=config)
     answer = result["messages"][-1].content
     ctx.write(f"  tool calls: {', '.join(f'get_weather({c!r})' for c in calls) or 'none'}")
     ctx.write(f"  answer: {answer}")
