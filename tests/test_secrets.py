@@ -1,0 +1,321 @@
+"""Secrets never leak (issue 10): a recognisable fake key and token, given in every way they can
+be given, exercised through succeeding and failing calls with DEBUG logging, must not appear in
+repr/str, log records, exceptions and their chains, LangChain dumpd/dumps, LlamaIndex
+to_dict/to_json, pickles, the emulator's request log, or any URL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken as AzureAccessToken
+
+from azoai import errors as E
+from azoai.client import Client
+from azoai.emulator import Emulator
+from azoai.settings import Settings
+from azoai.wire import ChatRequest, Message
+
+KEY = "AZOAI-FAKE-KEY-7c1e9b30aa"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(api_key=KEY) as e:
+        yield e
+
+
+@pytest.fixture
+def token(emu: Emulator) -> str:
+    return emu.issue_token()
+
+
+@pytest.fixture(autouse=True)
+def _clean(emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    emu.reset()
+    for name in (
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_AD_TOKEN",
+        "AZOAI_CONFIG",
+        "AZURE_OPENAI_DEPLOYMENT",
+        "OPENAI_API_VERSION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+class Cred:
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def get_token(self, *scopes: str, **kw: Any) -> AzureAccessToken:
+        return AzureAccessToken(self.token, int(time.time() + 3600))
+
+
+def _texts(obj: Any) -> list[str]:
+    out = [repr(obj), str(obj)]
+    try:
+        out.append(pickle.dumps(obj).decode("latin-1"))
+    except Exception:  # not every object pickles (clients with locks); that is allowed
+        pass
+    return out
+
+
+def _exception_texts(err: BaseException | None) -> list[str]:
+    out: list[str] = []
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        out += [
+            str(err),
+            repr(err),
+            repr(getattr(err, "args", ())),
+            repr(getattr(err, "__dict__", {})),
+        ]
+        err = err.__cause__ or err.__context__
+    return out
+
+
+def _assert_clean(secret: str, texts: list[str], where: str) -> None:
+    for t in texts:
+        assert secret not in t, (
+            f"secret leaked in {where}: ...{t[max(0, t.find(secret) - 60) : t.find(secret) + 60]}..."
+        )
+
+
+def _exercise(
+    secret: str,
+    make: Callable[[], Any],
+    call: Callable[[Any], Any],
+    emu: Emulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        obj = make()
+        _assert_clean(secret, _texts(obj), "the object")
+        call(obj)  # a call that succeeds
+        emu.inject(
+            "*", __import__("azoai.emulator", fromlist=["Fault"]).Fault.status(500, count=None)
+        )
+        try:
+            call(obj)  # a call that fails after retries
+        except Exception as err:
+            _assert_clean(secret, _exception_texts(err), "an exception")
+        else:
+            raise AssertionError("the failing call did not fail")
+        emu.clear_faults()
+    _assert_clean(
+        secret,
+        [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records],
+        "log records",
+    )
+    for q in emu.requests:
+        _assert_clean(
+            secret,
+            [
+                q.path,
+                json.dumps(q.query),
+                json.dumps(q.body),
+                json.dumps(q.headers),
+                str(getattr(q, "url", "")),
+            ],
+            "the request log or a URL",
+        )
+    _assert_clean(secret, _texts(obj), "the object after use")
+
+
+# --- the core, every way a secret can arrive ------------------------------------------------------
+
+
+def _core_ways(
+    emu: Emulator, tmp_path: Path, token: str
+) -> dict[str, tuple[str, Callable[[], Client]]]:
+    cfg = tmp_path / "azoai.toml"
+    cfg.write_text(f'endpoint = "{emu.endpoint}"\ndeployment = "chat"\n[auth]\napi_key = "{KEY}"\n')
+    return {
+        "key argument": (
+            KEY,
+            lambda: Client(
+                endpoint=emu.endpoint,
+                api_key=KEY,
+                deployment="chat",
+                env={},
+                config_file="",
+                max_retries=1,
+            ),
+        ),
+        "key from env": (
+            KEY,
+            lambda: Client(
+                Settings.build(
+                    env={
+                        "AZURE_OPENAI_ENDPOINT": emu.endpoint,
+                        "AZURE_OPENAI_API_KEY": KEY,
+                        "AZURE_OPENAI_DEPLOYMENT": "chat",
+                    },
+                    config_file="",
+                    max_retries=1,
+                )
+            ),
+        ),
+        "key from config file": (
+            KEY,
+            lambda: Client(Settings.build(env={}, config_file=cfg, max_retries=1)),
+        ),
+        "static token": (
+            token,
+            lambda: Client(
+                endpoint=emu.endpoint,
+                azure_ad_token=token,
+                deployment="chat",
+                env={},
+                config_file="",
+                max_retries=1,
+            ),
+        ),
+        "token provider": (
+            token,
+            lambda: Client(
+                endpoint=emu.endpoint,
+                token_provider=lambda: token,
+                deployment="chat",
+                env={},
+                config_file="",
+                max_retries=1,
+            ),
+        ),
+        "credential": (
+            token,
+            lambda: Client(
+                endpoint=emu.endpoint,
+                credential=Cred(token),
+                deployment="chat",
+                env={},
+                config_file="",
+                max_retries=1,
+            ),
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "way",
+    [
+        "key argument",
+        "key from env",
+        "key from config file",
+        "static token",
+        "token provider",
+        "credential",
+    ],
+)
+def test_core_client_keeps_secrets(
+    way: str, emu: Emulator, tmp_path: Path, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret, make = _core_ways(emu, tmp_path, token)[way]
+
+    def call(c: Client) -> None:
+        c.chat(ChatRequest(messages=[Message("user", "hi")]))
+        list(c.stream(ChatRequest(messages=[Message("user", "hi")])))
+
+    _exercise(secret, make, call, emu, caplog)
+    settings = make().settings
+    _assert_clean(
+        secret,
+        [repr(settings), repr(settings.auth), json.dumps(dict(settings.sources))],
+        "settings",
+    )
+
+
+def test_a_wrong_key_is_not_echoed_in_the_401(emu: Emulator) -> None:
+    wrong = "WRONG-KEY-abcdef123456"
+    with pytest.raises(E.AuthenticationError) as exc:
+        Client(
+            endpoint=emu.endpoint, api_key=wrong, deployment="chat", env={}, config_file=""
+        ).chat(ChatRequest(messages=[Message("user", "hi")]))
+    _assert_clean(wrong, _exception_texts(exc.value), "the 401 error")
+
+
+def test_doctor_never_prints_secrets(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from azoai.cli import main
+
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emu.endpoint)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    main(["doctor", "--deployment", "chat"])
+    main(["doctor", "--json", "--deployment", "chat"])
+    _assert_clean(KEY, [capsys.readouterr().out], "doctor output")
+
+
+def test_config_errors_never_echo_a_key() -> None:
+    with pytest.raises(E.ConfigError) as exc:
+        Settings.build(
+            endpoint=f"https://myres.openai.azure.com/?api-key={KEY}", env={}, config_file=""
+        )
+    _assert_clean(KEY, _exception_texts(exc.value), "a config error")
+
+
+# --- LangChain ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "way", ["argument", "env", "config file", "token", "token provider", "credential"]
+)
+def test_langchain_classes_keep_secrets(
+    way: str,
+    emu: Emulator,
+    tmp_path: Path,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from langchain_core.load import dumpd, dumps
+
+    from langchain_azoai import AzureChatOpenAI, AzureOpenAIEmbeddings
+
+    secret = KEY if way in ("argument", "env", "config file") else token
+    chat_kw: dict[str, Any] = {"azure_endpoint": emu.endpoint, "max_retries": 1}
+    emb_kw: dict[str, Any] = {"azure_endpoint": emu.endpoint, "max_retries": 1}
+    if way == "argument":
+        chat_kw["api_key"] = emb_kw["api_key"] = KEY
+    elif way == "env":
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    elif way == "config file":
+        cfg = tmp_path / "azoai.toml"
+        cfg.write_text(f'[auth]\napi_key = "{KEY}"\n')
+        chat_kw["config_file"] = emb_kw["config_file"] = str(cfg)
+    elif way == "token":
+        chat_kw["azure_ad_token"] = emb_kw["azure_ad_token"] = token
+    elif way == "token provider":
+        chat_kw["azure_ad_token_provider"] = emb_kw["azure_ad_token_provider"] = lambda: token
+    else:
+        chat_kw["credential"] = emb_kw["credential"] = Cred(token)
+
+    def chat_call(m: Any) -> None:
+        m.invoke("hi")
+        list(m.stream("hi"))
+
+    _exercise(
+        secret, lambda: AzureChatOpenAI(azure_deployment="chat", **chat_kw), chat_call, emu, caplog
+    )
+    _exercise(
+        secret,
+        lambda: AzureOpenAIEmbeddings(azure_deployment="embed", **emb_kw),
+        lambda m: m.embed_documents(["a", "b"]),
+        emu,
+        caplog,
+    )
+    model = AzureChatOpenAI(azure_deployment="chat", **chat_kw)
+    _assert_clean(
+        secret,
+        [json.dumps(dumpd(model)), dumps(model), repr(model.model_dump()), model.model_dump_json()],
+        "LangChain serialization",
+    )
