@@ -1,0 +1,118 @@
+"""Every example in examples/ runs against the emulator, as a user would run it (a fresh
+interpreter, configuration from the environment), so none of them rots."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from azoai.emulator import Emulator, Fault
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator() as e:
+        yield e
+
+
+def key_env(emu: Emulator) -> dict[str, str]:
+    return {
+        "AZURE_OPENAI_ENDPOINT": emu.endpoint,
+        "AZURE_OPENAI_API_KEY": emu.api_key,
+        "AZURE_OPENAI_DEPLOYMENT": "chat",
+    }
+
+
+def identity_env(emu: Emulator) -> dict[str, str]:
+    # azure-identity's managed-identity protocol (App Service flavour), served by the emulator
+    return {
+        "AZURE_OPENAI_ENDPOINT": emu.endpoint,
+        "AZURE_OPENAI_DEPLOYMENT": "chat",
+        "IDENTITY_ENDPOINT": emu.identity_endpoint,
+        "IDENTITY_HEADER": emu.identity_header,
+    }
+
+
+def no_setup(emu: Emulator) -> None:
+    pass
+
+
+def chat_overloaded(emu: Emulator) -> None:
+    emu.inject("chat", Fault.status(503, count=1))
+
+
+# example -> (environment, setup on the emulator, text the output must contain)
+CASES: dict[
+    str, tuple[Callable[[Emulator], dict[str, str]], Callable[[Emulator], None], list[str]]
+] = {
+    "langchain_chain.py": (key_env, no_setup, ["Amazon river carries more water"]),
+    "langchain_agent.py": (
+        key_env,
+        no_setup,
+        ["tool call: get_local_time({'city': 'Tokyo'})", "09:30 JST"],
+    ),
+    "langchain_structured_output.py": (key_env, no_setup, ["City {'name':"]),
+    "langchain_vector_store.py": (key_env, no_setup, ["best match: rivers"]),
+    "core_client.py": (
+        key_env,
+        no_setup,
+        ["answer: Mercury is the closest planet", "embeddings: 2 vectors"],
+    ),
+    "routes_v1_and_dated.py": (
+        key_env,
+        no_setup,
+        ["route=v1 api_version=v1 -> Ottawa", "route=deployments api_version=2024-10-21 -> Ottawa"],
+    ),
+    "responses_api.py": (key_env, no_setup, ["answer: Bees communicate", "response id: resp_"]),
+    "failover.py": (key_env, chat_overloaded, ["served by: chat-mini"]),
+    "auth_api_key.py": (key_env, no_setup, ["auth: api_key | key from: env AZURE_OPENAI_API_KEY"]),
+    "auth_default_credential.py": (
+        identity_env,
+        no_setup,
+        ["auth: credential | scope: https://cognitiveservices.azure.com/.default"],
+    ),
+    "auth_managed_identity.py": (
+        identity_env,
+        no_setup,
+        ["auth: managed_identity", "embedding dimensions: 1536"],
+    ),
+}
+
+
+def test_every_example_has_a_case() -> None:
+    on_disk = {p.name for p in EXAMPLES.glob("*.py")}
+    assert on_disk == set(CASES), (
+        f"examples without a test case: {on_disk - set(CASES)}; cases without a file: {set(CASES) - on_disk}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_example_runs(name: str, emu: Emulator, tmp_path: Path) -> None:
+    make_env, setup, expected = CASES[name]
+    emu.reset()
+    setup(emu)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE_", "AZOAI_", "OPENAI_", "IDENTITY_", "MSI_"))
+    }
+    env.update(make_env(emu))
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for text in expected:
+        assert text in proc.stdout, proc.stdout + proc.stderr
