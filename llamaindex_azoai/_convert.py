@@ -1,0 +1,596 @@
+"""LlamaIndex types <-> azoai's neutral wire types. Pure translation, no I/O.
+
+* messages: :class:`ChatMessage` (text, image, audio, document, thinking and tool-call blocks;
+  tool results carry ``additional_kwargs["tool_call_id"]``) -> :class:`azoai.wire.Message`;
+* results: :class:`azoai.wire.ChatResult` -> :class:`ChatMessage` plus the metadata that goes
+  into ``ChatResponse.additional_kwargs`` (usage with cached and reasoning tokens, the
+  content-filter verdicts, model, model version, deployment, response id, headers);
+* streams: :class:`StreamFolder` turns each :class:`azoai.wire.StreamDelta` into the cumulative
+  ``ChatResponse`` LlamaIndex expects, one per delta;
+* tools: ``BaseTool`` / dicts -> :class:`azoai.wire.ToolSpec`; tool-call blocks ->
+  ``ToolSelection``, where arguments that are not a JSON object raise
+  :class:`InvalidToolArgumentsError` naming the tool (never a silent ``{}``);
+* structured output: pydantic classes -> :class:`azoai.wire.ResponseFormat`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    AudioBlock,
+    CachePoint,
+    ChatMessage,
+    ChatResponse,
+    DocumentBlock,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.llms.llm import ToolSelection
+from pydantic import BaseModel
+
+from azoai.content_filter import ContentFilterResults
+from azoai.wire import (
+    AudioPart,
+    ChatResult,
+    ContentPart,
+    FilePart,
+    ImagePart,
+    Message,
+    ReasoningItem,
+    ResponseFormat,
+    StreamAccumulator,
+    StreamDelta,
+    TextPart,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    parse_tool_arguments,
+)
+
+__all__ = [
+    "TOOL_CALL_ERRORS",
+    "InvalidToolArgumentsError",
+    "StreamFolder",
+    "content_filter_data",
+    "from_result",
+    "response_format_for",
+    "response_kwargs",
+    "strict_json_schema",
+    "to_response_format",
+    "to_tool_choice",
+    "to_tool_spec",
+    "to_wire_message",
+    "to_wire_messages",
+    "tool_selections",
+    "usage_kwargs",
+]
+
+#: ``ChatMessage.additional_kwargs`` key holding ``{tool_call_id: error}`` for tool calls whose
+#: arguments were not a JSON object.
+TOOL_CALL_ERRORS = "tool_call_errors"
+#: ``ChatResponse.additional_kwargs`` flag on streamed chunks whose tool calls are still arriving.
+PARTIAL_TOOL_CALLS = "tool_calls_partial"
+#: ``ChatMessage.additional_kwargs`` key holding the Responses API id of the turn.
+RESPONSE_ID = "response_id"
+
+
+class InvalidToolArgumentsError(ValueError):
+    """The model called a tool with arguments that are not a JSON object."""
+
+    def __init__(self, tool_name: str, tool_call_id: str, raw_arguments: str, error: str) -> None:
+        self.tool_name = tool_name
+        self.tool_call_id = tool_call_id
+        self.raw_arguments = raw_arguments
+        self.error = error
+        shown = raw_arguments if len(raw_arguments) <= 200 else raw_arguments[:200] + "..."
+        super().__init__(
+            f"the model called tool {tool_name!r} (call {tool_call_id!r}) with invalid arguments: "
+            f"{error}; raw arguments: {shown!r}"
+        )
+
+
+# --- messages out ---------------------------------------------------------------------------------
+
+_ROLES: dict[str, str] = {
+    MessageRole.SYSTEM.value: "system",
+    MessageRole.DEVELOPER.value: "developer",
+    MessageRole.USER.value: "user",
+    MessageRole.ASSISTANT.value: "assistant",
+    MessageRole.TOOL.value: "tool",
+    MessageRole.FUNCTION.value: "tool",
+    MessageRole.CHATBOT.value: "assistant",
+    MessageRole.MODEL.value: "assistant",
+}
+
+
+def to_wire_messages(messages: Sequence[ChatMessage]) -> list[Message]:
+    return [to_wire_message(m) for m in messages]
+
+
+def to_wire_message(message: ChatMessage) -> Message:
+    role_value = message.role.value if isinstance(message.role, MessageRole) else str(message.role)
+    role = _ROLES.get(role_value)
+    if role is None:
+        raise ValueError(f"unsupported message role {role_value!r}")
+    parts: list[ContentPart] = []
+    calls: list[ToolCall] = []
+    reasoning: list[ReasoningItem] = []
+    for block in message.blocks:
+        _add_block(block, role, parts, calls, reasoning)
+    if role == "assistant" and not calls:
+        calls = _legacy_tool_calls(message.additional_kwargs.get("tool_calls"))
+    kwargs = message.additional_kwargs
+    if role == "tool":
+        call_id = kwargs.get("tool_call_id")
+        if not call_id:
+            raise ValueError(
+                "a tool message needs additional_kwargs['tool_call_id'] (the id of the call it answers)"
+            )
+        text = "".join(p.text for p in parts if isinstance(p, TextPart))
+        return Message("tool", text, tool_call_id=str(call_id), name=kwargs.get("name"))
+    content: str | list[ContentPart] | None
+    if all(isinstance(p, TextPart) for p in parts) or role in ("system", "developer"):
+        text = "".join(p.text for p in parts if isinstance(p, TextPart))
+        content = None if (role == "assistant" and calls and not text) else text
+    else:
+        content = parts
+    return Message(role, content, tool_calls=calls, reasoning=reasoning)  # type: ignore[arg-type]
+
+
+def _add_block(
+    block: Any,
+    role: str,
+    parts: list[ContentPart],
+    calls: list[ToolCall],
+    reasoning: list[ReasoningItem],
+) -> None:
+    if isinstance(block, TextBlock):
+        parts.append(TextPart(block.text))
+    elif isinstance(block, ImageBlock):
+        if block.url is not None:
+            parts.append(ImagePart(url=str(block.url), detail=block.detail))
+        else:
+            data = block.resolve_image(as_base64=False).read()
+            parts.append(ImagePart(data=data, mime_type=block.image_mimetype, detail=block.detail))
+    elif isinstance(block, AudioBlock):
+        data = block.resolve_audio(as_base64=False).read()
+        parts.append(AudioPart(data=data, format=block.format or "wav"))
+    elif isinstance(block, DocumentBlock):
+        data = block.resolve_document().read()
+        parts.append(FilePart(data=data, mime_type=block.document_mimetype, filename=block.title))
+    elif isinstance(block, ToolCallBlock):
+        calls.append(_tool_call(block))
+    elif isinstance(block, ThinkingBlock):
+        # Reasoning goes back to the model only as the Responses API's reasoning items, which
+        # need the id they were returned with; text-only thinking is a display artifact.
+        info = block.additional_information or {}
+        if role == "assistant" and info.get("id"):
+            enc = info.get("encrypted_content")
+            reasoning.append(
+                ReasoningItem(
+                    id=str(info["id"]),
+                    summary=[block.content] if block.content else [],
+                    encrypted_content=enc if isinstance(enc, str) else None,
+                )
+            )
+    elif isinstance(block, CachePoint):
+        pass  # a cache hint for other providers; Azure OpenAI caches prompts by itself
+    elif hasattr(block, "cited_content"):  # CitationBlock
+        _add_block(block.cited_content, role, parts, calls, reasoning)
+    elif isinstance(getattr(block, "content", None), list):  # CitableBlock
+        for inner in block.content:
+            _add_block(inner, role, parts, calls, reasoning)
+    else:
+        raise ValueError(
+            f"{type(block).__name__} is not supported by Azure OpenAI chat models; "
+            "use text, image, audio or document blocks"
+        )
+
+
+def _tool_call(block: ToolCallBlock) -> ToolCall:
+    args, raw, error = parse_tool_arguments(block.tool_kwargs)
+    return ToolCall(
+        id=block.tool_call_id or "",
+        name=block.tool_name,
+        arguments=args,
+        raw_arguments=raw,
+        error=error,
+    )
+
+
+def _legacy_tool_calls(raw: Any) -> list[ToolCall]:
+    """Tool calls stored by older LlamaIndex OpenAI classes in ``additional_kwargs["tool_calls"]``
+    (SDK objects or dicts), so histories saved with them keep working."""
+    if not raw:
+        return []
+    out = []
+    for item in raw:
+        if isinstance(item, Mapping):
+            fn = item.get("function") or {}
+            call_id, name, arguments = item.get("id"), fn.get("name"), fn.get("arguments")
+        else:
+            fn = getattr(item, "function", None)
+            call_id = getattr(item, "id", None)
+            name = getattr(fn, "name", None)
+            arguments = getattr(fn, "arguments", None)
+        if not name:
+            continue
+        args, text, error = parse_tool_arguments(arguments)
+        out.append(ToolCall(str(call_id or ""), str(name), args, text, error))
+    return out
+
+
+# --- results in -----------------------------------------------------------------------------------
+
+
+def from_result(result: ChatResult) -> ChatMessage:
+    """The assistant message of a completed call."""
+    msg = result.message
+    blocks: list[Any] = []
+    usage = result.usage
+    for item in msg.reasoning:
+        info: dict[str, Any] = {}
+        if item.id:
+            info["id"] = item.id
+        if item.encrypted_content:
+            info["encrypted_content"] = item.encrypted_content
+        blocks.append(
+            ThinkingBlock(
+                content="\n".join(item.summary) or None,
+                num_tokens=(usage.reasoning_tokens or None)
+                if usage is not None and len(msg.reasoning) == 1
+                else None,
+                additional_information=info,
+            )
+        )
+    text = msg.text
+    if text or not msg.tool_calls:
+        blocks.append(TextBlock(text=text))
+    errors: dict[str, str] = {}
+    for call in msg.tool_calls:
+        blocks.append(
+            ToolCallBlock(
+                tool_call_id=call.id,
+                tool_name=call.name,
+                tool_kwargs=call.arguments if call.valid else call.raw_arguments,  # type: ignore[arg-type]
+            )
+        )
+        if not call.valid:
+            errors[call.id] = call.error or "arguments are not a JSON object"
+    kwargs: dict[str, Any] = {}
+    if errors:
+        kwargs[TOOL_CALL_ERRORS] = errors
+    if msg.refusal:
+        kwargs["refusal"] = msg.refusal
+    if result.api == "responses" and result.response_id:
+        kwargs[RESPONSE_ID] = result.response_id
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
+
+
+def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
+    """LlamaIndex's flat token counts (what ``TokenCountingHandler`` reads) plus the full usage,
+    with cached and reasoning tokens, under ``"usage"``."""
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "usage": usage.to_dict(),
+    }
+
+
+def content_filter_data(results: Sequence[ContentFilterResults]) -> list[dict[str, Any]]:
+    """The content-filter verdicts as plain data, one entry per distinct verdict (a stream
+    repeats the completion verdict on many chunks)."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for r in results:
+        entry = {
+            "side": r.side,
+            "index": r.index,
+            "filtered": r.filtered,
+            "filtered_categories": r.filtered_categories,
+            "categories": r.to_dict(),
+        }
+        key = json.dumps(entry, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
+def response_kwargs(result: ChatResult, *, model_version: str | None = None) -> dict[str, Any]:
+    """What goes into ``ChatResponse.additional_kwargs`` for a finished call."""
+    out: dict[str, Any] = usage_kwargs(result.usage)
+    out["finish_reason"] = result.finish_reason
+    out["model"] = result.model
+    if model_version:
+        out["model_version"] = model_version
+    out["deployment"] = result.deployment
+    if result.response_id:
+        out["response_id"] = result.response_id
+    if result.system_fingerprint:
+        out["system_fingerprint"] = result.system_fingerprint
+    out["content_filter"] = content_filter_data(result.content_filter)
+    if result.headers:
+        out["headers"] = dict(result.headers)
+    return out
+
+
+def _raw_usage(usage: Usage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+class StreamFolder:
+    """Folds stream deltas into cumulative ``ChatResponse`` objects, one per delta.
+
+    Each response's ``message`` holds everything so far (thinking, text, tool calls) and
+    ``delta`` the new text. Until the model finishes, tool-call arguments are the partial JSON
+    text and the response is flagged ``tool_calls_partial``; from the finish reason on, the
+    message is exactly what a non-streamed call returns and ``additional_kwargs`` carry the
+    usage, content-filter verdicts, model and ids."""
+
+    def __init__(
+        self, *, deployment: str | None, api: str, model_version: str | None = None
+    ) -> None:
+        self.acc = StreamAccumulator(deployment=deployment, api=api)
+        self.model_version = model_version
+        self.text = ""
+        self.thinking = ""
+        self.calls: dict[int, list[Any]] = {}  # index -> [id, name, arguments text]
+        self.finished = False
+
+    def add(self, delta: StreamDelta) -> ChatResponse:
+        self.acc.add(delta)
+        self.text += delta.text
+        self.thinking += delta.reasoning_text
+        for chunk in delta.tool_calls:
+            slot = self.calls.setdefault(chunk.index, ["", "", ""])
+            slot[0] = chunk.id or slot[0]
+            slot[1] = chunk.name or slot[1]
+            slot[2] += chunk.arguments
+        if delta.finish_reason is not None:
+            self.finished = True
+        kwargs: dict[str, Any] = {}
+        if self.finished:
+            result = self.acc.result()
+            message = from_result(result)
+            kwargs.update(response_kwargs(result, model_version=self.model_version))
+        else:
+            message = self._partial_message()
+            if self.calls:
+                kwargs[PARTIAL_TOOL_CALLS] = True
+        if delta.reasoning_text:
+            kwargs["thinking_delta"] = delta.reasoning_text
+        raw = {
+            "id": delta.response_id,
+            "model": delta.model,
+            "delta": delta.text,
+            "finish_reason": delta.finish_reason,
+            "usage": _raw_usage(delta.usage),
+        }
+        return ChatResponse(message=message, delta=delta.text, raw=raw, additional_kwargs=kwargs)
+
+    def _partial_message(self) -> ChatMessage:
+        blocks: list[Any] = []
+        if self.thinking:
+            blocks.append(ThinkingBlock(content=self.thinking))
+        blocks.append(TextBlock(text=self.text))
+        for index in sorted(self.calls):
+            call_id, name, args = self.calls[index]
+            blocks.append(ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=args))
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+
+# --- tools ----------------------------------------------------------------------------------------
+
+
+def to_tool_spec(tool: Any, *, strict: bool = False) -> ToolSpec:
+    """A LlamaIndex ``BaseTool``, an OpenAI-style tool dict or a :class:`ToolSpec` ->
+    :class:`ToolSpec`. ``strict=True`` closes the schema for Structured Outputs when it can be
+    closed (an open ``dict[str, X]`` argument cannot; such a tool is sent non-strict)."""
+    if isinstance(tool, ToolSpec):
+        return tool
+    if isinstance(tool, Mapping):
+        fn = tool.get("function", tool)
+        name = fn.get("name")
+        if not name:
+            raise ValueError(f"a tool dict needs a name: {tool!r}")
+        params = dict(fn.get("parameters") or {"type": "object", "properties": {}})
+        flag = fn.get("strict")
+        return _spec(str(name), str(fn.get("description") or ""), params, strict or bool(flag))
+    metadata = getattr(tool, "metadata", None)
+    if metadata is None:
+        raise TypeError(f"cannot use {type(tool).__name__} as a tool; pass a LlamaIndex BaseTool")
+    return _spec(
+        metadata.get_name(), metadata.description or "", metadata.get_parameters_dict(), strict
+    )
+
+
+def _spec(name: str, description: str, params: dict[str, Any], strict: bool) -> ToolSpec:
+    if strict:
+        closed = strict_json_schema(params)
+        if closed is not None:
+            return ToolSpec(name, description, closed, strict=True)
+    return ToolSpec(name, description, params)
+
+
+def to_tool_choice(tool_choice: Any, tool_required: bool) -> str | None:
+    """LlamaIndex's ``tool_choice`` (``"auto"``, ``"none"``, ``"required"``, a tool name or an
+    OpenAI-style dict naming a function) and ``tool_required`` -> the core's tool choice."""
+    if isinstance(tool_choice, Mapping):
+        fn = tool_choice.get("function")
+        name = fn.get("name") if isinstance(fn, Mapping) else tool_choice.get("name")
+        if not name:
+            choice_type = tool_choice.get("type")
+            if choice_type in ("auto", "none", "required"):
+                return str(choice_type)
+            raise ValueError(f"cannot read a tool name from tool_choice={tool_choice!r}")
+        return str(name)
+    if tool_choice is not None:
+        return str(tool_choice)
+    return "required" if tool_required else "auto"
+
+
+def tool_selections(response: ChatResponse, *, error_on_no_tool_call: bool) -> list[ToolSelection]:
+    """The tool calls in ``response`` as ``ToolSelection``s.
+
+    A call whose arguments were not a JSON object raises :class:`InvalidToolArgumentsError`
+    naming the tool. On a streamed chunk whose calls are still arriving, arguments are parsed as
+    far as they go and calls that cannot be read yet are left out."""
+    from llama_index.core.llms.utils import parse_partial_json
+
+    message = response.message
+    partial = bool(response.additional_kwargs.get(PARTIAL_TOOL_CALLS))
+    errors: Mapping[str, str] = message.additional_kwargs.get(TOOL_CALL_ERRORS) or {}
+    blocks = [b for b in message.blocks if isinstance(b, ToolCallBlock)]
+    calls: list[ToolCall] = [_tool_call(b) for b in blocks]
+    if not calls:
+        calls = _legacy_tool_calls(message.additional_kwargs.get("tool_calls"))
+    if not calls:
+        if error_on_no_tool_call:
+            raise ValueError("Expected at least one tool call, but got 0 tool calls.")
+        return []
+    out = []
+    for call in calls:
+        args = call.arguments
+        if args is None:
+            if partial:
+                try:
+                    args = parse_partial_json(call.raw_arguments)
+                except (ValueError, TypeError):
+                    continue
+            else:
+                raise InvalidToolArgumentsError(
+                    call.name,
+                    call.id,
+                    call.raw_arguments,
+                    errors.get(call.id) or call.error or "arguments are not a JSON object",
+                )
+        out.append(ToolSelection(tool_id=call.id, tool_name=call.name, tool_kwargs=args))
+    return out
+
+
+# --- structured output ----------------------------------------------------------------------------
+
+
+def _schema_name(name: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "response"
+
+
+def response_format_for(output_cls: type[BaseModel]) -> ResponseFormat:
+    """``json_schema`` for a pydantic class: strict when the schema can be closed."""
+    schema = output_cls.model_json_schema()
+    closed = strict_json_schema(schema)
+    return ResponseFormat(
+        "json_schema",
+        schema=closed if closed is not None else schema,
+        name=_schema_name(output_cls.__name__),
+        strict=True if closed is not None else None,
+        description=(output_cls.__doc__ or "").strip() or None,
+    )
+
+
+def to_response_format(value: Any) -> ResponseFormat | None:
+    """``response_format`` as LlamaIndex users pass it (an OpenAI-style dict, a pydantic class,
+    or a :class:`ResponseFormat`) -> :class:`ResponseFormat`."""
+    if value is None or isinstance(value, ResponseFormat):
+        return value
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        return response_format_for(value)
+    if isinstance(value, Mapping):
+        kind = value.get("type")
+        if kind in ("text", "json_object"):
+            return ResponseFormat(kind)
+        if kind == "json_schema":
+            spec = value.get("json_schema") or {}
+            return ResponseFormat(
+                "json_schema",
+                schema=spec.get("schema") or {},
+                name=str(spec.get("name") or "response"),
+                strict=spec.get("strict"),
+                description=spec.get("description"),
+            )
+    raise ValueError(
+        f"response_format must be {{'type': 'json_object'}}, a json_schema dict or a pydantic "
+        f"class, got {value!r}"
+    )
+
+
+class _NotStrict(Exception):
+    pass
+
+
+def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A copy of ``schema`` in Structured Outputs' strict form (every object closed, every
+    property required, nullable defaults dropped, ``$ref`` with siblings inlined), or ``None``
+    when the schema has an open object (``dict[str, X]``) that strict mode cannot express."""
+    root = copy.deepcopy(dict(schema))
+    try:
+        _strict(root, root)
+    except _NotStrict:
+        return None
+    return root
+
+
+def _strict(node: Any, root: dict[str, Any]) -> Any:
+    if not isinstance(node, dict):
+        return node
+    for key in ("$defs", "definitions"):
+        defs = node.get(key)
+        if isinstance(defs, dict):
+            for sub in defs.values():
+                _strict(sub, root)
+    if node.get("type") == "object" or isinstance(node.get("properties"), dict):
+        if node.get("additionalProperties") not in (None, False):
+            raise _NotStrict
+        props = node.get("properties")
+        if not isinstance(props, dict) or not props:
+            raise _NotStrict  # an object with no declared properties is an open dict
+        node["additionalProperties"] = False
+        node["required"] = list(props)
+        for sub in props.values():
+            _strict(sub, root)
+    if isinstance(node.get("items"), dict):
+        _strict(node["items"], root)
+    for key in ("anyOf", "allOf"):
+        for sub in node.get(key) or []:
+            _strict(sub, root)
+    if "default" in node and node["default"] is None:
+        del node["default"]
+    ref = node.get("$ref")
+    if isinstance(ref, str) and len(node) > 1:
+        target = _resolve_ref(root, ref)
+        merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
+        node.clear()
+        node.update(merged)
+        return _strict(node, root)
+    return node
+
+
+def _resolve_ref(root: Mapping[str, Any], ref: str) -> dict[str, Any]:
+    if not ref.startswith("#/"):
+        raise _NotStrict
+    node: Any = root
+    for part in ref[2:].split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            raise _NotStrict
+        node = node[part]
+    if not isinstance(node, dict):
+        raise _NotStrict
+    return node

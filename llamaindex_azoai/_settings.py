@@ -1,0 +1,327 @@
+"""Constructor arguments (llama-index's names and aliases, plus azoai's own) -> core settings.
+
+llama-index's Azure classes name one thing several ways (``engine``, ``deployment_name``,
+``deployment_id``, ``deployment``, ``azure_deployment``; ``azure_endpoint`` or ``api_base``).
+This module folds the aliases into the core's single names and hands everything to
+:meth:`azoai.settings.Settings.build`, which reads the config file and the environment and
+validates the result. Nothing here knows how Azure works; it only renames.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
+
+from azoai.deployments import DeploymentRecord
+from azoai.errors import ConfigError
+from azoai.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from azoai.client import Client
+
+__all__ = ["CORE_OPTIONS", "AzureConnection", "build_settings", "resolve_alias"]
+
+log = logging.getLogger("llamaindex_azoai")
+
+#: azoai's own constructor arguments, passed to ``Settings.build`` under the same name.
+CORE_OPTIONS: tuple[str, ...] = (
+    "resource_name",
+    "custom_endpoint",
+    "route",
+    "auth_mode",
+    "managed_identity_client_id",
+    "scope",
+    "model_version",
+    "deployment_map",
+    "deployments",
+    "discovery",
+    "retry",
+    "connect_timeout",
+    "stream_idle_timeout",
+    "check_api_version",
+    "config_file",
+    "env",
+)
+
+
+def resolve_alias(names: Mapping[str, Any], *, setting: str) -> Any:
+    """The one value given under several alias names (``None`` when none is given).
+
+    llama-index silently takes the first alias it finds; two *different* values are almost
+    certainly a mistake, so they raise :class:`~azoai.errors.ConfigError` naming both."""
+    given = {k: v for k, v in names.items() if v is not None}
+    values = set()
+    for v in given.values():
+        values.add(v.get_secret_value() if isinstance(v, SecretStr) else v)
+    if len(values) > 1:
+        shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        raise ConfigError(
+            f"conflicting values for {setting}: {shown}; pass only one of them", setting=setting
+        )
+    return next(iter(given.values()), None)
+
+
+def build_settings(
+    *,
+    endpoint: str | None = None,
+    azure_endpoint: str | None = None,
+    api_base: str | None = None,
+    api_key: str | SecretStr | None = None,
+    api_version: str | None = None,
+    use_azure_ad: bool = False,
+    azure_ad_token_provider: Callable[..., Any] | None = None,
+    azure_ad_async_token_provider: Callable[..., Any] | None = None,
+    azure_ad_token: str | SecretStr | None = None,
+    credential: Any = None,
+    deployment: str | None = None,
+    model: str | None = None,
+    api: str | None = None,
+    max_retries: int | None = None,
+    timeout: float | None = None,
+    strict_params: bool | None = None,
+    default_headers: Mapping[str, str] | None = None,
+    core_options: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Map the adapter's constructor arguments onto :meth:`Settings.build`.
+
+    * ``endpoint`` / ``azure_endpoint`` are the resource URL; ``api_base`` (llama-index's
+      "base URL, useful for proxies") is the same with ``custom_endpoint=True`` so a proxy or
+      gateway host is accepted.
+    * ``use_azure_ad=True`` without a token provider, token or credential means
+      ``DefaultAzureCredential`` through the core (bearer tokens, cached and refreshed), never a
+      one-shot token sent as a key.
+    * Only what the caller gave is passed on; the core fills the rest from its config file and
+      the environment and records where each value came from.
+    """
+    opts: dict[str, Any] = dict(core_options or {})
+    unknown = sorted(set(opts) - set(CORE_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown azoai option(s): {', '.join(unknown)}")
+    url = resolve_alias(
+        {"endpoint": endpoint, "azure_endpoint": azure_endpoint}, setting="endpoint"
+    )
+    if url is None and api_base is not None:
+        url = api_base
+        opts.setdefault("custom_endpoint", True)
+    if use_azure_ad and not (
+        azure_ad_token_provider
+        or azure_ad_async_token_provider
+        or azure_ad_token
+        or credential
+        or opts.get("auth_mode")
+    ):
+        opts["auth_mode"] = "default_credential"
+    kwargs: dict[str, Any] = {
+        "endpoint": url,
+        "api_key": api_key,
+        "api_version": api_version,
+        "token_provider": azure_ad_token_provider,
+        "async_token_provider": azure_ad_async_token_provider,
+        "azure_ad_token": azure_ad_token,
+        "credential": credential,
+        "deployment": deployment,
+        "model": model,
+        "api": api,
+        "max_retries": max_retries,
+        "timeout": timeout,
+        "strict": strict_params,
+        "default_headers": dict(default_headers) if default_headers else None,
+        **opts,
+    }
+    return Settings.build(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+_RECORD_KEYS = ("name", "model", "model_version", "format", "sku", "capacity")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy of a core option (records and settings objects become dicts;
+    credentials inside them are left out)."""
+    import dataclasses
+
+    if isinstance(value, DeploymentRecord):
+        return {k: getattr(value, k) for k in _RECORD_KEYS if getattr(value, k) is not None}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "credential" and getattr(value, f.name) is not None
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class AzureConnection(BaseModel):
+    """Where and how to reach Azure OpenAI: the fields both adapter classes share.
+
+    Secrets and credential objects are excluded from ``to_dict()``/``to_json()`` (and so from
+    LlamaIndex's instrumentation payloads); the key is a :class:`SecretStr` from the start.
+    """
+
+    # llama-index's names
+    azure_endpoint: str | None = Field(
+        default=None, description="The resource URL (else AZURE_OPENAI_ENDPOINT or azoai.toml)."
+    )
+    api_base: str | None = Field(
+        default=None, description="A proxy or gateway URL in front of the resource."
+    )
+    api_key: SecretStr | None = Field(
+        default=None, exclude=True, description="API key (else AZURE_OPENAI_API_KEY)."
+    )
+    api_version: str | None = Field(
+        default=None, description="api_version; azoai picks a current one when unset."
+    )
+    use_azure_ad: bool = Field(
+        default=False,
+        description="Entra ID: the token provider, token or credential given, else DefaultAzureCredential.",
+    )
+    azure_ad_token_provider: Callable[..., Any] | None = Field(
+        default=None, exclude=True, description="A callable returning an Entra ID token."
+    )
+    azure_ad_async_token_provider: Callable[..., Any] | None = Field(
+        default=None, exclude=True, description="An async callable returning an Entra ID token."
+    )
+    azure_ad_token: SecretStr | None = Field(
+        default=None, exclude=True, description="A static Entra ID token."
+    )
+    credential: Any = Field(
+        default=None, exclude=True, description="An azure-identity credential (sync or async)."
+    )
+    max_retries: int | None = Field(
+        default=None, description="Retries of the core's one retry layer."
+    )
+    timeout: float | None = Field(default=None, description="Seconds to wait for a response.")
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Headers sent with every request."
+    )
+    reuse_client: bool = Field(
+        default=True, description="Keep one client (and its pooled connection) for all calls."
+    )
+    # azoai's own
+    endpoint: str | None = Field(default=None, description="The resource URL (azoai's name).")
+    resource_name: str | None = None
+    custom_endpoint: bool | None = None
+    route: str | None = Field(default=None, description="'v1' or 'deployments'.")
+    auth_mode: str | None = None
+    managed_identity_client_id: str | None = None
+    scope: str | None = None
+    model_version: str | None = None
+    deployment_map: dict[str, str] | None = None
+    deployments: list[Any] | None = None
+    discovery: Any = None
+    connect_timeout: float | None = None
+    stream_idle_timeout: float | None = None
+    check_api_version: bool | None = None
+    strict_params: bool | None = Field(
+        default=None,
+        description="Raise on parameters the model or api_version rejects instead of dropping them.",
+    )
+    config_file: str | None = None
+    retry: Any = Field(default=None, exclude=True)
+    env: Mapping[str, str] | None = Field(default=None, exclude=True)
+
+    _settings: Settings | None = PrivateAttr(default=None)
+    _client: Client | None = PrivateAttr(default=None)
+    _http_client: httpx.Client | None = PrivateAttr(default=None)
+    _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
+
+    @field_serializer("deployments", "discovery")
+    def _serialize_core_objects(self, value: Any) -> Any:
+        return _plain(value)
+
+    def _core_options(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in CORE_OPTIONS if getattr(self, k) is not None}
+
+    def _build_settings(
+        self, *, deployment: str | None, model: str | None, api: str | None = None
+    ) -> Settings:
+        return build_settings(
+            endpoint=self.endpoint,
+            azure_endpoint=self.azure_endpoint,
+            api_base=self.api_base,
+            api_key=self.api_key,
+            api_version=self.api_version,
+            use_azure_ad=self.use_azure_ad,
+            azure_ad_token_provider=self.azure_ad_token_provider,
+            azure_ad_async_token_provider=self.azure_ad_async_token_provider,
+            azure_ad_token=self.azure_ad_token,
+            credential=self.credential,
+            deployment=deployment,
+            model=model,
+            api=api,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+            strict_params=self.strict_params,
+            default_headers=self.default_headers,
+            core_options=self._core_options(),
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """The core settings this object was built with (``azoai doctor`` shows the same)."""
+        assert self._settings is not None
+        return self._settings
+
+    def _new_client(self) -> Client:
+        from azoai.client import Client
+
+        return Client(
+            self.settings,
+            http_client=self._http_client,
+            http_async_client=self._async_http_client,
+        )
+
+    @property
+    def client(self) -> Client:
+        """The azoai client calls go through (one per object unless ``reuse_client=False``)."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def _call_client(self) -> tuple[Client, bool]:
+        """The client for one call, and whether the caller must close it afterwards."""
+        if self.reuse_client:
+            return self.client, False
+        return self._new_client(), True
+
+    def close(self) -> None:
+        """Release the pooled connection (idempotent)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Copies made for other processes (IngestionPipeline(num_workers=...)) rebuild their
+        # client from the fields; callables that cannot be pickled (a lambda token provider)
+        # are left out with a warning instead of being deleted from this object, which is
+        # what llama-index's BaseComponent.__getstate__ would do.
+        state = dict(BaseModel.__getstate__(self))
+        fields: dict[str, Any] = {}
+        for key, value in state["__dict__"].items():
+            try:
+                pickle.dumps(value)
+            except Exception:
+                log.warning(
+                    "llamaindex_azoai: %s cannot be pickled; a copy made in another process "
+                    "is built without it",
+                    key,
+                )
+                continue
+            fields[key] = value
+        state["__dict__"] = fields
+        state["__pydantic_private__"] = None
+        return state
