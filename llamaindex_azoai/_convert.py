@@ -28,6 +28,7 @@ from llama_index.core.base.llms.types import (
     ChatResponse,
     DocumentBlock,
     ImageBlock,
+    LogProb,
     MessageRole,
     TextBlock,
     ThinkingBlock,
@@ -64,6 +65,7 @@ __all__ = [
     "response_format_for",
     "response_kwargs",
     "strict_json_schema",
+    "to_logprobs",
     "to_response_format",
     "to_tool_choice",
     "to_tool_spec",
@@ -275,6 +277,27 @@ def from_result(result: ChatResult) -> ChatMessage:
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
 
 
+def to_logprobs(entries: Sequence[Mapping[str, Any]] | None) -> list[list[LogProb]] | None:
+    """Per-token log probabilities (the core's list of per-token entries) in LlamaIndex's shape:
+    for each token, the alternatives asked for with ``top_logprobs`` (else the token itself)."""
+    if not entries:
+        return None
+    out: list[list[LogProb]] = []
+    for entry in entries:
+        options = entry.get("top_logprobs") or [entry]
+        out.append(
+            [
+                LogProb(
+                    token=str(o.get("token", "")),
+                    logprob=float(o.get("logprob", 0.0)),
+                    bytes=list(o.get("bytes") or []),
+                )
+                for o in options
+            ]
+        )
+    return out
+
+
 def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
     """LlamaIndex's flat token counts (what ``TokenCountingHandler`` reads) plus the full usage,
     with cached and reasoning tokens, under ``"usage"``."""
@@ -384,7 +407,13 @@ class StreamFolder:
             "finish_reason": delta.finish_reason,
             "usage": _raw_usage(delta.usage),
         }
-        return ChatResponse(message=message, delta=delta.text, raw=raw, additional_kwargs=kwargs)
+        return ChatResponse(
+            message=message,
+            delta=delta.text,
+            raw=raw,
+            additional_kwargs=kwargs,
+            logprobs=to_logprobs(delta.logprobs),
+        )
 
     def _partial_message(self) -> ChatMessage:
         blocks: list[Any] = []

@@ -7,7 +7,6 @@ order and retries; this class only hands it texts.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,9 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AzureOpenAIEmbedding"]
 
-log = logging.getLogger("llamaindex_azoai")
-
-# additional_kwargs keys that need no forwarding: the core picks the wire encoding itself.
+# additional_kwargs keys not forwarded as-is: dimensions has its own argument, and the core
+# picks the wire encoding itself.
 _HANDLED_KWARGS = frozenset({"dimensions", "encoding_format"})
 
 
@@ -103,12 +101,6 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
             {"dimensions": dimensions, "additional_kwargs['dimensions']": extra.get("dimensions")},
             setting="dimensions",
         )
-        ignored = sorted(set(extra) - _HANDLED_KWARGS)
-        if ignored:
-            log.warning(
-                "llamaindex_azoai: additional_kwargs %s are not sent with embedding requests",
-                ", ".join(ignored),
-            )
         unknown = sorted(set(kwargs) - set(type(self).model_fields))
         if unknown:
             raise TypeError(
@@ -155,6 +147,10 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
             "split_long_inputs": self.split_long_inputs,
             "empty": self.empty,
             "concurrency": self.concurrency,
+            "extra_body": {
+                k: v for k, v in self.additional_kwargs.items() if k not in _HANDLED_KWARGS
+            }
+            or None,
         }
 
     def _embed(self, texts: list[str]) -> list[Embedding]:

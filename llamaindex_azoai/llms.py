@@ -46,6 +46,7 @@ from llamaindex_azoai._convert import (
     from_result,
     response_format_for,
     response_kwargs,
+    to_logprobs,
     to_response_format,
     to_tool_choice,
     to_tool_spec,
@@ -407,6 +408,7 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         return ChatResponse(
             message=from_result(result),
             raw=result.raw,
+            logprobs=to_logprobs(result.logprobs),
             additional_kwargs=response_kwargs(
                 result, model_version=self._model_version(client, model)
             ),

@@ -46,6 +46,7 @@ from llamaindex_azoai._convert import (
     response_format_for,
     response_kwargs,
     strict_json_schema,
+    to_logprobs,
     to_response_format,
     to_tool_choice,
     to_tool_spec,
@@ -286,6 +287,28 @@ def test_stream_folder_is_cumulative_and_final_after_the_finish_reason() -> None
     assert final.additional_kwargs["prompt_tokens"] == 7
     assert final.additional_kwargs["model"] == "gpt-4o-2024-11-20"
     assert final.raw is not None and final.raw["usage"]["completion_tokens"] == 3
+
+
+def test_logprobs_per_token_with_alternatives() -> None:
+    entry = {
+        "token": "hi",
+        "logprob": -0.1,
+        "bytes": [104, 105],
+        "top_logprobs": [
+            {"token": "hi", "logprob": -0.1, "bytes": [104, 105]},
+            {"token": "hey", "logprob": -2.5, "bytes": None},
+        ],
+    }
+    [alts] = to_logprobs([entry]) or []
+    assert [(a.token, a.logprob, a.bytes) for a in alts] == [
+        ("hi", -0.1, [104, 105]),
+        ("hey", -2.5, []),
+    ]
+    [[only]] = to_logprobs([{"token": "x", "logprob": -1.0}]) or []
+    assert (only.token, only.logprob) == ("x", -1.0)
+    assert to_logprobs(None) is None
+    chunk = StreamFolder(deployment="d", api="chat").add(StreamDelta(text="hi", logprobs=[entry]))
+    assert chunk.logprobs is not None and chunk.logprobs[0][1].token == "hey"
 
 
 # --- tools --------------------------------------------------------------------------------------

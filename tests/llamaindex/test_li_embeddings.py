@@ -68,6 +68,13 @@ def test_default_batch_is_azure_sized(embed_model: AzureOpenAIEmbedding, emu: Em
     assert sizes == [2048, 452]  # llama-index's Azure class would have sent 250 requests of 10
 
 
+def test_additional_kwargs_are_sent_with_each_batch(emu: Emulator) -> None:
+    model = make(emu, additional_kwargs={"user": "team-search", "encoding_format": "float"})
+    model.get_text_embedding("hello")
+    [body] = embed_bodies(emu)
+    assert body["user"] == "team-search"
+
+
 def test_dimensions_pass_through(emu: Emulator) -> None:
     model = make(emu, dimensions=256)
     assert len(model.get_text_embedding("hello")) == 256

@@ -168,6 +168,16 @@ def test_call_kwargs_win_over_additional_kwargs(emu: Emulator) -> None:
     assert (body["seed"], body["temperature"]) == (2, 0.0)
 
 
+def test_logprobs(emu: Emulator) -> None:
+    llm = make(emu, logprobs=True, top_logprobs=2)
+    response = llm.chat(USER)
+    assert response.logprobs is not None
+    assert [alts[0].token for alts in response.logprobs] == ["hello", " big", " world"]
+    assert all(alts and alts[0].logprob <= 0 and alts[0].bytes for alts in response.logprobs)
+    [body] = chat_bodies(emu)
+    assert (body["logprobs"], body["top_logprobs"]) == (True, 2)
+
+
 def test_per_call_model_picks_another_deployment(llm: AzureOpenAI, emu: Emulator) -> None:
     response = llm.chat(USER, model="chat-mini")
     assert response.additional_kwargs["deployment"] == "chat-mini"
