@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -315,19 +314,21 @@ def content_filter_data(results: Sequence[ContentFilterResults]) -> list[dict[st
     """The content-filter verdicts as plain data, one entry per distinct verdict (a stream
     repeats the completion verdict on many chunks)."""
     out: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[tuple[Any, ...]] = set()
     for r in results:
-        entry = {
-            "side": r.side,
-            "index": r.index,
-            "filtered": r.filtered,
-            "filtered_categories": r.filtered_categories,
-            "categories": r.to_dict(),
-        }
-        key = json.dumps(entry, sort_keys=True, default=str)
-        if key not in seen:
-            seen.add(key)
-            out.append(entry)
+        key = (r.side, r.index, r.categories)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "side": r.side,
+                "index": r.index,
+                "filtered": r.filtered,
+                "filtered_categories": r.filtered_categories,
+                "categories": r.to_dict(),
+            }
+        )
     return out
 
 
