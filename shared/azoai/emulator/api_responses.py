@@ -39,7 +39,7 @@ from azoai.emulator.pipeline import (
     sse,
     success_headers,
 )
-from azoai.emulator.protocol import ApiError, Call, HttpResult, StreamResult
+from azoai.emulator.protocol import ApiError, Call, HttpResult, StreamResult, ws_frame
 from azoai.emulator.rules import (
     check_numbers,
     check_output_limit,
@@ -53,7 +53,7 @@ from azoai.emulator.state import EmulatorState, StoredResponse
 from azoai.emulator.tokens import stream_pieces, wordset
 from azoai.versions import Feature
 
-__all__ = ["handle_response_item", "handle_responses"]
+__all__ = ["ConnectionCache", "handle_response_item", "handle_responses"]
 
 RESPONSES_PARAMS = wordset(
     """model input instructions tools tool_choice parallel_tool_calls text max_output_tokens
@@ -61,6 +61,8 @@ RESPONSES_PARAMS = wordset(
     user background max_tool_calls prompt_cache_key safety_identifier service_tier top_logprobs
     stream_options"""
 )
+#: Over a WebSocket ``stream`` and ``background`` do not apply, and ``generate: false`` warms up.
+WEBSOCKET_PARAMS = (RESPONSES_PARAMS - {"stream", "background", "stream_options"}) | {"generate"}
 _INPUT_ROLES = ("user", "system", "developer", "assistant")
 
 
@@ -264,19 +266,47 @@ def _tool_choice(body: Mapping[str, Any], conv: Conversation) -> Any:
 # --- handler -------------------------------------------------------------------------------------
 
 
+class ConnectionCache:
+    """A WebSocket connection's cache of its most recent response (facts §11): a continuation
+    finds it here even with ``store=false``; only the latest response is kept, and a failed turn
+    evicts the response it continued."""
+
+    __slots__ = ("response_id", "stored")
+
+    def __init__(self) -> None:
+        self.response_id: str | None = None
+        self.stored: StoredResponse | None = None
+
+    def lookup(self, response_id: str) -> StoredResponse | None:
+        return self.stored if response_id == self.response_id else None
+
+    def remember(self, response_id: str, stored: StoredResponse) -> None:
+        self.response_id, self.stored = response_id, stored
+
+    def evict(self, response_id: str) -> None:
+        if response_id == self.response_id:
+            self.response_id, self.stored = None, None
+
+
 async def handle_responses(
-    call: Call, state: EmulatorState, *, route: str
+    call: Call, state: EmulatorState, *, route: str, connection: ConnectionCache | None = None
 ) -> HttpResult | StreamResult:
-    target = await prepare(call, state, operation="responses", route=route)
+    """``POST /responses``, or one ``response.create`` on a WebSocket when ``connection`` is
+    given (always streamed, as JSON text frames; authenticated at the handshake)."""
+    target = await prepare(
+        call, state, operation="responses", route=route, websocket=connection is not None
+    )
     body = target.body
-    reject_unknown(body, RESPONSES_PARAMS)
+    reject_unknown(body, RESPONSES_PARAMS if connection is None else WEBSOCKET_PARAMS)
     check_reasoning(target, body, unsupported=("temperature", "top_p"), api="responses")
     check_numbers(body, ("temperature", "top_p"))
     limit = check_output_limit(target.info, "max_output_tokens", body.get("max_output_tokens"))
     previous_id = body.get("previous_response_id")
     history: list[Turn] = []
     if previous_id is not None:
-        previous = state.stored_response(str(previous_id))
+        previous = connection.lookup(str(previous_id)) if connection is not None else None
+        if previous is None:
+            previous = state.stored_response(str(previous_id))
         if previous is None:
             raise azure_errors.invalid_request(
                 f"Previous response with id '{previous_id}' not found.",
@@ -303,27 +333,43 @@ async def handle_responses(
     decision = admit(state, target, len(tokens) + (limit or 0))
     cached = state.cached_tokens(target.deployment.name, tokens)
     effort = effort_of(body, "responses")
-    gen = generate(
-        state,
-        target.deployment,
-        conv,
-        limit=limit,
-        effort=effort,
-        completion_filter=target.faults.completion_filter,
+    warmup = connection is not None and body.get("generate") is False
+    gen = (
+        Generation(content=None, tool_calls=(), finish_reason="stop", reasoning_tokens=0)
+        if warmup
+        else generate(
+            state,
+            target.deployment,
+            conv,
+            limit=limit,
+            effort=effort,
+            completion_filter=target.faults.completion_filter,
+        )
     )
     response = _response(
         target, body, gen, tokens=len(tokens), cached=cached, tools=tools, choice=choice, fmt=fmt
     )
+    if warmup:
+        response["output"] = []  # a warm-up prepares state and generates nothing
+    output_turn = Turn("assistant", gen.content or "", gen.tool_calls)
+    stored = StoredResponse(
+        response,
+        [*conversation, output_turn] if not warmup else conversation,
+        items,
+        target.deployment.name,
+    )
     if body.get("store", True) is not False:
-        output_turn = Turn("assistant", gen.content or "", gen.tool_calls)
-        state.store_response(
-            response["id"],
-            StoredResponse(response, [*conversation, output_turn], items, target.deployment.name),
-        )
+        state.store_response(response["id"], stored)
+    if connection is not None:
+        connection.remember(response["id"], stored)
     headers = success_headers(target, decision)
     per_token = target.deployment.token_latency + target.faults.per_token
+    if connection is not None:
+        frames = [ws_frame(e) for e in _events(response)]
+        return StreamResult(frames, headers, per_token, target.faults.cut_after)
     if body.get("stream") is True:
-        return StreamResult(_events(response), headers, per_token, target.faults.cut_after)
+        frames = [sse(e, event=e["type"]) for e in _events(response)]
+        return StreamResult(frames, headers, per_token, target.faults.cut_after)
     if per_token > 0:
         await state.wait(per_token * gen.completion_tokens)
     return HttpResult(200, response, headers)
@@ -434,11 +480,13 @@ def _response(
     }
 
 
-def _events(response: dict[str, Any]) -> list[bytes]:
-    events: list[bytes] = []
+def _events(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stream events of ``response``, in order (SSE frames over HTTP, text frames over a
+    WebSocket)."""
+    events: list[dict[str, Any]] = []
 
     def emit(kind: str, **fields: Any) -> None:
-        events.append(sse({"type": kind, "sequence_number": len(events), **fields}, event=kind))
+        events.append({"type": kind, "sequence_number": len(events), **fields})
 
     # The in-progress snapshot has no output and no usage yet (the spec's usage is not nullable).
     snapshot = {k: v for k, v in copy.deepcopy(response).items() if k != "usage"}

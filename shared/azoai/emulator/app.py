@@ -1,6 +1,7 @@
 """The starlette application: turns HTTP into :class:`~azoai.emulator.protocol.Call` objects,
 logs each request (secrets redacted), and sends results, including server-sent event streams
-that can be cut mid-way by closing the TCP connection.
+that can be cut mid-way by closing the TCP connection. The Responses WebSocket
+(``/openai/v1/responses``) is adapted here to :class:`~azoai.emulator.api_responses_ws.SocketIO`.
 
 This is the only module that imports starlette.
 """
@@ -14,11 +15,22 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from azoai.emulator.api_responses_ws import ResponsesSocket, authenticate_handshake
 from azoai.emulator.dispatch import handle
-from azoai.emulator.protocol import Call, HttpResult, RequestRecord, StreamResult, redact_headers
+from azoai.emulator.pipeline import request_id_headers
+from azoai.emulator.protocol import (
+    ApiError,
+    Call,
+    HttpResult,
+    RequestRecord,
+    StreamResult,
+    redact_headers,
+    redact_query,
+)
 from azoai.emulator.state import EmulatorState, StopServing
 
 __all__ = ["build_app"]
@@ -128,7 +140,91 @@ def build_app(state: EmulatorState) -> Starlette:
         record.status = result.status
         return _json_response(result)
 
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        headers = {k.lower(): v for k, v in websocket.headers.items()}
+        query = dict(websocket.query_params)
+        record = RequestRecord(
+            method="GET",
+            path=websocket.url.path,
+            query=redact_query(query),
+            headers=redact_headers(headers),
+            body=None,
+            time=time.time(),
+        )
+        state.log(record)
+        base = f"http://{websocket.url.netloc}"
+        call = Call("GET", websocket.url.path, query, headers, b"", base, record)
+        ids = request_id_headers(call, state.region)
+        try:
+            if state.request_latency > 0:
+                await state.wait(state.request_latency)
+            authenticate_handshake(call, state)
+        except ApiError as exc:
+            record.status = exc.status
+            result = exc.result()
+            result.headers = {**ids, **result.headers}
+            await websocket.send_denial_response(_json_response(result))
+            return
+        except StopServing:
+            await websocket.close(1012)
+            return
+        record.status = 101
+        await websocket.accept(
+            headers=[(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in ids.items()]
+        )
+        key = id(websocket)
+        state.websocket_opened(key, websocket.scope)
+        try:
+            await ResponsesSocket(state, call).serve(_StarletteSocket(websocket, state))
+        finally:
+            state.websocket_closed(key)
+            if (
+                websocket.client_state == WebSocketState.CONNECTED
+                and websocket.application_state == WebSocketState.CONNECTED
+            ):
+                try:
+                    await websocket.close()
+                except (RuntimeError, OSError, WebSocketDisconnect):
+                    pass
+
+    return Starlette(
+        routes=[
+            WebSocketRoute("/openai/v1/responses", websocket_endpoint),
+            Route("/{path:path}", endpoint, methods=_METHODS),
+        ]
+    )
+
+
+class _StarletteSocket:
+    """:class:`~azoai.emulator.api_responses_ws.SocketIO` over a starlette WebSocket."""
+
+    def __init__(self, websocket: WebSocket, state: EmulatorState) -> None:
+        self._ws = websocket
+        self._state = state
+
+    async def receive(self) -> str | None:
+        try:
+            message = await self._ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            text = data.decode("utf-8", "replace")
+        return str(text)
+
+    async def send(self, payload: bytes) -> None:
+        await self._ws.send_text(payload.decode("utf-8"))
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code=code, reason=reason)
+
+    async def drop(self) -> None:
+        dropper = self._state.drop_connection
+        if dropper is not None:
+            dropper(self._ws.scope)
 
 
 def _json_response(result: HttpResult) -> Response:

@@ -10,6 +10,8 @@ TOML shape (``python -m azoai.emulator --config deployments.toml``)::
     token_lifetime = 3600           # optional, seconds
     region = "East US"              # optional
     arm_page_size = 100             # optional
+    ws_max_age = 3600               # optional, seconds a Responses WebSocket lives
+    request_latency = 0.05          # optional, seconds per HTTP request / WebSocket handshake
 
     [[deployments]]
     name = "chat"
@@ -168,6 +170,8 @@ class EmulatorConfig:
     subscription_id: str = DEFAULT_SUBSCRIPTION_ID
     resource_group: str = DEFAULT_RESOURCE_GROUP
     account: str = DEFAULT_ACCOUNT
+    ws_max_age: float = 3600.0
+    request_latency: float = 0.0
 
     def emulator_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -214,8 +218,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> EmulatorConfig:
         if duplicates:
             raise ValueError(f"duplicate deployment name(s): {', '.join(duplicates)}")
         values["deployments"] = deployments
-    if "token_lifetime" in values:
-        values["token_lifetime"] = float(values["token_lifetime"])
+    for seconds in ("token_lifetime", "ws_max_age", "request_latency"):
+        if seconds in values:
+            values[seconds] = float(values[seconds])
     return EmulatorConfig(**values)
 
 

@@ -88,7 +88,10 @@ async def prepare(
     operation: str,
     route: str,
     path_deployment: str | None = None,
+    websocket: bool = False,
 ) -> Target:
+    """``websocket``: a message on an open WebSocket (authenticated at the handshake, no
+    request latency, always streamed)."""
     needs = {"chat": Feature.CHAT_COMPLETIONS, "responses": Feature.RESPONSES}.get(operation)
     version: ApiVersion | None = None
     if route == "deployments":
@@ -96,7 +99,10 @@ async def prepare(
         label = version.value
     else:
         label = check_v1_version(call)
-    authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=route == "v1")
+    if not websocket:  # a new HTTP request, not a message on an open WebSocket
+        if state.request_latency > 0:
+            await state.wait(state.request_latency)
+        authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=route == "v1")
     body = parse_body(call)
     if not isinstance(body, dict):
         raise azure_errors.invalid_request("The request body must be a JSON object.")
@@ -117,7 +123,7 @@ async def prepare(
             f"Invalid {FAULT_HEADER} header: {exc}", param=FAULT_HEADER
         ) from None
     faults = state.take_faults(
-        name, operation=operation, stream=body.get("stream") is True, extra=extra
+        name, operation=operation, stream=websocket or body.get("stream") is True, extra=extra
     )
     wait = deployment.latency + faults.latency
     if wait > 0:

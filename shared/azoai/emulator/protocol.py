@@ -20,6 +20,8 @@ __all__ = [
     "RequestRecord",
     "StreamResult",
     "redact_headers",
+    "redact_query",
+    "ws_frame",
 ]
 
 REDACTED = "***"
@@ -29,8 +31,21 @@ SECRET_HEADERS = frozenset(
 )
 
 
+#: Query parameters whose values are secrets (a key some clients put in a WebSocket URL).
+SECRET_QUERY = frozenset({"api-key", "api_key", "subscription-key"})
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def redact_query(query: dict[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SECRET_QUERY else v) for k, v in query.items()}
+
+
+def ws_frame(data: Any) -> bytes:
+    """One WebSocket text frame's payload: the event as compact JSON."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(slots=True)

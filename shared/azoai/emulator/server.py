@@ -9,6 +9,7 @@ starlette and uvicorn are imported only by :meth:`Emulator.start`, so configurin
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -40,6 +41,17 @@ _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
 
 
+class _DenialLogFilter(logging.Filter):
+    """uvicorn's sans-I/O WebSocket protocol logs an error after every handshake the app refused
+    with an HTTP response (the emulator's 401s), although that is a completed exchange."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing handshake" not in record.getMessage()
+
+
+_DENIAL_FILTER = _DenialLogFilter()
+
+
 class Emulator:
     """A local Azure OpenAI resource. Use as a context manager, or :meth:`start` / :meth:`stop`::
 
@@ -48,7 +60,12 @@ class Emulator:
 
     ``deployments`` default to :data:`~azoai.emulator.DEFAULT_DEPLOYMENTS`; ``token_lifetime`` is
     the lifetime of Entra tokens it issues; ``port=0`` picks a free port; ``clock`` (epoch
-    seconds) drives token expiry and the rate-limit buckets, so tests can control time.
+    seconds) drives token expiry, the rate-limit buckets and WebSocket ages, so tests can control
+    time; ``ws_max_age`` is how long a Responses WebSocket lives before
+    ``websocket_connection_limit_reached`` (Azure: 60 minutes). ``request_latency`` delays every
+    HTTP inference request and every WebSocket handshake (a new request's trip through Azure's
+    front end), but not the messages on an open WebSocket; a deployment's ``latency`` delays
+    every response, whichever the transport.
     """
 
     def __init__(
@@ -66,6 +83,8 @@ class Emulator:
         resource_group: str = DEFAULT_RESOURCE_GROUP,
         account: str = DEFAULT_ACCOUNT,
         clock: Callable[[], float] | None = None,
+        ws_max_age: float = 3600.0,
+        request_latency: float = 0.0,
     ) -> None:
         chosen = tuple(DEFAULT_DEPLOYMENTS if deployments is None else deployments)
         names = [d.name for d in chosen]
@@ -87,6 +106,8 @@ class Emulator:
             arm_page_size=arm_page_size,
             clock=clock or time.time,
             token_lifetime=token_lifetime,
+            ws_max_age=ws_max_age,
+            request_latency=request_latency,
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -121,11 +142,12 @@ class Emulator:
             sock.close()
             raise
         self._port = sock.getsockname()[1]
+        logging.getLogger("uvicorn.error").addFilter(_DENIAL_FILTER)  # idempotent
         config = uvicorn.Config(
             build_app(self._state),
             loop="asyncio",
             http="h11",
-            ws="none",
+            ws="websockets-sansio",
             lifespan="off",
             log_config=None,
             log_level="warning",
@@ -199,6 +221,31 @@ class Emulator:
                 connection.transport.close()
                 return True
         return False
+
+    # --- WebSockets -----------------------------------------------------------------------------
+
+    @property
+    def websockets_open(self) -> int:
+        """Responses WebSockets open right now."""
+        return len(self._state.open_websockets())
+
+    @property
+    def websockets_opened(self) -> int:
+        """Responses WebSockets accepted since the start (or the last :meth:`reset`)."""
+        return self._state.websockets_opened
+
+    def drop_websockets(self, timeout: float = 5.0) -> int:
+        """Close every open Responses WebSocket's TCP connection without a close frame (a
+        network drop), and wait until the server has let go of them. Returns how many."""
+        sockets = self._state.open_websockets()
+        dropper = self._state.drop_connection
+        if dropper is not None:
+            for loop, scope in sockets:
+                loop.call_soon_threadsafe(dropper, scope)
+        deadline = time.monotonic() + timeout
+        while self._state.open_websockets() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return len(sockets)
 
     # --- where to connect -----------------------------------------------------------------------
 

@@ -96,10 +96,25 @@ class EmulatorState:
     drop_connection: Callable[[Mapping[str, Any]], bool] | None = None
     #: Set while the server stops: simulated waits end early and their requests are dropped.
     stopping: threading.Event = field(default_factory=threading.Event)
+    #: Seconds a Responses WebSocket may live before ``websocket_connection_limit_reached``.
+    ws_max_age: float = 3600.0
+    #: Seconds every HTTP inference request and every WebSocket handshake waits: the cost of a
+    #: new request through Azure's front end. Messages on an open WebSocket do not pay it.
+    request_latency: float = 0.0
+    #: Open Responses WebSockets: id -> (the server's event loop, the connection's ASGI scope).
+    websockets: dict[int, tuple[asyncio.AbstractEventLoop, Mapping[str, Any]]] = field(
+        default_factory=dict
+    )
+    #: How many Responses WebSockets were accepted since the start (or the last reset).
+    websockets_opened: int = 0
 
     def __post_init__(self) -> None:
         if self.arm_page_size < 1:
             raise ValueError("arm_page_size must be >= 1")
+        if self.ws_max_age <= 0:
+            raise ValueError("ws_max_age must be > 0 seconds")
+        if self.request_latency < 0:
+            raise ValueError("request_latency must be >= 0 seconds")
         self.issuer = TokenIssuer(clock=self.clock, lifetime=self.token_lifetime)
         self.limiter = RateLimiter(self.clock)
 
@@ -121,6 +136,7 @@ class EmulatorState:
             self.faults.clear()
             self.scripts.clear()
             self.responses.clear()
+            self.websockets_opened = len(self.websockets)
         self.limiter.reset()
 
     # --- deployments ----------------------------------------------------------------------------
@@ -210,6 +226,21 @@ class EmulatorState:
     def clear_log(self) -> None:
         with self.lock:
             self.requests.clear()
+
+    # --- WebSockets --------------------------------------------------------------------------------
+
+    def websocket_opened(self, key: int, scope: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.websockets[key] = (asyncio.get_running_loop(), scope)
+            self.websockets_opened += 1
+
+    def websocket_closed(self, key: int) -> None:
+        with self.lock:
+            self.websockets.pop(key, None)
+
+    def open_websockets(self) -> list[tuple[asyncio.AbstractEventLoop, Mapping[str, Any]]]:
+        with self.lock:
+            return list(self.websockets.values())
 
     # --- prompt cache and Responses store ---------------------------------------------------------
 
