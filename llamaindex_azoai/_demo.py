@@ -1,4 +1,5 @@
-"""The LlamaIndex part of ``azoai demo``: a streamed RAG query and a tool-calling agent.
+"""The LlamaIndex part of ``azoai demo``: a RAG query over documents shipped with the package
+(ingested with a progress bar, answered with a citation) and a structured-output call.
 
 Registered through the ``azoai.demo`` entry point; the runner in the core decides where the
 steps point (the emulator or a real resource) and prints the summary lines.
@@ -6,19 +7,15 @@ steps point (the emulator or a real resource) and prints the summary lines.
 
 from __future__ import annotations
 
-import asyncio
+from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from azoai.demo import DemoContext, DemoStep, StepReport
 
-_NOTES = [
-    "Lighthouses flash in distinct patterns so sailors can tell one lighthouse from another at "
-    "night. The pattern of each light is printed on nautical charts.",
-    "A sourdough starter is fed twice a day with equal weights of flour and water. A healthy "
-    "starter doubles in volume within six hours.",
-    "Forager honeybees use the waggle dance to tell their sisters where flowers are. The "
-    "duration of the waggle run encodes the distance.",
-]
+#: A few short documents on distinct topics, shipped for the demo.
+DOCS = Path(__file__).with_name("demo_docs")
 
 
 def _llm(ctx: DemoContext, counter: Any) -> Any:
@@ -38,73 +35,83 @@ def _report(outcome: str, counter: Any) -> StepReport:
     return StepReport(outcome, counter.prompt_llm_token_count, counter.completion_llm_token_count)
 
 
-def streamed_rag(ctx: DemoContext) -> StepReport:
-    from llama_index.core import Document, VectorStoreIndex, get_response_synthesizer
+def rag_query(ctx: DemoContext) -> StepReport:
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex, get_response_synthesizer
     from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
     from llama_index.core.query_engine import RetrieverQueryEngine
 
     from llamaindex_azoai import AzureOpenAIEmbedding
 
     counter = TokenCountingHandler()
     embed_model = AzureOpenAIEmbedding(azure_deployment=ctx.embed_deployment, **ctx.settings_kwargs)
-    index = VectorStoreIndex.from_documents(
-        [Document(text=t) for t in _NOTES], embed_model=embed_model
+    documents = SimpleDirectoryReader(str(DOCS)).load_data()
+    ctx.write(f"  ingesting {len(documents)} documents from {DOCS.name}/")
+    pipeline = IngestionPipeline(
+        transformations=[SentenceSplitter(chunk_size=128, chunk_overlap=0), embed_model]
     )
+    nodes = pipeline.run(documents=documents, show_progress=True)
+    index = VectorStoreIndex(nodes, embed_model=embed_model)
     # The response synthesizer hands its callback manager to the LLM (Settings' unless given).
     synthesizer = get_response_synthesizer(
         llm=_llm(ctx, counter), streaming=True, callback_manager=CallbackManager([counter])
     )
     engine = RetrieverQueryEngine(
-        index.as_retriever(similarity_top_k=1), response_synthesizer=synthesizer
+        index.as_retriever(similarity_top_k=2), response_synthesizer=synthesizer
     )
-    question = "Why do lighthouses flash in patterns?"
+    question = "How do honeybees tell each other where flowers are?"
     ctx.write(f"  question: {question}")
     ctx.stream("  answer: ")
+    response = engine.query(question)
     chunks = 0
-    for piece in engine.query(question).response_gen:  # type: ignore[union-attr]
+    for piece in response.response_gen:  # type: ignore[union-attr]
         ctx.stream(piece)
         chunks += 1
     ctx.stream("\n")
+    sources = [n.node.metadata.get("file_name", "?") for n in response.source_nodes]
+    ctx.write(f"  cited: {', '.join(dict.fromkeys(sources))}")
     return _report(
-        f"embedded {len(_NOTES)} notes, retrieved one, streamed {chunks} chunks "
-        "(VectorStoreIndex + AzureOpenAIEmbedding + AzureOpenAI)",
+        f"ingested {len(nodes)} chunks, retrieved {len(sources)}, streamed {chunks} chunks "
+        "(IngestionPipeline + VectorStoreIndex + AzureOpenAIEmbedding + AzureOpenAI)",
         counter,
     )
 
 
-def tool_agent(ctx: DemoContext) -> StepReport:
-    from llama_index.core.agent.workflow import FunctionAgent
+class TideFacts(BaseModel):
+    """Facts about tides, extracted from a text."""
+
+    cause: str = Field(description="what mainly causes tides")
+    high_tides_per_day: int = Field(description="how many high tides most coasts see per lunar day")
+
+
+def structured_output(ctx: DemoContext) -> StepReport:
     from llama_index.core.callbacks import TokenCountingHandler
-    from llama_index.core.tools import FunctionTool
-
-    calls: list[str] = []
-
-    def get_weather(city: str) -> str:
-        """Return today's weather for a city."""
-        calls.append(city)
-        forecasts = {"paris": "18 C and sunny", "oslo": "4 C with light snow"}
-        return forecasts.get(city.lower(), "12 C and cloudy")
+    from llama_index.core.llms import ChatMessage
 
     counter = TokenCountingHandler()
-    agent = FunctionAgent(tools=[FunctionTool.from_defaults(get_weather)], llm=_llm(ctx, counter))
-    question = "What is the weather in Paris? Use the get_weather tool."
-    ctx.write(f"  question: {question}")
-    answer = asyncio.run(_run(agent, question))
-    ctx.write(f"  tool calls: {', '.join(f'get_weather({c!r})' for c in calls) or 'none'}")
-    ctx.write(f"  answer: {answer}")
-    return _report(f"FunctionAgent ran {len(calls)} tool call(s) and answered", counter)
-
-
-async def _run(agent: Any, question: str) -> str:
-    return str(await agent.run(question))
+    llm = _llm(ctx, counter).as_structured_llm(TideFacts)
+    text = (
+        "Tides are caused mainly by the Moon's gravity. Most coasts see 2 high tides per lunar day."
+    )
+    ctx.write(f"  text: {text}")
+    response = llm.chat([ChatMessage(role="user", content=text)])
+    facts = response.raw
+    ctx.write(
+        f"  result: {type(facts).__name__}({facts.model_dump() if isinstance(facts, BaseModel) else facts})"
+    )
+    return _report("as_structured_llm returned a validated pydantic object", counter)
 
 
 def steps() -> list[DemoStep]:
     return [
         DemoStep(
-            "LlamaIndex: a streamed RAG query (VectorStoreIndex)",
-            streamed_rag,
+            "LlamaIndex: RAG over shipped documents (IngestionPipeline -> VectorStoreIndex)",
+            rag_query,
             needs_embeddings=True,
         ),
-        DemoStep("LlamaIndex: a tool-calling agent (FunctionAgent)", tool_agent),
+        DemoStep(
+            "LlamaIndex: structured output into a pydantic model (as_structured_llm)",
+            structured_output,
+        ),
     ]

@@ -27,6 +27,8 @@ def test_every_adapter_contributes_steps() -> None:
     names = [s.name for s in load_steps()]
     assert any(n.startswith("LangChain: a streamed chain") for n in names)
     assert any(n.startswith("LangChain: a tool-calling agent") for n in names)
+    assert any(n.startswith("LlamaIndex: RAG over shipped documents") for n in names)
+    assert any(n.startswith("LlamaIndex: structured output") for n in names)
 
 
 def test_demo_runs_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,6 +38,7 @@ def test_demo_runs_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> N
     assert "Using the built-in Azure OpenAI emulator" in out and "Route: v1" in out
     assert "answer: Lighthouses flash in distinct patterns" in out
     assert "tool calls: get_weather('Paris')" in out
+    assert "cited: honeybees.md" in out and "result: TideFacts(" in out
     assert "failed" not in out and out.rstrip().endswith("Done.")
     assert out.count("tokens: ") == len(load_steps())
     for line in out.splitlines():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from azoai.demo import demo_context, run_demo
-from llamaindex_azoai._demo import steps
+from llamaindex_azoai._demo import DOCS, steps
 
 
 def test_demo_steps_run_against_the_emulator() -> None:
@@ -13,9 +13,11 @@ def test_demo_steps_run_against_the_emulator() -> None:
         assert run_demo(ctx, steps()) == 0
     text = "\n".join(lines)
     assert "Done." in text
-    assert "get_weather('Paris')" in text
-    assert "answer: 18 C and sunny" in text
-    assert "Lighthouses flash in distinct patterns" in "".join(streamed)
+    assert f"ingesting {len(list(DOCS.glob('*.md')))} documents" in text
+    # the cited answer comes from the right shipped document
+    assert "Forager honeybees use the waggle dance" in "".join(streamed)
+    assert "cited: honeybees.md" in text
+    assert "result: TideFacts({'cause':" in text and "'high_tides_per_day': 2" in text
     usage = [line for line in lines if line.strip().startswith("tokens:")]
     assert len(usage) == 2
     assert all(not line.strip().startswith("tokens: 0 in") for line in usage)

@@ -1,6 +1,5 @@
-"""docs/llamaindex.md and the code agree: every python block runs against the emulator (the way
-tests/test_readme.py runs the README, which this page is merged into), and every argument the
-classes take is documented."""
+"""The README's LlamaIndex section and the code agree: every python block of the section runs
+against the emulator, and every argument the classes take is documented."""
 
 from __future__ import annotations
 
@@ -14,7 +13,8 @@ import pytest
 from azoai.emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
 from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "llamaindex.md").read_text()
+_README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+DOC = _README.split("## LlamaIndex: `llamaindex_azoai`", 1)[1].split("\n## ", 1)[0]
 PLACEHOLDER_ENDPOINT = "https://myres.openai.azure.com"
 
 
@@ -48,7 +48,7 @@ def test_every_python_block_runs_against_the_emulator(
         code = block.replace(PLACEHOLDER_ENDPOINT, docs_emu.endpoint).replace(
             'api_key="..."', f'api_key="{docs_emu.api_key}"'
         )
-        exec(compile(code, f"docs/llamaindex.md python block {i}", "exec"), namespace)
+        exec(compile(code, f"README LlamaIndex python block {i}", "exec"), namespace)
     assert type(namespace["city"]).__name__ == "City"
     paths = [r.path for r in docs_emu.requests]
     assert "/msi/token" in paths  # the Entra block really used the managed identity
