@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,6 @@ import pytest
 from azoai import errors as E
 from azoai.embeddings import EmbeddingBatchError
 from azoai.emulator import Emulator, Fault
-from azoai.settings import RetryPolicy
 
 pytestmark = pytest.mark.slow
 
@@ -97,6 +97,11 @@ class Tally:
         self.lock = threading.Lock()
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.wrong: list[str] = []
+        self.failovers = 0
+
+    def failover(self) -> None:
+        with self.lock:
+            self.failovers += 1
 
     def ok(self) -> None:
         with self.lock:
@@ -117,6 +122,10 @@ class Tally:
                 self.wrong.append(f"wrong answer: {text!r} (expected {expected!r})")
 
 
+def await_free(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
 def _check_partial(err: EmbeddingBatchError, n: int) -> str:
     """A failed ingestion must name exactly the inputs without a vector and keep every other."""
     failed = set(err.failed_indices)
@@ -127,8 +136,11 @@ def _check_partial(err: EmbeddingBatchError, n: int) -> str:
     return f"{len(failed)} inputs named as failed ({dict(kinds)}), the rest kept"
 
 
-def test_soak_through_the_langchain_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_soak_through_both_adapters(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from llama_index.core.llms import ChatMessage
+
     from langchain_azoai import AzureChatOpenAI, AzureOpenAIEmbeddings
+    from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
     gc.collect()
     threads_before = threading.active_count()
@@ -138,6 +150,11 @@ def test_soak_through_the_langchain_adapter(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv("IDENTITY_HEADER", emu.identity_header)
         for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZOAI_CONFIG"):
             monkeypatch.delenv(name, raising=False)
+        # Short backoff so the soak stays quick; every model reads it from the same config file.
+        (tmp_path / "azoai.toml").write_text(
+            "[retry]\ninitial_delay = 0.02\nmax_delay = 0.1\nmax_retry_after = 2.0\n"
+        )
+        monkeypatch.chdir(tmp_path)
         retry = {"max_retries": 2}
         common: dict[str, Any] = {
             "azure_endpoint": emu.endpoint,
@@ -146,14 +163,18 @@ def test_soak_through_the_langchain_adapter(monkeypatch: pytest.MonkeyPatch) -> 
             **retry,
         }
         chat = AzureChatOpenAI(azure_deployment="chat", temperature=0, **common)
-        mini = AzureChatOpenAI(azure_deployment="chat-mini", temperature=0, **common)
+        # Half the LangChain calls go through a route: chat-mini first, chat as the failover.
+        pool = {"pool": {"strategy": "failover", "targets": ["chat-mini", "chat"]}}
+        mini = AzureChatOpenAI(azure_deployment="pool", routes=pool, temperature=0, **common)
         emb = AzureOpenAIEmbeddings(azure_deployment="embed", chunk_size=250, **common)
-        for m in (chat, mini, emb):
-            m.settings = m.settings.replace(
-                retry=RetryPolicy(
-                    max_retries=2, initial_delay=0.02, max_delay=0.1, max_retry_after=2.0
-                )
-            )
+        li_common: dict[str, Any] = {
+            "azure_endpoint": emu.endpoint,
+            "auth_mode": "managed_identity",
+            "timeout": 2.5,
+            "max_retries": 2,
+        }
+        li_chat = AzureOpenAI(engine="chat", temperature=0, **li_common)
+        li_emb = AzureOpenAIEmbedding(azure_deployment="embed", embed_batch_size=250, **li_common)
         tally = Tally()
         started = time.monotonic()
 
@@ -161,18 +182,43 @@ def test_soak_through_the_langchain_adapter(monkeypatch: pytest.MonkeyPatch) -> 
             q, expected = QUESTIONS[i % len(QUESTIONS)]
             model = chat if i % 2 else mini
             try:
-                if i % 3 == 0:
+                if i % 5 == 1:  # LlamaIndex
+                    if i % 10 == 1:
+                        text = ""
+                        async for r in await li_chat.astream_chat(
+                            [ChatMessage(role="user", content=q)]
+                        ):
+                            text = r.message.content or ""
+                        tally.check(text, expected)
+                    else:
+                        tally.check(
+                            str(
+                                (
+                                    await li_chat.achat([ChatMessage(role="user", content=q)])
+                                ).message.content
+                            ),
+                            expected,
+                        )
+                elif i % 3 == 0:
                     parts = [c.content async for c in model.astream(q)]
                     tally.check("".join(str(p) for p in parts), expected)
                 else:
-                    tally.check(str((await model.ainvoke(q)).content), expected)
+                    reply = await model.ainvoke(q)
+                    if reply.response_metadata.get("target") == "chat":
+                        tally.failover()
+                    tally.check(str(reply.content), expected)
             except Exception as err:
                 tally.error(err)
 
         def one_sync(i: int) -> None:
             q, expected = QUESTIONS[i % len(QUESTIONS)]
             try:
-                if i % 4 == 0:
+                if i % 3 == 1:  # LlamaIndex
+                    tally.check(
+                        str(li_chat.chat([ChatMessage(role="user", content=q)]).message.content),
+                        expected,
+                    )
+                elif i % 4 == 0:
                     tally.check("".join(str(c.content) for c in chat.stream(q)), expected)
                 else:
                     tally.check(str(chat.invoke(q).content), expected)
@@ -197,13 +243,23 @@ def test_soak_through_the_langchain_adapter(monkeypatch: pytest.MonkeyPatch) -> 
                     (vectors[0], vectors[1234], vectors[2999]), reference, strict=True
                 ):
                     assert got == pytest.approx(want, abs=1e-6)
-                ingestion = "every input got its vector, in order"
+                ingestion = "LangChain: every input got its vector, in order"
             except EmbeddingBatchError as err:
-                ingestion = _check_partial(err, len(texts))
+                ingestion = "LangChain: " + _check_partial(err, len(texts))
+            try:
+                li_vectors = await_free(li_emb.get_text_embedding_batch, texts)
+                assert len(li_vectors) == len(texts)
+                assert li_vectors[1234] == pytest.approx(
+                    emb.embed_documents([texts[1234]])[0], abs=1e-6
+                )
+                ingestion += "; LlamaIndex: every input got its vector, in order"
+            except EmbeddingBatchError as err:
+                ingestion += "; LlamaIndex: " + _check_partial(err, len(texts))
         elapsed = time.monotonic() - started
         tokens = emu.tokens_issued
         statuses = collections.Counter(q.status for q in emu.requests)
-        for m in (chat, mini, emb):
+        inference = [q for q in emu.requests if q.deployment]
+        for m in (chat, mini, emb, li_chat, li_emb):
             m.client.close()
 
     gc.collect()
@@ -213,6 +269,7 @@ def test_soak_through_the_langchain_adapter(monkeypatch: pytest.MonkeyPatch) -> 
     calls = sum(tally.outcomes.values()) + len(tally.wrong)
     print(
         f"\nsoak: {calls} chat calls in {elapsed:.1f} s; outcomes {dict(tally.outcomes)}; faults injected {dict(chaos.injected)}; "
+        f"{len(inference)} inference requests (retries and failovers included), {tally.failovers} failovers; "
         f"HTTP statuses {dict(statuses)} (None = dropped); identity tokens {tokens} for {elapsed / TOKEN_LIFETIME:.1f} lifetimes; "
         f"ingestion: {ingestion}; threads {threads_before}->{threads_after}, fds {fds_before}->{fds_after}, sockets {sockets_before}->{sockets_after}"
     )
