@@ -44,6 +44,8 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "config_file": "config_file",
     "check_api_version": "check_api_version",
     "stream_idle_timeout": "stream_idle_timeout",
+    "transport": "transport",
+    "websocket": "websocket",
 }
 
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -37,6 +37,9 @@ from azoai.wire import ChatRequest
 from azoai.wire import ChatResult as WireResult
 from langchain_azoai import _convert
 from langchain_azoai._settings import build_settings, choose_api
+
+if TYPE_CHECKING:
+    from azoai.websocket import WebSocketSession
 
 __all__ = ["AzureChatOpenAI"]
 
@@ -169,6 +172,12 @@ class AzureChatOpenAI(BaseChatModel):
     include: list[str] | None = None
     use_previous_response_id: bool = False
     """Responses API: send only the messages after the last AI message and chain to it by id."""
+    transport: Literal["http", "websocket"] | None = None
+    """``"websocket"`` sends Responses API calls over one WebSocket per call (or per session;
+    see :meth:`websocket_session`) instead of HTTP; needs the Responses API and openai>=3."""
+    websocket: dict[str, Any] | None = None
+    """WebSocket options: ``close_on_finish`` (default true: a call's socket closes when it
+    finished), ``key_auth``, ``chain``, ``max_age``, ``max_idle`` (see ``azoai.websocket``)."""
 
     _client: Client | None = PrivateAttr(default=None)
 
@@ -241,6 +250,8 @@ class AzureChatOpenAI(BaseChatModel):
             "stream_idle_timeout": self.stream_idle_timeout
             if self.stream_idle_timeout is not None
             else self.stream_chunk_timeout,
+            "transport": self.transport,
+            "websocket": self.websocket,
         }
 
     # --- the core client -----------------------------------------------------------------------
@@ -273,6 +284,13 @@ class AzureChatOpenAI(BaseChatModel):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    def websocket_session(self) -> WebSocketSession:
+        """A long-lived Responses WebSocket for multi-turn use: inside ``with`` / ``async with``,
+        this model's calls (and those of its ``bind_tools`` views) share one open socket, so each
+        turn of an agent loop continues the previous response from the service's
+        connection-local cache. Closed on exit."""
+        return self.client.websocket_session()
 
     # --- LangChain plumbing --------------------------------------------------------------------
 

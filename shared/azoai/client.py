@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 import threading
 import time
 import uuid
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     import httpx
 
     from azoai.embeddings import ProgressCallback
+    from azoai.websocket import WebSocketSession, WebSocketTransport
 
 __all__ = ["CallOptions", "Client"]
 
@@ -212,6 +214,7 @@ class Client:
         self._discovery: DeploymentDiscovery | None = None
         self._learned: dict[str, ModelInfo] = {}
         self._routers: dict[str, Router] = {}
+        self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.websocket)
 
     def __repr__(self) -> str:
         return f"Client({self.settings!r})"
@@ -233,8 +236,11 @@ class Client:
         with self._conn_lock:
             conn, self._conn = self._conn, None
             routers, self._routers = list(self._routers.values()), {}
+            ws, self._ws = self._ws, None
         for r in routers:
             r.close()
+        if ws is not None:
+            ws.close()
         if conn is not None:
             release(conn)
 
@@ -242,8 +248,11 @@ class Client:
         with self._conn_lock:
             conn, self._conn = self._conn, None
             routers, self._routers = list(self._routers.values()), {}
+            ws, self._ws = self._ws, None
         for r in routers:
             await r.aclose()
+        if ws is not None:
+            await ws.aclose()
         if conn is not None:
             await arelease(conn)
 
@@ -264,6 +273,23 @@ class Client:
             if router is None:
                 router = self._routers[name] = Router(self, name, spec)
         return router
+
+    def _websocket(self) -> WebSocketTransport | None:
+        """The Responses WebSocket transport when ``transport="websocket"`` or a
+        :meth:`websocket_session` is active here; ``None`` sends over HTTP."""
+        if self.settings.transport != "websocket" and "azoai.websocket" not in sys.modules:
+            return None  # no session can be active: keep HTTP calls free of the import
+        from azoai.websocket import transport_for
+
+        return transport_for(self)
+
+    def websocket_session(self) -> WebSocketSession:
+        """A long-lived Responses WebSocket session for multi-turn use: its sockets stay open
+        (whatever ``close_on_finish`` says) until it is closed, and while it is active (``with``
+        / ``async with``) this client's calls go through it. See :mod:`azoai.websocket`."""
+        from azoai.websocket import WebSocketSession
+
+        return WebSocketSession(self)
 
     def __enter__(self) -> Client:
         return self
@@ -604,6 +630,9 @@ class Client:
         router = self._router(model)
         if router is not None:
             return router.chat(request, options)
+        ws = self._websocket()
+        if ws is not None:
+            return ws.chat(request, model=model, options=options)
         opts = options or _DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=False)
         try:
@@ -621,6 +650,9 @@ class Client:
         router = self._router(model)
         if router is not None:
             return await router.achat(request, options)
+        ws = self._websocket()
+        if ws is not None:
+            return await ws.achat(request, model=model, options=options)
         opts = options or _DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=False)
         try:
@@ -655,6 +687,10 @@ class Client:
         router = self._router(model)
         if router is not None:
             yield from router.stream(request, options)
+            return
+        ws = self._websocket()
+        if ws is not None:
+            yield from ws.stream(request, model=model, options=options)
             return
         opts = options or _DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=True)
@@ -692,6 +728,11 @@ class Client:
         if router is not None:
             async for routed in router.astream(request, options):
                 yield routed
+            return
+        ws = self._websocket()
+        if ws is not None:
+            async for ws_delta in ws.astream(request, model=model, options=options):
+                yield ws_delta
             return
         opts = options or _DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=True)
@@ -820,7 +861,15 @@ class _StreamState:
             self.done = True
             return None
         try:
-            delta = self.parse(loads(data))
+            event = loads(data)
+        except InvalidResponseError as exc:
+            raise self.interrupted(f"a malformed chunk arrived ({exc.message})") from None
+        return self.feed_event(event)
+
+    def feed_event(self, event: Any) -> StreamDelta | None:
+        """One decoded event (the WebSocket transport's frames arrive decoded)."""
+        try:
+            delta = self.parse(event)
         except InvalidResponseError as exc:
             raise self.interrupted(f"a malformed chunk arrived ({exc.message})") from None
         if delta is None:

@@ -37,6 +37,8 @@ __all__ = [
     "RetryPolicy",
     "Settings",
     "Timeouts",
+    "Transport",
+    "WebSocketOptions",
     "parse_bool",
 ]
 
@@ -147,6 +149,74 @@ class Timeouts:
                 raise ConfigError(f"timeout {name} must be > 0 seconds", setting=f"timeout.{name}")
 
 
+Transport = Literal["http", "websocket"]
+KeyAuth = Literal["header", "bearer", "query"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketOptions:
+    """How the Responses API's WebSocket transport (``transport="websocket"``) behaves; see
+    :mod:`azoai.websocket`.
+
+    ``close_on_finish`` closes a call's socket when its response finished (the default); with
+    ``False`` sockets stay open for the next call, so continuations hit the connection-local
+    cache (or use :meth:`azoai.client.Client.websocket_session`). ``key_auth`` says where an API
+    key goes on the handshake: the ``api-key`` header (default), ``Authorization: Bearer``
+    (Microsoft's sample) or, only if a proxy needs it, the URL query (keys in URLs end up in
+    logs). ``chain`` sends only the new input items with ``previous_response_id`` when a request
+    extends the socket's latest response. ``max_age`` (seconds) retires sockets before Azure's
+    60-minute limit; ``max_idle`` caps the idle sockets kept open per pool.
+    """
+
+    close_on_finish: bool = True
+    key_auth: KeyAuth = "header"
+    chain: bool = True
+    max_age: float = 3300.0
+    max_idle: int = 4
+
+    def __post_init__(self) -> None:
+        if self.key_auth not in ("header", "bearer", "query"):
+            raise ConfigError(
+                f"websocket key_auth {self.key_auth!r} is not valid; use 'header' (the api-key "
+                "header), 'bearer' (Authorization: Bearer <key>) or 'query'",
+                setting="websocket.key_auth",
+            )
+        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int | float):
+            raise ConfigError("websocket max_age must be seconds", setting="websocket.max_age")
+        if self.max_age <= 0:
+            raise ConfigError("websocket max_age must be > 0 seconds", setting="websocket.max_age")
+        if isinstance(self.max_idle, bool) or not isinstance(self.max_idle, int):
+            raise ConfigError("websocket max_idle must be an integer", setting="websocket.max_idle")
+        if self.max_idle < 0:
+            raise ConfigError("websocket max_idle must be >= 0", setting="websocket.max_idle")
+
+    @classmethod
+    def coerce(cls, raw: Any) -> WebSocketOptions:
+        """From ``None``, an instance, or a mapping (arguments or a ``[websocket]`` table)."""
+        if raw is None:
+            return cls()
+        if isinstance(raw, WebSocketOptions):
+            return raw
+        if not isinstance(raw, Mapping):
+            raise ConfigError(
+                "websocket must be a table of WebSocket options "
+                "(close_on_finish, key_auth, chain, max_age, max_idle)",
+                setting="websocket",
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown websocket option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                setting=f"websocket.{unknown[0]}",
+            )
+        values = dict(raw)
+        for flag in ("close_on_finish", "chain"):
+            if flag in values:
+                values[flag] = parse_bool(values[flag], setting=f"websocket.{flag}")
+        return cls(**values)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class AuthSettings:
     """The chosen way to authenticate, and its inputs. Secrets are :class:`SecretStr`."""
@@ -201,6 +271,8 @@ class Settings:
     config_file: str | None = None
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     routes: Mapping[str, RouteSpec] = field(default_factory=lambda: MappingProxyType({}))
+    transport: Transport = "http"
+    websocket: WebSocketOptions = field(default_factory=WebSocketOptions)
 
     def __repr__(self) -> str:
         return (
@@ -248,6 +320,8 @@ class Settings:
         check_api_version: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
         routes: Mapping[str, Any] | None = None,
+        transport: str | None = None,
+        websocket: WebSocketOptions | Mapping[str, Any] | None = None,
         config_file: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
@@ -284,6 +358,8 @@ class Settings:
                 "check_api_version": check_api_version,
                 "default_headers": default_headers,
                 "routes": routes,
+                "transport": transport,
+                "websocket": websocket,
             }.items()
             if v is not None
         }
@@ -304,6 +380,7 @@ _FILE_TOP_KEYS = {
     "endpoint", "resource_name", "custom_endpoint", "api", "route", "api_version", "deployment",
     "model", "model_version", "strict", "check_api_version", "default_headers",
     "auth", "deployment_map", "deployments", "discovery", "retry", "timeout", "routes",
+    "transport", "websocket",
 }  # fmt: skip
 _FILE_AUTH_KEYS = {"mode", "api_key", "token", "client_id", "tenant_id", "client_secret", "scope"}
 _FILE_RETRY_KEYS = {f.name for f in fields(RetryPolicy)}
@@ -502,7 +579,27 @@ class _Builder:
             config_file=self.path,
             sources=MappingProxyType(dict(self.sources)),
             routes=MappingProxyType(parse_routes(self.pick("routes"), self.env)),
+            **self._transport(api),
         )
+
+    def _transport(self, api: str) -> dict[str, Any]:
+        transport = self.pick_str("transport") or "http"
+        if transport not in ("http", "websocket"):
+            raise ConfigError(
+                f"transport {transport!r} is not valid; use 'http' or 'websocket'",
+                setting="transport",
+            )
+        if transport == "websocket" and api != "responses":
+            raise ConfigError(
+                "transport='websocket' works only with the Responses API (on the v1 route); "
+                "set api='responses' (use_responses_api=True in the adapters), or use "
+                "transport='http'",
+                setting="transport",
+            )
+        return {
+            "transport": transport,
+            "websocket": WebSocketOptions.coerce(self.pick("websocket")),
+        }
 
     def _endpoint(self) -> Endpoint:
         custom_raw = self.pick("custom_endpoint")
