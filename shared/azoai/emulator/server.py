@@ -134,7 +134,9 @@ class Emulator:
             raise ImportError(
                 "the emulator needs starlette and uvicorn: pip install 'azoai[emulator]'"
             ) from exc
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+        # without it, Nagle's algorithm and delayed ACKs hold every second write back ~40 ms.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self._host, self._requested_port))
