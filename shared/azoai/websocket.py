@@ -1201,16 +1201,14 @@ class WebSocketTransport:
         with self._lock:
             self._closed = True
             pools, self._pools = list(self._pools), []
-            sdks = [self._sdk_sync]
-            self._sdk_sync = None
-            asdk, self._sdk_async = self._sdk_async, None
+            sdk, self._sdk_sync = self._sdk_sync, None
+            # The async SDK client only ever opened sockets (closed with their pools); its HTTP
+            # client never connected, so there is nothing to await from sync code.
+            self._sdk_async = None
         for pool in pools:
             self._close_pool(pool)
-        for sdk in sdks:
-            if sdk is not None:
-                sdk.close()
-        if asdk is not None:
-            _close_async_sdk(asdk)
+        if sdk is not None:
+            sdk.close()
 
     async def aclose(self) -> None:
         with self._lock:
@@ -1224,21 +1222,6 @@ class WebSocketTransport:
             sdk.close()
         if asdk is not None:
             await asdk.close()
-
-
-def _close_async_sdk(sdk: Any) -> None:
-    """Close an AsyncOpenAI from sync code: it never sent an HTTP request (only sockets)."""
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is not None:
-        running.create_task(sdk.close())
-        return
-    try:
-        asyncio.run(sdk.close())
-    except Exception as exc:
-        log.debug("azoai: closing the async SDK client failed: %r", exc)
 
 
 async def _quiet_aclose(conn: Any) -> None:
@@ -1345,8 +1328,13 @@ class WebSocketSession:
         self._tokens.append(_ACTIVE.set((*_ACTIVE.get(), self)))
 
     def _deactivate(self) -> None:
-        if self._tokens:
-            _ACTIVE.reset(self._tokens.pop())
+        if not self._tokens:
+            return
+        token = self._tokens.pop()
+        try:
+            _ACTIVE.reset(token)
+        except ValueError:  # exited in another context than entered: drop just this session
+            _ACTIVE.set(tuple(s for s in _ACTIVE.get() if s is not self))
 
     def __enter__(self) -> WebSocketSession:
         self._activate()
