@@ -13,6 +13,7 @@ import cost out of the first call (see the performance notes in the README).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import sys
@@ -731,8 +732,10 @@ class Client:
             return
         ws = self._websocket()
         if ws is not None:
-            async for ws_delta in ws.astream(request, model=model, options=options):
-                yield ws_delta
+            # aclosing: a consumer that stops early closes the socket now, not at collection
+            async with contextlib.aclosing(ws.astream(request, model=model, options=options)) as s:
+                async for ws_delta in s:
+                    yield ws_delta
             return
         opts = options or _DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=True)

@@ -81,7 +81,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -482,7 +482,7 @@ class WebSocketTransport:
         model: str | None = None,
         options: CallOptions | None = None,
         pool: _Pool | None = None,
-    ) -> Iterator[StreamDelta]:
+    ) -> Generator[StreamDelta, None, None]:
         turn = self._turn(request, model, options, pool, replayable=False)
         state: _StreamState | None = None
         events = self._run(turn)
@@ -510,7 +510,7 @@ class WebSocketTransport:
         model: str | None = None,
         options: CallOptions | None = None,
         pool: _Pool | None = None,
-    ) -> AsyncIterator[StreamDelta]:
+    ) -> AsyncGenerator[StreamDelta, None]:
         turn = await self._aturn(request, model, options, pool, replayable=False)
         state: _StreamState | None = None
         events = self._arun(turn)
@@ -1307,12 +1307,12 @@ class WebSocketSession:
 
     def stream(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
-    ) -> Iterator[StreamDelta]:
+    ) -> Generator[StreamDelta, None, None]:
         return self.transport.stream(request, model=model, options=options, pool=self._pool)
 
     def astream(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
-    ) -> AsyncIterator[StreamDelta]:
+    ) -> AsyncGenerator[StreamDelta, None]:
         return self.transport.astream(request, model=model, options=options, pool=self._pool)
 
     def close(self) -> None:

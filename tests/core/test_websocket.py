@@ -725,6 +725,20 @@ async def test_cancelling_an_async_stream_closes_its_socket(emu: Emulator) -> No
     await client.aclose()
 
 
+async def test_an_async_stream_left_early_closes_its_socket_at_once(emu: Emulator) -> None:
+    client = make(emu, deployment="slow", websocket={"close_on_finish": False})
+    stream = client.astream(ask("Say 'a b c d e f g h'"))
+    async for _ in stream:
+        break
+    await stream.aclose()  # what `async with aclosing(...)` or an async for's owner does
+    assert emu.websockets_open <= 1
+    assert await asyncio.to_thread(settle, emu) == 0
+    transport = client._ws
+    assert transport is not None
+    assert transport._pool.busy == [] and transport._pool.idle == []
+    await client.aclose()
+
+
 def test_many_calls_from_threads_leave_nothing_behind(emu: Emulator) -> None:
     client = make(emu, websocket={"close_on_finish": False, "max_idle": 2})
     results: list[str] = []
