@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
 
 from azoai.deployments import DeploymentRecord
 from azoai.errors import ConfigError
+from azoai.secrets import keep, prepare, recall, seal, unseal
 from azoai.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
     from azoai.client import Client
 
 __all__ = ["CORE_OPTIONS", "AzureConnection", "build_settings", "resolve_alias"]
+
+#: Fields whose values go into a pickle only encrypted (see azoai.secrets).
+_SECRET_FIELDS = ("api_key", "azure_ad_token")
+#: Credential objects never go into a pickle (one could carry a client secret or a token): they
+#: stay in this process's memory (see azoai.secrets.keep).
+_CREDENTIAL_FIELDS = ("credential", "azure_ad_token_provider", "azure_ad_async_token_provider")
 
 log = logging.getLogger("llamaindex_azoai")
 
@@ -233,6 +240,7 @@ class AzureConnection(BaseModel):
     _client: Client | None = PrivateAttr(default=None)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
+    _unpickle_error: ConfigError | None = PrivateAttr(default=None)
 
     @field_serializer("deployments", "discovery")
     def _serialize_core_objects(self, value: Any) -> Any:
@@ -244,6 +252,8 @@ class AzureConnection(BaseModel):
     def _build_settings(
         self, *, deployment: str | None, model: str | None, api: str | None = None
     ) -> Settings:
+        if self.api_key is not None or self.azure_ad_token is not None:
+            prepare()  # a sealing key before any worker process starts (see __getstate__)
         return build_settings(
             endpoint=self.endpoint,
             azure_endpoint=self.azure_endpoint,
@@ -268,6 +278,8 @@ class AzureConnection(BaseModel):
     @property
     def settings(self) -> Settings:
         """The core settings this object was built with (``azoai doctor`` shows the same)."""
+        if self._unpickle_error is not None:
+            raise self._unpickle_error
         assert self._settings is not None
         return self._settings
 
@@ -306,12 +318,21 @@ class AzureConnection(BaseModel):
 
     def __getstate__(self) -> dict[str, Any]:
         # Copies made for other processes (IngestionPipeline(num_workers=...)) rebuild their
-        # client from the fields; callables that cannot be pickled (a lambda token provider)
-        # are left out with a warning instead of being deleted from this object, which is
-        # what llama-index's BaseComponent.__getstate__ would do.
+        # client from the fields. Keys and tokens travel encrypted with this process tree's key
+        # (readable only by its workers); credential objects do not travel at all; other values
+        # that cannot be pickled are left out with a warning instead of being deleted from this
+        # object, which is what llama-index's BaseComponent.__getstate__ would do.
         state = dict(BaseModel.__getstate__(self))
         fields: dict[str, Any] = {}
         for key, value in state["__dict__"].items():
+            if key in _SECRET_FIELDS:
+                fields[key] = seal(value)
+                continue
+            if key in _CREDENTIAL_FIELDS:
+                # Kept in this process's memory: this process and forked workers get it back;
+                # a spawned worker authenticates from its environment.
+                fields[key] = keep(value)
+                continue
             try:
                 pickle.dumps(value)
             except Exception:
@@ -325,3 +346,30 @@ class AzureConnection(BaseModel):
         state["__dict__"] = fields
         state["__pydantic_private__"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        fields = dict(state["__dict__"])
+        for key in _SECRET_FIELDS:
+            if key in fields:
+                fields[key] = unseal(fields[key])
+        for key in _CREDENTIAL_FIELDS:
+            if key in fields:
+                fields[key] = recall(fields[key])
+        try:
+            self.__init__(**fields)  # type: ignore[misc]  # as llama-index's BaseComponent does
+        except ConfigError as err:
+            # Never raise while unpickling: a worker process that dies here hangs the pool.
+            # The copy exists and its first call raises this error instead.
+            private = {
+                name: attr.get_default() for name, attr in self.__private_attributes__.items()
+            }
+            private["_unpickle_error"] = ConfigError(
+                f"a copy of this model made for another process could not be built: {err.message}",
+                setting=err.setting,
+                fix="keys and tokens reach worker processes only from this process tree; give "
+                "workers credentials through their environment (AZURE_OPENAI_API_KEY) or use "
+                "managed identity / DefaultAzureCredential via AZURE_USE_* variables",
+            )
+            BaseModel.__setstate__(
+                self, {**state, "__dict__": fields, "__pydantic_private__": private}
+            )

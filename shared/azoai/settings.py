@@ -83,6 +83,7 @@ ENV_VARS: Mapping[str, str] = MappingProxyType(
         "AZURE_SUBSCRIPTION_ID": "subscription for deployment discovery (when discovery is on)",
         "AZURE_RESOURCE_GROUP": "resource group for deployment discovery (when discovery is on)",
         "AZOAI_CONFIG": "path of the azoai TOML config file",
+        "AZOAI_SEAL_KEY": "set by azoai itself, not by you: the key that encrypts credentials in pickled copies for worker processes",
     }
 )
 
