@@ -54,6 +54,8 @@ CORE_OPTIONS: tuple[str, ...] = (
     "check_api_version",
     "config_file",
     "env",
+    "transport",
+    "websocket",
 )
 
 
@@ -228,6 +230,14 @@ class AzureConnection(BaseModel):
     connect_timeout: float | None = None
     stream_idle_timeout: float | None = None
     check_api_version: bool | None = None
+    transport: str | None = Field(
+        default=None,
+        description="'http' (default) or 'websocket' (Responses API over one socket; see the README).",
+    )
+    websocket: dict[str, Any] | None = Field(
+        default=None,
+        description="WebSocket options: close_on_finish, key_auth, chain, max_age, max_idle.",
+    )
     strict_params: bool | None = Field(
         default=None,
         description="Raise on parameters the model or api_version rejects instead of dropping them.",
@@ -315,6 +325,12 @@ class AzureConnection(BaseModel):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    def websocket_session(self) -> Any:
+        """A long-lived WebSocket session (``transport="websocket"``): inside ``with`` or
+        ``async with`` every call of this object shares one socket and each turn sends only its
+        new items, chained to the previous response. Wrap a whole agent run with it."""
+        return self.client.websocket_session()
 
     def __getstate__(self) -> dict[str, Any]:
         # Copies made for other processes (IngestionPipeline(num_workers=...)) rebuild their

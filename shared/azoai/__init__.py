@@ -38,6 +38,7 @@ _LAZY = {
     "Client": "azoai.client",
     "CallOptions": "azoai.client",
     "EmbeddingBatchError": "azoai.embeddings",
+    "WebSocketBusyError": "azoai.websocket",
     "Settings": "azoai.settings",
     "AuthSettings": "azoai.settings",
     "RetryPolicy": "azoai.settings",
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from azoai.content_filter import ContentFilterResults
     from azoai.deployments import DeploymentRecord, DiscoverySettings
     from azoai.embeddings import EmbeddingBatchError
+    from azoai.websocket import WebSocketBusyError
     from azoai.settings import AuthSettings, RetryPolicy, Settings, Timeouts
 
 
@@ -98,6 +100,7 @@ __all__ = [
     "TimeoutError",
     "Timeouts",
     "UnsupportedParameterError",
+    "WebSocketBusyError",
     "__version__",
     "lookup_model",
 ]
