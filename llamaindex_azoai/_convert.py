@@ -332,13 +332,13 @@ def content_filter_data(results: Sequence[ContentFilterResults]) -> list[dict[st
     return out
 
 
-def response_kwargs(result: ChatResult, *, model_version: str | None = None) -> dict[str, Any]:
+def response_kwargs(result: ChatResult) -> dict[str, Any]:
     """What goes into ``ChatResponse.additional_kwargs`` for a finished call."""
     out: dict[str, Any] = usage_kwargs(result.usage)
     out["finish_reason"] = result.finish_reason
     out["model"] = result.model
-    if model_version:
-        out["model_version"] = model_version
+    if result.model_version:
+        out["model_version"] = result.model_version
     out["deployment"] = result.deployment
     if result.response_id:
         out["response_id"] = result.response_id
@@ -350,16 +350,6 @@ def response_kwargs(result: ChatResult, *, model_version: str | None = None) -> 
     return out
 
 
-def _raw_usage(usage: Usage | None) -> dict[str, int] | None:
-    if usage is None:
-        return None
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-
-
 class StreamFolder:
     """Folds stream deltas into cumulative ``ChatResponse`` objects, one per delta.
 
@@ -369,11 +359,8 @@ class StreamFolder:
     message is exactly what a non-streamed call returns and ``additional_kwargs`` carry the
     usage, content-filter verdicts, model and ids."""
 
-    def __init__(
-        self, *, deployment: str | None, api: str, model_version: str | None = None
-    ) -> None:
+    def __init__(self, *, deployment: str | None, api: str) -> None:
         self.acc = StreamAccumulator(deployment=deployment, api=api)
-        self.model_version = model_version
         self.text = ""
         self.thinking = ""
         self.calls: dict[int, list[Any]] = {}  # index -> [id, name, arguments text]
@@ -394,24 +381,17 @@ class StreamFolder:
         if self.finished:
             result = self.acc.result()
             message = from_result(result)
-            kwargs.update(response_kwargs(result, model_version=self.model_version))
+            kwargs.update(response_kwargs(result))
         else:
             message = self._partial_message()
             if self.calls:
                 kwargs[PARTIAL_TOOL_CALLS] = True
         if delta.reasoning_text:
             kwargs["thinking_delta"] = delta.reasoning_text
-        raw = {
-            "id": delta.response_id,
-            "model": delta.model,
-            "delta": delta.text,
-            "finish_reason": delta.finish_reason,
-            "usage": _raw_usage(delta.usage),
-        }
         return ChatResponse(
             message=message,
             delta=delta.text,
-            raw=raw,
+            raw=delta.raw,
             additional_kwargs=kwargs,
             logprobs=to_logprobs(delta.logprobs),
         )

@@ -388,17 +388,6 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
                 return head + messages[i + 1 :]
         return messages
 
-    def _model_version(self, client: Client, model: str | None) -> str | None:
-        try:
-            res = client.resolve(model)
-        except AzoaiError:
-            return None
-        if res.record is not None and res.record.model_version:
-            return res.record.model_version
-        if res.deployment == self.settings.deployment:
-            return self.settings.model_version
-        return None
-
     def _track(self, response_id: str | None) -> None:
         if self.use_responses_api and self.track_previous_responses and response_id:
             self._previous_response_id = response_id
@@ -409,17 +398,11 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
             message=from_result(result),
             raw=result.raw,
             logprobs=to_logprobs(result.logprobs),
-            additional_kwargs=response_kwargs(
-                result, model_version=self._model_version(client, model)
-            ),
+            additional_kwargs=response_kwargs(result),
         )
 
     def _folder(self, client: Client, model: str | None) -> StreamFolder:
-        return StreamFolder(
-            deployment=client.resolve(model).deployment,
-            api=self.settings.api,
-            model_version=self._model_version(client, model),
-        )
+        return StreamFolder(deployment=client.resolve(model).deployment, api=self.settings.api)
 
     # -- chat ------------------------------------------------------------------------------------
 

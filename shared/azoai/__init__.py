@@ -56,8 +56,8 @@ if TYPE_CHECKING:
     from azoai.content_filter import ContentFilterResults
     from azoai.deployments import DeploymentRecord, DiscoverySettings
     from azoai.embeddings import EmbeddingBatchError
-    from azoai.websocket import WebSocketBusyError
     from azoai.settings import AuthSettings, RetryPolicy, Settings, Timeouts
+    from azoai.websocket import WebSocketBusyError
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import sys
 import threading
 import time
@@ -86,6 +87,7 @@ class _Call:
     pacer: Pacer | None = None  # quota pacing (embeddings ingestion)
     cost: int = 0  # the request's estimated tokens, for the pacer
     rate_limit_retries: int = 0  # 429 retries allowed on top of max_retries
+    model_version: str | None = None  # known from configuration or discovery
 
 
 class _Attempts:
@@ -454,7 +456,23 @@ class Client:
                 check_version=s.check_api_version,
             )
             url = self._url("chat/completions", res.deployment)
-        return _Call(res.deployment, s.api, url, dumps(body), info, stream, notes)
+        return _Call(
+            res.deployment,
+            s.api,
+            url,
+            dumps(body),
+            info,
+            stream,
+            notes,
+            model_version=self._configured_version(res),
+        )
+
+    def _configured_version(self, res: Resolution) -> str | None:
+        if res.record is not None and res.record.model_version:
+            return res.record.model_version
+        if res.deployment == self.settings.deployment:
+            return self.settings.model_version
+        return None
 
     def _learn(self, call: _Call, err: UnsupportedParameterError) -> bool:
         """An unknown model rejected a sampling parameter: treat the deployment as a reasoning
@@ -617,7 +635,10 @@ class Client:
             loads(content), deployment=call.deployment, headers=kept_headers(headers)
         )
 
-    def _finish(self, result: ChatResult, options: CallOptions) -> ChatResult:
+    def _finish(
+        self, result: ChatResult, options: CallOptions, call: _Call | None = None
+    ) -> ChatResult:
+        result.model_version = model_version_of(call.model_version if call else None, result.model)
         if result.finish_reason == "content_filter" and not options.return_filtered:
             raise _completion_filtered(
                 result.content_filter, result.text, result, result.deployment
@@ -643,7 +664,7 @@ class Client:
                 raise
             call = self._prepare(request, model, stream=False)
             resp = self._send(call, opts)
-        return self._finish(self._parse(call, resp.content, resp.headers), opts)
+        return self._finish(self._parse(call, resp.content, resp.headers), opts, call)
 
     async def achat(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
@@ -663,7 +684,7 @@ class Client:
                 raise
             call = await self._aprepare(request, model, stream=False)
             resp = await self._asend(call, opts)
-        return self._finish(self._parse(call, resp.content, resp.headers), opts)
+        return self._finish(self._parse(call, resp.content, resp.headers), opts, call)
 
     async def _aprepare(self, request: ChatRequest, model: str | None, stream: bool) -> _Call:
         if self.settings.discovery is not None and self._discovery_stale():
@@ -814,6 +835,18 @@ class Client:
         )
 
 
+_DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
+
+
+def model_version_of(configured: str | None, reported: str | None) -> str | None:
+    """The model version: configured or discovered first, else the date Azure puts at the end of
+    the model name it reports (``gpt-4o-2024-11-20`` -> ``2024-11-20``)."""
+    if configured:
+        return configured
+    m = _DATED_SUFFIX.search(reported or "")
+    return m.group(1) if m else None
+
+
 def _completion_filtered(
     filters: Sequence[Any], text: str, result: ChatResult | None, deployment: str | None
 ) -> ContentFilterError:
@@ -844,6 +877,7 @@ class _StreamState:
         "options",
         "parse",
         "text",
+        "versioned",
     )
 
     def __init__(self, call: _Call, options: CallOptions, headers: dict[str, str]) -> None:
@@ -858,6 +892,7 @@ class _StreamState:
         self.finished: str | None = None
         self.done = False
         self.first = True
+        self.versioned = False
 
     def feed(self, data: str) -> StreamDelta | None:
         if data == "[DONE]":
@@ -880,6 +915,9 @@ class _StreamState:
         if self.first:
             delta.headers = self.headers
             self.first = False
+        if delta.model and not self.versioned:
+            delta.model_version = model_version_of(self.call.model_version, delta.model)
+            self.versioned = True
         if delta.text:
             self.text.append(delta.text)
         if delta.content_filter:

@@ -544,7 +544,7 @@ class WebSocketTransport:
         result = responses.parse_response(
             final, deployment=turn.plan.call.deployment, headers=turn.sock_headers
         )
-        return self.client._finish(result, turn.options)
+        return self.client._finish(result, turn.options, turn.plan.call)
 
     # -- building a call ---------------------------------------------------------------------------
 

@@ -663,3 +663,17 @@ def test_embeddings_extra_body_reaches_every_batch(emu: Emulator) -> None:
     )
     bodies = [q.body for q in emu.requests if q.path.endswith("/embeddings")]
     assert len(bodies) == 2 and all(b["user"] == "team-7" for b in bodies)
+
+
+def test_model_version_and_raw_chunks(emu: Emulator) -> None:
+    c = client(emu, model="gpt-4o")
+    r = c.chat(ChatRequest(messages=[Message("user", "hi")]))
+    assert r.model and r.model_version and r.model.endswith(r.model_version)  # read from Azure's model name
+    configured = client(emu, model="gpt-4o", model_version="2024-08-06")
+    assert configured.chat(ChatRequest(messages=[Message("user", "hi")])).model_version == "2024-08-06"
+    acc = StreamAccumulator()
+    deltas = list(configured.stream(ChatRequest(messages=[Message("user", "hi")])))
+    for d in deltas:
+        acc.add(d)
+    assert acc.result().model_version == "2024-08-06"
+    assert all(isinstance(d.raw, dict) for d in deltas)  # the decoded chunk each delta came from

@@ -230,8 +230,8 @@ def test_response_kwargs_carry_usage_filter_model_and_version() -> None:
             deployment="chat",
             content_filter=[verdict, verdict],
             headers={"x-ms-region": "East US"},
-        ),
-        model_version="2024-11-20",
+            model_version="2024-11-20",
+        )
     )
     assert (kw["prompt_tokens"], kw["completion_tokens"], kw["total_tokens"]) == (100, 20, 120)
     assert kw["usage"]["cached_input_tokens"] == 64
@@ -269,7 +269,7 @@ def test_stream_folder_is_cumulative_and_final_after_the_finish_reason() -> None
         StreamDelta(text="lo", tool_calls=[ToolCallChunk(0, "c1", "get", '{"ci')]),
         StreamDelta(tool_calls=[ToolCallChunk(0, arguments='ty": "Oslo"}')]),
         StreamDelta(finish_reason="tool_calls", model="gpt-4o-2024-11-20"),
-        StreamDelta(usage=Usage(7, 3, 10)),
+        StreamDelta(usage=Usage(7, 3, 10), raw={"usage": {"completion_tokens": 3}}),
     ]
     out = [folder.add(d) for d in steps]
     assert [r.delta for r in out] == ["", "Hel", "lo", "", "", ""]
@@ -286,7 +286,7 @@ def test_stream_folder_is_cumulative_and_final_after_the_finish_reason() -> None
     assert (selection.tool_name, selection.tool_kwargs) == ("get", {"city": "Oslo"})
     assert final.additional_kwargs["prompt_tokens"] == 7
     assert final.additional_kwargs["model"] == "gpt-4o-2024-11-20"
-    assert final.raw is not None and final.raw["usage"]["completion_tokens"] == 3
+    assert final.raw == {"usage": {"completion_tokens": 3}}  # the decoded chunk itself
 
 
 def test_logprobs_per_token_with_alternatives() -> None:

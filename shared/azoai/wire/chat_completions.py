@@ -348,7 +348,7 @@ def parse_chunk(chunk: Any) -> StreamDelta | None:
     """One ``data:`` chunk -> a delta, or ``None`` when it carries nothing a caller can use."""
     if not isinstance(chunk, Mapping):
         raise InvalidResponseError("a stream chunk is not a JSON object")
-    delta = StreamDelta()
+    delta = StreamDelta(raw=chunk)
     useful = False
     filters = parse_prompt_filter_results(chunk)
     if filters:

@@ -83,6 +83,7 @@ class StreamAccumulator:
         self.headers: dict[str, str] = {}
         self.target: str | None = None
         self.logprobs: list[dict[str, Any]] | None = None
+        self.model_version: str | None = None
 
     def add(self, delta: StreamDelta) -> None:
         if delta.text:
@@ -115,6 +116,8 @@ class StreamAccumulator:
             self.headers.update(delta.headers)
         if delta.target:
             self.target = delta.target
+        if delta.model_version and not self.model_version:
+            self.model_version = delta.model_version
         if delta.logprobs:
             if self.logprobs is None:
                 self.logprobs = []
@@ -163,4 +166,5 @@ class StreamAccumulator:
             api=self.api,
             target=self.target,
             logprobs=self.logprobs,
+            model_version=self.model_version,
         )

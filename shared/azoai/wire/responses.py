@@ -371,6 +371,13 @@ def parse_event(event: Any) -> StreamDelta | None:
     """One Responses stream event -> a delta (``None`` for events with nothing to report).
 
     ``response.failed`` and ``error`` raise the matching typed error."""
+    delta = _event_delta(event)
+    if delta is not None:
+        delta.raw = event
+    return delta
+
+
+def _event_delta(event: Any) -> StreamDelta | None:
     if not isinstance(event, Mapping):
         raise InvalidResponseError("a stream event is not a JSON object")
     kind = event.get("type")

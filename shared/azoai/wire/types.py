@@ -233,6 +233,7 @@ class ChatResult:
     raw: Any = None
     target: str | None = None  # the route target that served the call (see azoai.routing)
     logprobs: list[dict[str, Any]] | None = None  # per-token entries, as the API reports them
+    model_version: str | None = None  # configured, discovered, or read from Azure's model name
 
     @property
     def text(self) -> str:
@@ -271,6 +272,8 @@ class StreamDelta:
     headers: dict[str, str] | None = None
     target: str | None = None  # on the first delta of a routed stream
     logprobs: list[dict[str, Any]] | None = None
+    model_version: str | None = None  # on the delta that first names the model
+    raw: Any = None  # the decoded chunk or event this delta came from
 
 
 @dataclass(slots=True)
