@@ -73,6 +73,24 @@ CASES: dict[
     ),
     "responses_api.py": (key_env, no_setup, ["answer: Bees communicate", "response id: resp_"]),
     "failover.py": (key_env, chat_overloaded, ["served by: chat-mini"]),
+    "llamaindex_rag.py": (
+        key_env,
+        no_setup,
+        [
+            "Mount Kilimanjaro in Tanzania is the highest mountain in Africa.",
+            "source: mountain.txt",
+        ],
+    ),
+    "llamaindex_agent.py": (
+        key_env,
+        no_setup,
+        ["tool call: get_population({'city': 'Lima'}) -> about 11 million", "answer:"],
+    ),
+    "llamaindex_structured_output.py": (
+        key_env,
+        no_setup,
+        ["Invoice {'customer': ", "'total_eur': 1250.5"],
+    ),
     "auth_api_key.py": (key_env, no_setup, ["auth: api_key | key from: env AZURE_OPENAI_API_KEY"]),
     "auth_default_credential.py": (
         identity_env,
