@@ -27,7 +27,7 @@ from azoai.versions import (
     shape_chat_params,
     supports,
 )
-from azoai.wire.common import int_or_zero, parse_tool_arguments
+from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -154,24 +154,8 @@ def _tools(request: ChatRequest) -> list[dict[str, Any]] | None:
 
 
 def _tool_choice(choice: str | bool | None, names: set[str]) -> Any:
-    if choice is None:
-        return None
-    if choice is True or choice in ("any", "required"):
-        return "required"
-    if choice is False:
-        return "none"
-    if choice in ("auto", "none"):
-        return choice
-    if isinstance(choice, str):
-        if names and choice not in names:
-            from azoai.errors import ConfigError
-
-            raise ConfigError(
-                f"tool_choice {choice!r} names no bound tool; bound tools: {', '.join(sorted(names))}",
-                setting="tool_choice",
-            )
-        return {"type": "function", "function": {"name": choice}}
-    return choice
+    mode, tool = tool_choice_name(choice, names)
+    return {"type": "function", "function": {"name": tool}} if tool else mode
 
 
 def _response_format(request: ChatRequest) -> dict[str, Any] | None:

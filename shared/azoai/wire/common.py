@@ -58,6 +58,28 @@ def parse_tool_arguments(raw: Any) -> tuple[dict[str, Any] | None, str, str | No
     return value, text, None
 
 
+def tool_choice_name(choice: str | bool | None, names: set[str]) -> tuple[str | None, str | None]:
+    """Normalise a neutral ``tool_choice``: ``(mode, None)`` with mode ``auto``/``none``/
+    ``required`` (``any`` and ``True`` mean required), ``(None, tool)`` for a named tool (which
+    must be bound), or ``(None, None)`` when unset. Each dialect wraps the answer its own way."""
+    if choice is None:
+        return None, None
+    if choice is True or choice in ("any", "required"):
+        return "required", None
+    if choice is False:
+        return "none", None
+    if choice in ("auto", "none"):
+        return str(choice), None
+    if names and choice not in names:
+        from azoai.errors import ConfigError
+
+        raise ConfigError(
+            f"tool_choice {choice!r} names no bound tool; bound tools: {', '.join(sorted(names))}",
+            setting="tool_choice",
+        )
+    return None, str(choice)
+
+
 def int_or_zero(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 

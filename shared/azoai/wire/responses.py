@@ -22,7 +22,7 @@ from azoai.errors import (
     ServiceUnavailableError,
 )
 from azoai.versions import ApiVersion, shape_chat_params
-from azoai.wire.common import int_or_zero, parse_tool_arguments
+from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -157,17 +157,8 @@ def build_body(
         }
         for t in request.tools
     ]
-    choice: Any = request.tool_choice
-    if choice is True or choice in ("any", "required"):
-        choice = "required"
-    elif choice is False:
-        choice = "none"
-    elif isinstance(choice, str) and choice not in ("auto", "none"):
-        if names and choice not in names:
-            from azoai.errors import ConfigError
-
-            raise ConfigError(f"tool_choice {choice!r} names no bound tool", setting="tool_choice")
-        choice = {"type": "function", "name": choice}
+    mode, tool = tool_choice_name(request.tool_choice, names)
+    choice: Any = {"type": "function", "name": tool} if tool else mode
     params: dict[str, Any] = {
         "temperature": request.temperature,
         "top_p": request.top_p,
