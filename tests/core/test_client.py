@@ -668,9 +668,13 @@ def test_embeddings_extra_body_reaches_every_batch(emu: Emulator) -> None:
 def test_model_version_and_raw_chunks(emu: Emulator) -> None:
     c = client(emu, model="gpt-4o")
     r = c.chat(ChatRequest(messages=[Message("user", "hi")]))
-    assert r.model and r.model_version and r.model.endswith(r.model_version)  # read from Azure's model name
+    assert (
+        r.model and r.model_version and r.model.endswith(r.model_version)
+    )  # read from Azure's model name
     configured = client(emu, model="gpt-4o", model_version="2024-08-06")
-    assert configured.chat(ChatRequest(messages=[Message("user", "hi")])).model_version == "2024-08-06"
+    assert (
+        configured.chat(ChatRequest(messages=[Message("user", "hi")])).model_version == "2024-08-06"
+    )
     acc = StreamAccumulator()
     deltas = list(configured.stream(ChatRequest(messages=[Message("user", "hi")])))
     for d in deltas:
