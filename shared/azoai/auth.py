@@ -19,6 +19,7 @@ import concurrent.futures
 import inspect
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -406,6 +407,45 @@ def _identity() -> Any:
     return identity
 
 
+def _private_authority_host(identity: Any = None) -> str | None:
+    """The host named by ``AZURE_AUTHORITY_HOST`` when it is not one of Microsoft's Entra
+    authorities (azure-identity's ``AzureAuthorityHosts``, MSAL's well-known hosts, or a regional
+    host under one of them), else ``None``.
+
+    For such a host (a private or emulated authority) MSAL's instance discovery, which asks
+    ``login.microsoftonline.com`` whether the authority is known, cannot succeed, so the
+    credentials are built with ``disable_instance_discovery=True``. azure-identity itself reads
+    the variable, so this does too (``os.environ``, not the settings' ``env``)."""
+    raw = os.environ.get("AZURE_AUTHORITY_HOST", "").strip()
+    if not raw:
+        return None
+    host = (urlsplit(raw if "://" in raw else f"https://{raw}").hostname or "").lower()
+    if not host:
+        return None
+    known: set[str] = set()
+    hosts = getattr(identity, "AzureAuthorityHosts", None)
+    for name in ("AZURE_PUBLIC_CLOUD", "AZURE_GOVERNMENT", "AZURE_CHINA"):
+        value = getattr(hosts, name, None)
+        if isinstance(value, str):
+            known.add(value.lower())
+    try:
+        from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
+    except ImportError:  # pragma: no cover - msal comes with azure-identity
+        WELL_KNOWN_AUTHORITY_HOSTS = frozenset()
+    known.update(h.lower() for h in WELL_KNOWN_AUTHORITY_HOSTS)
+    known.update(
+        {
+            "login.microsoftonline.com",
+            "login.microsoftonline.us",
+            "login.chinacloudapi.cn",
+            "login.partner.microsoftonline.cn",
+        }
+    )
+    if host in known or host.partition(".")[2] in known:
+        return None
+    return host
+
+
 def build_credential(
     mode: str,
     *,
@@ -413,7 +453,11 @@ def build_credential(
     tenant_id: str | None = None,
     client_secret: SecretStr | None = None,
 ) -> Any:
-    """Build the azure-identity credential for a named mode (imported only when used)."""
+    """Build the azure-identity credential for a named mode (imported only when used).
+
+    Service principals and workload identity against an authority that is not Microsoft's
+    (``AZURE_AUTHORITY_HOST``; see :func:`_private_authority_host`) skip MSAL's instance
+    discovery; Microsoft's own authorities are left to azure-identity's defaults."""
     identity = _identity()
     if mode == "managed_identity":
         return (
@@ -426,12 +470,24 @@ def build_credential(
         if client_id:
             kw["managed_identity_client_id"] = client_id
         return identity.DefaultAzureCredential(**kw)
-    if mode == "workload_identity":
-        return identity.WorkloadIdentityCredential(client_id=client_id, tenant_id=tenant_id)
-    if mode == "client_secret":
+    if mode in ("workload_identity", "client_secret"):
+        extra: dict[str, Any] = {}
+        private = _private_authority_host(identity)
+        if private is not None:
+            log.debug(
+                "azoai: AZURE_AUTHORITY_HOST %s is not a Microsoft authority; "
+                "building the %s credential with disable_instance_discovery=True",
+                private,
+                mode,
+            )
+            extra["disable_instance_discovery"] = True
+        if mode == "workload_identity":
+            return identity.WorkloadIdentityCredential(
+                client_id=client_id, tenant_id=tenant_id, **extra
+            )
         assert tenant_id and client_id and client_secret is not None
         return identity.ClientSecretCredential(
-            tenant_id, client_id, client_secret.get_secret_value()
+            tenant_id, client_id, client_secret.get_secret_value(), **extra
         )
     if mode == "azure_cli":
         return identity.AzureCliCredential()

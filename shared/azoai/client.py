@@ -97,7 +97,7 @@ class _Attempts:
     jitter, honouring Azure's retry-after headers; gives up at once when Azure asks for longer than
     ``max_retry_after``; refreshes credentials once after a 401."""
 
-    __slots__ = ("attempt", "call", "client", "max_retries", "refreshed", "throttled")
+    __slots__ = ("attempt", "call", "client", "max_retries", "refreshed", "sent_at", "throttled")
 
     def __init__(self, client: Client, call: _Call, options: CallOptions) -> None:
         self.client = client
@@ -110,10 +110,11 @@ class _Attempts:
         self.attempt = 0
         self.throttled = 0
         self.refreshed = False
+        self.sent_at: float | None = None
 
     def ok(self, headers: Mapping[str, str]) -> None:
         if self.call.pacer is not None:
-            self.call.pacer.observe(headers)
+            self.call.pacer.observe(headers, self.sent_at)
 
     def transport_error(self, exc: Exception) -> AzoaiError:
         import httpx
@@ -137,7 +138,7 @@ class _Attempts:
         a fresh token may fix)."""
         err = self.client._error(self.call, status, content, headers)
         if self.call.pacer is not None:
-            self.call.pacer.observe(headers)
+            self.call.pacer.observe(headers, self.sent_at)
             retry_after = getattr(err, "retry_after", None)
             if (
                 status == 429
@@ -217,6 +218,8 @@ class Client:
         self._discovery: DeploymentDiscovery | None = None
         self._learned: dict[str, ModelInfo] = {}
         self._routers: dict[str, Router] = {}
+        self._timeouts: dict[float, Any] = {}  # httpx.Timeout per read timeout, built once
+        self._checked_urls: set[str] = set()  # URLs already checked against the allowed hosts
         self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.websocket)
 
     def __repr__(self) -> str:
@@ -513,16 +516,29 @@ class Client:
         return h
 
     def _timeout(self, call: _Call, options: CallOptions) -> Any:
-        import httpx
+        read = (
+            self.settings.timeout.stream_idle
+            if call.stream
+            else (options.timeout or self.settings.timeout.read)
+        )
+        timeout = self._timeouts.get(read)
+        if timeout is None:
+            import httpx
 
-        t = self.settings.timeout
-        read = t.stream_idle if call.stream else (options.timeout or t.read)
-        return httpx.Timeout(connect=t.connect, read=read, write=t.read, pool=t.read)
+            t = self.settings.timeout
+            timeout = self._timeouts[read] = httpx.Timeout(
+                connect=t.connect, read=read, write=t.read, pool=t.read
+            )
+        return timeout
 
     def _check_host(self, url: str) -> None:
+        if url in self._checked_urls:
+            return
         from azoai.auth import check_host
 
         check_host(url, self.connection.allowed_hosts)
+        if len(self._checked_urls) < 256:
+            self._checked_urls.add(url)
 
     def _error(
         self, call: _Call, status: int, content: bytes, headers: Mapping[str, str]
@@ -563,7 +579,7 @@ class Client:
         state = _Attempts(self, call, options)
         while True:
             if call.pacer is not None:
-                call.pacer.acquire(call.cost)
+                state.sent_at = call.pacer.acquire(call.cost)
             auth = conn.auth.headers()
             try:
                 resp = http.send(
@@ -598,7 +614,7 @@ class Client:
         state = _Attempts(self, call, options)
         while True:
             if call.pacer is not None:
-                await call.pacer.aacquire(call.cost)
+                state.sent_at = await call.pacer.aacquire(call.cost)
             auth = await conn.auth.aheaders()
             try:
                 resp = await http.send(

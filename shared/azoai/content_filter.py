@@ -10,7 +10,7 @@ see the spellings.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
@@ -44,14 +44,50 @@ class CategoryResult:
         return out
 
 
-@dataclass(frozen=True, slots=True)
 class ContentFilterResults:
-    """The verdict for one side (prompt or completion) of one request."""
+    """The verdict for one side (prompt or completion) of one request.
 
-    side: Side
-    categories: tuple[CategoryResult, ...] = ()
-    index: int = 0  # prompt_index or choice index
-    offsets: Mapping[str, int] | None = field(default=None)
+    Built from Azure's raw annotation (``raw=``) the categories are parsed only when first read:
+    a stream carries an annotation on nearly every chunk, and most are never inspected."""
+
+    __slots__ = ("_categories", "_raw", "index", "offsets", "side")
+
+    def __init__(
+        self,
+        side: Side,
+        categories: tuple[CategoryResult, ...] | None = None,
+        index: int = 0,
+        offsets: Mapping[str, int] | None = None,
+        *,
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.side = side
+        self.index = index
+        self.offsets = offsets
+        self._categories = tuple(categories) if categories is not None else None
+        self._raw = raw
+
+    @property
+    def categories(self) -> tuple[CategoryResult, ...]:
+        if self._categories is None:
+            self._categories = parse_category_results(self._raw)
+        return self._categories
+
+    def __repr__(self) -> str:
+        return f"ContentFilterResults(side={self.side!r}, index={self.index}, categories={self.categories!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContentFilterResults):
+            return NotImplemented
+        return (self.side, self.index, self.offsets, self.categories) == (
+            other.side,
+            other.index,
+            other.offsets,
+            other.categories,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.side, self.index, self.categories))
 
     @property
     def filtered(self) -> bool:
@@ -130,8 +166,10 @@ def parse_prompt_filter_results(body: Mapping[str, Any]) -> list[ContentFilterRe
         out.append(
             ContentFilterResults(
                 side="prompt",
-                categories=parse_category_results(item.get("content_filter_results")),
                 index=idx if isinstance(idx, int) else 0,
+                raw=raw_results
+                if isinstance(raw_results := item.get("content_filter_results"), Mapping)
+                else None,
             )
         )
     return out

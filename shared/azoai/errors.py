@@ -314,17 +314,28 @@ def _parse_body(
     return (parsed if isinstance(parsed, Mapping) else None), text
 
 
+_KEPT = (
+    *AZURE_HEADERS,
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "retry-after",
+    "retry-after-ms",
+)
+
+
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    out = {}
-    for k, v in headers.items():
-        lk = k.lower()
-        if (
-            lk in AZURE_HEADERS
-            or lk.startswith("x-ratelimit-")
-            or lk in ("retry-after", "retry-after-ms")
-        ):
-            out[lk] = v
-    return out
+    """The Azure response headers worth keeping on results and errors (lower-case names)."""
+    get = getattr(headers, "get", None)
+    if get is not None and not isinstance(headers, dict):  # httpx.Headers: case-insensitive
+        out = {}
+        for name in _KEPT:
+            value = get(name)
+            if value is not None:
+                out[name] = value
+        return out
+    return {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT}
 
 
 def error_from_response(

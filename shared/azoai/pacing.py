@@ -73,9 +73,11 @@ class Pacer:
                 )
             self._updated = now
 
-    def observe(self, headers: Mapping[str, str]) -> None:
+    def observe(self, headers: Mapping[str, str], sent_at: float | None = None) -> None:
         """Re-sync from a response's ``x-ratelimit-*`` headers (``{}`` after a failed request:
-        it ends the probe without teaching anything)."""
+        it ends the probe without teaching anything). ``sent_at`` (from :meth:`acquire`) is when
+        the request left: Azure's remaining count is as of then, and the bucket has refilled
+        since."""
         if self._probe != "done":
             self._probe = "done"
             self._probe_done.set()
@@ -90,12 +92,15 @@ class Pacer:
                 self.limit_tokens = lt
             if lr:
                 self.limit_requests = lr
-            # The server's remaining count is authoritative, but requests of ours still in flight
-            # are not in it yet; keep the lower of the two views.
+            # The server's remaining count is as of the request's admission; add the refill since
+            # then. Requests of ours still in flight are not in it yet, so keep the lower view.
+            elapsed = max(0.0, now - sent_at) if sent_at is not None else 0.0
             if rt is not None and self.limit_tokens:
-                self._tokens = min(self._tokens, float(rt)) if self._tokens else float(rt)
+                server = min(float(self.limit_tokens), rt + elapsed * self.limit_tokens / 60.0)
+                self._tokens = min(self._tokens, server) if self._tokens else server
             if rr is not None and self.limit_requests:
-                self._requests = min(self._requests, float(rr)) if self._requests else float(rr)
+                server = min(float(self.limit_requests), rr + elapsed * self.limit_requests / 60.0)
+                self._requests = min(self._requests, server) if self._requests else server
 
     def calibrate(self, estimated: int, actual: int) -> None:
         """Learn how Azure's token count compares with the offline estimate."""
@@ -112,8 +117,9 @@ class Pacer:
             self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
 
     def cost(self, estimated_tokens: int) -> int:
-        """Azure's likely count for an estimate, with a 3% margin (calibration is not exact)."""
-        return max(1, int(estimated_tokens * self._ratio * 1.03 + 0.5))
+        """Azure's likely count for an estimate, with a 1% margin (calibration is not exact; a
+        rare 429 costs one exact retry-after wait)."""
+        return max(1, int(estimated_tokens * self._ratio * 1.01 + 0.5))
 
     def max_request_tokens(self) -> int | None:
         """The largest token cost one request can have and still fit the bucket."""
@@ -152,22 +158,23 @@ class Pacer:
                 self._requests -= 1
             return 0.0
 
-    def acquire(self, tokens: int) -> None:
+    def acquire(self, tokens: int) -> float:
+        """Wait until ``tokens`` fit, reserve them; returns when (pacer clock) they were taken."""
         while True:
             wait = self._try(tokens)
             if wait == 0:
-                return
+                return time.monotonic()
             if wait < 0:
                 self._probe_done.wait(_PROBE_WAIT)
                 continue
             self.waited += wait
             time.sleep(wait)
 
-    async def aacquire(self, tokens: int) -> None:
+    async def aacquire(self, tokens: int) -> float:
         while True:
             wait = self._try(tokens)
             if wait == 0:
-                return
+                return time.monotonic()
             if wait < 0:
                 await _asleep(0.01)  # the probe is on another task: poll briefly
                 continue

@@ -82,7 +82,7 @@ def test_calibration_scales_estimates() -> None:
     p = Pacer()
     for _ in range(5):
         p.calibrate(estimated=300, actual=200)
-    assert p.cost(300) == 206  # the ratio, plus a 3% margin
+    assert p.cost(300) == 202  # the ratio, plus a 1% margin
 
 
 @pytest.fixture
@@ -137,7 +137,9 @@ def test_a_batch_the_quota_can_never_fit_is_split_not_lost(
     result = c.embed(texts, concurrency=1)
     assert len(result.vectors) == 2048 and all(result.vectors)
     refused = [q for q in quota_emu.requests if q.status == 429]
-    assert len(refused) == 1  # the first, too-big request; then halves that fit
+    # the first, too-big request; then halves that fit (a second 429 is possible when the halves'
+    # token counts differ from the calibration: it costs one exact retry-after wait, nothing lost)
+    assert 1 <= len(refused) <= 2
     sizes = [len(q.body["input"]) for q in quota_emu.requests if q.status == 200]
     assert sum(sizes) == 2048 and max(sizes) < 2048
     again = c.embed([texts[1500]])

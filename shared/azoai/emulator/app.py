@@ -2,6 +2,8 @@
 logs each request (secrets redacted), and sends results, including server-sent event streams
 that can be cut mid-way by closing the TCP connection. The Responses WebSocket
 (``/openai/v1/responses``) is adapted here to :class:`~azoai.emulator.api_responses_ws.SocketIO`.
+The HTTPS listener's application (the Entra token service) is built here too, with another
+handler and no WebSocket.
 
 This is the only module that imports starlette.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -106,8 +109,14 @@ def _parse(raw: bytes) -> Any:
         return None
 
 
-def build_app(state: EmulatorState) -> Starlette:
-    """The emulator as an ASGI application serving ``state``."""
+Handler = Callable[[Call, EmulatorState], Awaitable[HttpResult | StreamResult]]
+
+
+def build_app(
+    state: EmulatorState, *, handler: Handler = handle, websocket: bool = True
+) -> Starlette:
+    """The emulator as an ASGI application serving ``state``: Azure OpenAI by default, or
+    another ``handler`` (the Entra token service) without the Responses WebSocket."""
 
     async def endpoint(request: Request) -> Response:
         raw = await request.body()
@@ -131,7 +140,7 @@ def build_app(state: EmulatorState) -> Starlette:
             base_url=str(request.base_url).rstrip("/"),
             record=record,
         )
-        result = await handle(call, state)
+        result = await handler(call, state)
         if isinstance(result, StreamResult):
             record.status = result.status
             return _EventStream(result, state)
@@ -187,11 +196,11 @@ def build_app(state: EmulatorState) -> Starlette:
                 except (RuntimeError, OSError, WebSocketDisconnect):
                     pass
 
+    http_route = Route("/{path:path}", endpoint, methods=_METHODS)
+    if not websocket:
+        return Starlette(routes=[http_route])
     return Starlette(
-        routes=[
-            WebSocketRoute("/openai/v1/responses", websocket_endpoint),
-            Route("/{path:path}", endpoint, methods=_METHODS),
-        ]
+        routes=[WebSocketRoute("/openai/v1/responses", websocket_endpoint), http_route]
     )
 
 

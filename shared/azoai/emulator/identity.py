@@ -86,47 +86,62 @@ class TokenIssuer:
         *,
         lifetime: float | None = None,
         client_id: str | None = None,
+        tenant: str | None = None,
     ) -> tuple[str, int]:
         """A new token for ``audience`` and its expiry (epoch seconds)."""
         now = self._clock()
         expires = int(now + (self.lifetime if lifetime is None else lifetime))
-        header = {"typ": "JWT", "alg": "HS256", "kid": "azoai-emulator"}
+        tid = tenant or TENANT_ID
         claims = {
             "aud": normalise_resource(audience),
-            "iss": f"https://sts.windows.net/{TENANT_ID}/",
+            "iss": f"https://sts.windows.net/{tid}/",
             "iat": int(now),
             "nbf": int(now),
             "exp": expires,
-            "tid": TENANT_ID,
+            "tid": tid,
             "oid": self.principal,
             "sub": self.principal,
             "appid": client_id or self.principal,
             "jti": secrets.token_hex(8),
             "ver": "1.0",
         }
+        return self.sign(claims), expires
+
+    def sign(self, claims: dict[str, Any], *, kid: str = "azoai-emulator") -> str:
+        """A JWT-shaped token carrying ``claims``, signed with this emulator's secret."""
+        header = {"typ": "JWT", "alg": "HS256", "kid": kid}
         signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
         signature = hmac.new(self._secret, signing_input.encode("ascii"), hashlib.sha256).digest()
-        return f"{signing_input}.{_b64(signature)}", expires
+        return f"{signing_input}.{_b64(signature)}"
 
-    def mint_for_endpoint(self, resource: str, client_id: str | None) -> tuple[str, int]:
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token this emulator signed, or ``None`` (malformed or forged).
+        Expiry is not checked here."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        expected = hmac.new(
+            self._secret, f"{parts[0]}.{parts[1]}".encode("ascii", "replace"), hashlib.sha256
+        ).digest()
+        try:
+            if not hmac.compare_digest(expected, _unb64(parts[2])):
+                return None
+            claims = json.loads(_unb64(parts[1]))
+        except (ValueError, UnicodeError):
+            return None
+        return claims if isinstance(claims, dict) else None
+
+    def mint_for_endpoint(
+        self, resource: str, client_id: str | None, *, tenant: str | None = None
+    ) -> tuple[str, int]:
         with self._lock:
             self.endpoint_tokens += 1
-        return self.mint(resource, client_id=client_id)
+        return self.mint(resource, client_id=client_id, tenant=tenant)
 
     def check(self, token: str) -> tuple[dict[str, Any] | None, str]:
         """``(claims, "ok")``, or ``(None, "invalid")`` / ``(claims, "expired")``."""
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None, "invalid"
-        expected = hmac.new(
-            self._secret, f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256
-        ).digest()
-        try:
-            valid = hmac.compare_digest(expected, _unb64(parts[2]))
-            claims = json.loads(_unb64(parts[1])) if valid else None
-        except (ValueError, UnicodeDecodeError):
-            return None, "invalid"
-        if not isinstance(claims, dict):
+        claims = self.verify(token)
+        if claims is None:
             return None, "invalid"
         if self._clock() >= float(claims.get("exp", 0)):
             return claims, "expired"

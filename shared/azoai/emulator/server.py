@@ -1,16 +1,22 @@
 """The :class:`Emulator`: the app served by uvicorn on a background thread on ``127.0.0.1``.
 
-Starting binds the socket first (so the port is known at once, even with ``port=0``), then runs
-uvicorn on its own thread and event loop and returns when it accepts connections; stopping asks
-uvicorn to exit, joins the thread and closes the socket. Both take a fraction of a second.
+Starting binds the sockets first (so the ports are known at once, even with ``port=0``), then
+runs uvicorn on its own thread and event loop and returns when it accepts connections; stopping
+asks uvicorn to exit, joins the thread and closes the sockets. Both take a fraction of a second.
 starlette and uvicorn are imported only by :meth:`Emulator.start`, so configuring an emulator
 (and ``import azoai.emulator``) works without them.
+
+Two listeners share that thread and loop: Azure OpenAI over plain HTTP (:attr:`Emulator.endpoint`),
+and the Entra token service over HTTPS (:attr:`Emulator.authority_host`), with a certificate from
+a throwaway CA made at start (:mod:`.tls`; :attr:`Emulator.ca_bundle`), removed at stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +35,12 @@ from azoai.emulator.config import (
     EmulatorConfig,
     EmulatorDeployment,
     load_config,
+)
+from azoai.emulator.entra import (
+    DEFAULT_TENANT_ID,
+    EntraDirectory,
+    handle_entra,
+    mint_federated_token,
 )
 from azoai.emulator.faults import Fault
 from azoai.emulator.identity import DEFAULT_AUDIENCE
@@ -52,6 +64,23 @@ class _DenialLogFilter(logging.Filter):
 _DENIAL_FILTER = _DenialLogFilter()
 
 
+def _tls_server_class() -> type[Any]:
+    """A uvicorn server that aborts its connections when it shuts down. Closing a TLS connection
+    politely waits for the client's close_notify, which an idle keep-alive client (a requests
+    session in the test process) never sends, so a graceful stop would wait its full timeout."""
+    import uvicorn
+
+    class _AbortingServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
+            await super().shutdown(sockets=sockets)
+
+    return _AbortingServer
+
+
 class Emulator:
     """A local Azure OpenAI resource. Use as a context manager, or :meth:`start` / :meth:`stop`::
 
@@ -66,6 +95,15 @@ class Emulator:
     HTTP inference request and every WebSocket handshake (a new request's trip through Azure's
     front end), but not the messages on an open WebSocket; a deployment's ``latency`` delays
     every response, whichever the transport.
+
+    Entra: ``entra_clients`` maps the client ids of the app registrations its token service
+    knows to their secrets (``None``: an app without a secret, for federated tokens only); by
+    default one app, :attr:`entra_client_id` with :attr:`entra_client_secret`. Point
+    azure-identity at :attr:`authority_host` (``AZURE_AUTHORITY_HOST``) with :attr:`tenant_id`
+    (any tenant works), trust :attr:`ca_bundle` (``REQUESTS_CA_BUNDLE``), and
+    ``ClientSecretCredential`` and ``WorkloadIdentityCredential`` (with a token file holding
+    :meth:`issue_federated_token`) get tokens from the emulator. ``entra_port=0`` picks a free
+    port for that HTTPS listener.
     """
 
     def __init__(
@@ -85,6 +123,8 @@ class Emulator:
         clock: Callable[[], float] | None = None,
         ws_max_age: float = 3600.0,
         request_latency: float = 0.0,
+        entra_clients: Mapping[str, str | None] | None = None,
+        entra_port: int = 0,
     ) -> None:
         chosen = tuple(DEFAULT_DEPLOYMENTS if deployments is None else deployments)
         names = [d.name for d in chosen]
@@ -108,10 +148,17 @@ class Emulator:
             token_lifetime=token_lifetime,
             ws_max_age=ws_max_age,
             request_latency=request_latency,
+            entra=EntraDirectory.of(entra_clients),
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._requested_entra_port = entra_port
+        self._entra_port: int | None = None
+        self._entra_server: Any = None
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._ca_bundle: str | None = None
+        self._entra_unavailable: str | None = None
 
     @classmethod
     def from_config(cls, config: EmulatorConfig | str | Path, **overrides: Any) -> Emulator:
@@ -127,26 +174,62 @@ class Emulator:
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         try:
-            import uvicorn
+            import uvicorn  # noqa: F401  (imported here to fail early with a clear message)
 
             from azoai.emulator.app import build_app
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "the emulator needs starlette and uvicorn: pip install 'azoai[emulator]'"
             ) from exc
+        sock = self._bind(self._requested_port)
+        self._port = sock.getsockname()[1]
+        pairs = [(self._uvicorn_server(build_app(self._state)), sock)]
+        self._server = pairs[0][0]
+        try:
+            entra = self._start_entra(build_app)
+        except BaseException:
+            sock.close()
+            self._cleanup_tls()
+            raise
+        if entra is not None:
+            pairs.append(entra)
+        self._error = None
+        self._state.drop_connection = self._drop_connection
+        thread = threading.Thread(
+            target=self._run, args=(pairs,), name=f"azoai-emulator:{self._port}", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not all(server.started for server, _ in pairs):
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the emulator did not start: {self._error!r}")
+            time.sleep(0.002)
+        return self
+
+    def _bind(self, port: int) -> socket.socket:
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
         # without it, Nagle's algorithm and delayed ACKs hold every second write back ~40 ms.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, self._requested_port))
+            sock.bind((self._host, port))
         except OSError:
             sock.close()
             raise
-        self._port = sock.getsockname()[1]
+        return sock
+
+    def _uvicorn_server(
+        self, app: Any, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None
+    ) -> Any:
+        import uvicorn
+
+        server_class = uvicorn.Server if ssl_certfile is None else _tls_server_class()
+
         logging.getLogger("uvicorn.error").addFilter(_DENIAL_FILTER)  # idempotent
         config = uvicorn.Config(
-            build_app(self._state),
+            app,
             loop="asyncio",
             http="h11",
             ws="websockets-sansio",
@@ -155,47 +238,85 @@ class Emulator:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=1,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._error = None
-        self._state.drop_connection = self._drop_connection
-        thread = threading.Thread(
-            target=self._run, args=(server, sock), name=f"azoai-emulator:{self._port}", daemon=True
-        )
-        self._thread = thread
-        thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the emulator did not start: {self._error!r}")
-            time.sleep(0.002)
-        return self
+        return server_class(config)
 
-    def _run(self, server: Any, sock: socket.socket) -> None:
+    def _start_entra(self, build_app: Callable[..., Any]) -> tuple[Any, socket.socket] | None:
+        """The HTTPS listener for the Entra token service, or ``None`` when ``cryptography``
+        (needed for its certificate) is missing."""
         try:
-            server.run(sockets=[sock])
+            import cryptography  # noqa: F401
+
+            from azoai.emulator.tls import write_tls_files
+        except ImportError:  # pragma: no cover - depends on the environment
+            self._entra_unavailable = (
+                "the emulator's Entra token service needs the cryptography package for its TLS "
+                "certificate: pip install 'azoai[emulator]'"
+            )
+            return None
+        self._entra_unavailable = None
+        self._tls_dir = tempfile.TemporaryDirectory(prefix="azoai-emulator-tls-")
+        files = write_tls_files(Path(self._tls_dir.name), self._host)
+        self._ca_bundle = str(files.ca_bundle)
+        sock = self._bind(self._requested_entra_port)
+        self._entra_port = sock.getsockname()[1]
+        server = self._uvicorn_server(
+            build_app(self._state, handler=handle_entra, websocket=False),
+            ssl_certfile=str(files.certfile),
+            ssl_keyfile=str(files.keyfile),
+        )
+        self._entra_server = server
+        return server, sock
+
+    def _run(self, pairs: list[tuple[Any, socket.socket]]) -> None:
+        try:
+            asyncio.run(self._serve(pairs))
         except BaseException as exc:  # reported by start(); a thread must not raise
             self._error = exc
         finally:
-            sock.close()
+            for _, sock in pairs:
+                sock.close()
+
+    @staticmethod
+    async def _serve(pairs: list[tuple[Any, socket.socket]]) -> None:
+        """Run the servers on one loop; when one ends (stopped, or failed), stop the others."""
+        tasks = [asyncio.ensure_future(server.serve(sockets=[sock])) for server, sock in pairs]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for server, _ in pairs:
+            server.should_exit = True
+        for task in tasks:
+            await task  # re-raises a server's failure
 
     def stop(self) -> None:
         """Stop serving and join the thread. Safe to call twice."""
         server, thread = self._server, self._thread
         if thread is None:
             return
+        entra = self._entra_server
         self._state.stopping.set()  # simulated waits end and drop their connections
-        server.should_exit = True
+        for s in (server, entra):
+            if s is not None:
+                s.should_exit = True
         thread.join(timeout=_STOP_TIMEOUT)
         if thread.is_alive():
-            server.force_exit = True
+            for s in (server, entra):
+                if s is not None:
+                    s.force_exit = True
             thread.join(timeout=_STOP_TIMEOUT)
         self._thread = None
         self._server = None
+        self._entra_server = None
         self._state.drop_connection = None
         self._state.stopping.clear()
+        self._cleanup_tls()
+
+    def _cleanup_tls(self) -> None:
+        tls_dir, self._tls_dir = self._tls_dir, None
+        self._ca_bundle = None
+        if tls_dir is not None:
+            tls_dir.cleanup()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -291,6 +412,60 @@ class Emulator:
         """The management API host (the same server)."""
         return self.endpoint
 
+    # --- Entra (service principals and workload identity) ----------------------------------------
+
+    @property
+    def authority_host(self) -> str:
+        """The Entra authority, ``https://127.0.0.1:PORT``: set ``AZURE_AUTHORITY_HOST`` to it
+        (or pass ``authority=``), and trust :attr:`ca_bundle`."""
+        if self._entra_unavailable is not None:
+            raise RuntimeError(self._entra_unavailable)
+        if self._entra_port is None:
+            raise RuntimeError("the emulator has not been started")
+        return f"https://{self._host}:{self._entra_port}"
+
+    @property
+    def ca_bundle(self) -> str:
+        """Path of the PEM file with the CA that signed :attr:`authority_host`'s certificate
+        (for ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE``). A fresh CA per start; the file is
+        removed when the emulator stops."""
+        if self._entra_unavailable is not None:
+            raise RuntimeError(self._entra_unavailable)
+        if self._ca_bundle is None:
+            raise RuntimeError("the emulator is not running")
+        return self._ca_bundle
+
+    @property
+    def tenant_id(self) -> str:
+        """A tenant id for ``AZURE_TENANT_ID`` (the token service answers for any tenant)."""
+        return DEFAULT_TENANT_ID
+
+    @property
+    def entra_client_id(self) -> str | None:
+        """The first app registration's client id (``AZURE_CLIENT_ID``)."""
+        return self._state.entra.first_client()[0]
+
+    @property
+    def entra_client_secret(self) -> str | None:
+        """The first app registration's secret (``AZURE_CLIENT_SECRET``), ``None`` if it has none."""
+        return self._state.entra.first_client()[1]
+
+    def issue_federated_token(
+        self,
+        client_id: str | None = None,
+        *,
+        subject: str = "system:serviceaccount:default:workload",
+        lifetime: float = 3600.0,
+    ) -> str:
+        """A federated token for a workload identity's token file (``AZURE_FEDERATED_TOKEN_FILE``):
+        what Kubernetes projects into a pod, exchangeable at the token service by ``client_id``
+        (default :attr:`entra_client_id`) until it expires (``lifetime`` seconds on the
+        emulator's clock). Write a new one to the file to rotate it."""
+        chosen = client_id or self.entra_client_id
+        if chosen is None:
+            raise ValueError("the emulator has no Entra app registrations (entra_clients={})")
+        return mint_federated_token(self._state, chosen, subject=subject, lifetime=lifetime)
+
     @property
     def subscription_id(self) -> str:
         return self._state.subscription_id
@@ -330,7 +505,7 @@ class Emulator:
 
     @property
     def tokens_issued(self) -> int:
-        """Tokens minted through the managed-identity endpoints."""
+        """Tokens minted through the token endpoints (managed identity and Entra)."""
         return self._state.issuer.endpoint_tokens
 
     # --- request log ----------------------------------------------------------------------------

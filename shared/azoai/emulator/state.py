@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azoai.emulator.config import EmulatorDeployment
+from azoai.emulator.entra import EntraDirectory
 from azoai.emulator.faults import AppliedFaults, Fault, FaultBook
 from azoai.emulator.identity import TokenIssuer
 from azoai.emulator.model import Reply, Turn
@@ -107,6 +108,8 @@ class EmulatorState:
     )
     #: How many Responses WebSockets were accepted since the start (or the last reset).
     websockets_opened: int = 0
+    #: The Entra token service's app registrations and federated identity credentials.
+    entra: EntraDirectory = field(default_factory=EntraDirectory)
 
     def __post_init__(self) -> None:
         if self.arm_page_size < 1:

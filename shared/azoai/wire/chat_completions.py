@@ -15,7 +15,6 @@ from typing import Any
 from azoai.catalog import ModelInfo
 from azoai.content_filter import (
     ContentFilterResults,
-    parse_category_results,
     parse_prompt_filter_results,
 )
 from azoai.errors import InvalidResponseError
@@ -270,9 +269,9 @@ def _completion_filter(choice: Mapping[str, Any], index: int = 0) -> ContentFilt
     offsets = choice.get("content_filter_offsets")
     return ContentFilterResults(
         side="completion",
-        categories=parse_category_results(raw),
         index=index,
         offsets=dict(offsets) if isinstance(offsets, Mapping) else None,
+        raw=raw,
     )
 
 
