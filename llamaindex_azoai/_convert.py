@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -424,12 +425,28 @@ def to_tool_spec(tool: Any, *, strict: bool = False) -> ToolSpec:
         params = dict(fn.get("parameters") or {"type": "object", "properties": {}})
         flag = fn.get("strict")
         return _spec(str(name), str(fn.get("description") or ""), params, strict or bool(flag))
-    metadata = getattr(tool, "metadata", None)
+    metadata: Any = getattr(tool, "metadata", None)
     if metadata is None:
         raise TypeError(f"cannot use {type(tool).__name__} as a tool; pass a LlamaIndex BaseTool")
-    return _spec(
-        metadata.get_name(), metadata.description or "", metadata.get_parameters_dict(), strict
-    )
+    # Building the JSON schema (pydantic's model_json_schema) is most of a tool call's CPU, and
+    # agents send the same tools on every turn: keep one spec per tool (and its metadata object,
+    # so a tool whose metadata is replaced gets a fresh spec).
+    try:
+        cache = _SPECS.setdefault(tool, {})
+    except TypeError:  # not hashable or weak-referenceable: no cache
+        cache = {}
+    if cache.get("metadata") is not metadata:
+        cache.clear()
+        cache["metadata"] = metadata
+    spec: ToolSpec | None = cache.get(strict)
+    if spec is None:
+        spec = cache[strict] = _spec(
+            metadata.get_name(), metadata.description or "", metadata.get_parameters_dict(), strict
+        )
+    return spec
+
+
+_SPECS: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 def _spec(name: str, description: str, params: dict[str, Any], strict: bool) -> ToolSpec:
