@@ -41,6 +41,30 @@ def identity_env(emu: Emulator) -> dict[str, str]:
     }
 
 
+def entra_env(emu: Emulator) -> dict[str, str]:
+    # the emulator's Entra token service over HTTPS, trusted through its throwaway CA
+    return {
+        "AZURE_OPENAI_ENDPOINT": emu.endpoint,
+        "AZURE_OPENAI_DEPLOYMENT": "chat",
+        "AZURE_AUTHORITY_HOST": emu.authority_host,
+        "REQUESTS_CA_BUNDLE": emu.ca_bundle,
+        "AZURE_TENANT_ID": emu.tenant_id,
+        "AZURE_CLIENT_ID": str(emu.entra_client_id),
+    }
+
+
+def service_principal_env(emu: Emulator) -> dict[str, str]:
+    return {**entra_env(emu), "AZURE_CLIENT_SECRET": str(emu.entra_client_secret)}
+
+
+def workload_identity_env(emu: Emulator) -> dict[str, str]:
+    # the projected token file a pod gets, kept in the emulator's temporary directory (removed
+    # when it stops, like the CA bundle next to it)
+    token_file = Path(emu.ca_bundle).parent / "azure-identity-token"
+    token_file.write_text(emu.issue_federated_token())
+    return {**entra_env(emu), "AZURE_FEDERATED_TOKEN_FILE": str(token_file)}
+
+
 def no_setup(emu: Emulator) -> None:
     pass
 
@@ -101,6 +125,20 @@ CASES: dict[
         identity_env,
         no_setup,
         ["auth: managed_identity", "embedding dimensions: 1536"],
+    ),
+    "auth_service_principal.py": (
+        service_principal_env,
+        no_setup,
+        [
+            "auth: client_secret | scope: https://cognitiveservices.azure.com/.default",
+            "secret from: env AZURE_CLIENT_SECRET",
+            "hello",
+        ],
+    ),
+    "auth_workload_identity.py": (
+        workload_identity_env,
+        no_setup,
+        ["auth: workload_identity | scope: https://cognitiveservices.azure.com/.default", "hello"],
     ),
 }
 

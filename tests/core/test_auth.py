@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from azure.core.credentials import AccessToken as AzureAccessToken
@@ -394,3 +394,92 @@ def test_check_host() -> None:
     ):
         with pytest.raises(AuthenticationError, match="refusing to send credentials"):
             check_host(url, allowed)
+
+
+# --- instance discovery for private authorities -------------------------------------------------
+
+
+class _RecordingCredential:
+    """Stands in for an azure-identity credential class; records how it was built."""
+
+    built: ClassVar[list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.built.append((type(self).__name__, args, kwargs))
+
+
+class _RecordingClientSecret(_RecordingCredential):
+    pass
+
+
+class _RecordingWorkload(_RecordingCredential):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("authority", "disabled"),
+    [
+        (None, False),
+        ("login.microsoftonline.com", False),
+        ("https://login.microsoftonline.com/", False),
+        ("https://login.microsoftonline.us", False),
+        ("login.chinacloudapi.cn", False),
+        ("https://login.partner.microsoftonline.cn", False),
+        ("https://login.sovcloud-identity.fr", False),  # MSAL's well-known hosts
+        ("https://westus2.login.microsoft.com", False),  # a regional Microsoft host
+        ("https://127.0.0.1:8443", True),
+        ("https://login.example.test", True),
+        ("login.microsoftonline.com.evil.test", True),
+    ],
+)
+def test_private_authority_hosts_build_credentials_without_instance_discovery(
+    monkeypatch: pytest.MonkeyPatch, authority: str | None, disabled: bool
+) -> None:
+    import types
+
+    import azure.identity
+
+    import azoai.auth as auth_module
+
+    fake = types.SimpleNamespace(
+        AzureAuthorityHosts=azure.identity.AzureAuthorityHosts,
+        ClientSecretCredential=_RecordingClientSecret,
+        WorkloadIdentityCredential=_RecordingWorkload,
+    )
+    monkeypatch.setattr(auth_module, "_identity", lambda: fake)
+    if authority is None:
+        monkeypatch.delenv("AZURE_AUTHORITY_HOST", raising=False)
+    else:
+        monkeypatch.setenv("AZURE_AUTHORITY_HOST", authority)
+    _RecordingCredential.built = []
+    auth_module.build_credential(
+        "client_secret", client_id="cid", tenant_id="tid", client_secret=SecretStr("s3cret")
+    )
+    auth_module.build_credential("workload_identity", client_id="cid", tenant_id="tid")
+    (sp_name, sp_args, sp_kw), (wi_name, _, wi_kw) = _RecordingCredential.built
+    assert (sp_name, sp_args) == ("_RecordingClientSecret", ("tid", "cid", "s3cret"))
+    assert wi_name == "_RecordingWorkload"
+    assert {k: v for k, v in wi_kw.items() if k != "disable_instance_discovery"} == {
+        "client_id": "cid",
+        "tenant_id": "tid",
+    }
+    expected = {"disable_instance_discovery": True} if disabled else {}
+    assert sp_kw == expected
+    assert {k: v for k, v in wi_kw.items() if k == "disable_instance_discovery"} == expected
+
+
+def test_real_client_secret_credential_gets_instance_discovery_off_only_for_private_hosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from azoai.auth import build_credential
+
+    def built() -> Any:
+        return build_credential(
+            "client_secret", client_id="cid", tenant_id="tid", client_secret=SecretStr("s3cret")
+        )
+
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://127.0.0.1:8443")
+    private = built()
+    assert private._instance_discovery is False  # what azure-identity hands MSAL
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us")
+    assert built()._instance_discovery is None  # azure-identity's default: MSAL decides

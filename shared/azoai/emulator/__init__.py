@@ -1,7 +1,8 @@
 """azoai.emulator: a local server that speaks Azure OpenAI.
 
 It serves both URL families (``/openai/deployments/{d}/...?api-version=`` and ``/openai/v1/...``),
-API keys and Entra tokens (with the App Service and IMDS managed-identity protocols), the ARM
+API keys and Entra tokens (with the App Service and IMDS managed-identity protocols, and an
+Entra token service over HTTPS for service principals and workload identity), the ARM
 deployment listing, Chat Completions, Embeddings and the Responses API, with Azure's error
 bodies, headers, stream quirks and per-model parameter rules, and faults on demand.
 

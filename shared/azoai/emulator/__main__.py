@@ -60,6 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"  managed identity: IDENTITY_ENDPOINT={emulator.identity_endpoint} IDENTITY_HEADER={emulator.identity_header}"
         )
+        try:
+            print(
+                f"  service principal / workload identity: AZURE_AUTHORITY_HOST={emulator.authority_host}"
+                f" REQUESTS_CA_BUNDLE={emulator.ca_bundle} AZURE_TENANT_ID={emulator.tenant_id}"
+                f" AZURE_CLIENT_ID={emulator.entra_client_id}"
+                f" AZURE_CLIENT_SECRET={emulator.entra_client_secret}"
+            )
+        except RuntimeError as exc:  # no TLS without the cryptography package
+            print(f"  (no Entra token service: {exc})")
         print(
             "  deployments: " + ", ".join(f"{d.name} ({d.model})" for d in emulator.deployments),
             flush=True,

@@ -151,6 +151,13 @@ class TokenIssuer:
 # --- checking callers ----------------------------------------------------------------------------
 
 
+def _audience_in(claims: dict[str, Any], audiences: frozenset[str]) -> bool:
+    """Whether the token's single ``aud`` is one of ``audiences`` (a federated token's list of
+    audiences never is)."""
+    aud = claims.get("aud")
+    return isinstance(aud, str) and aud in audiences
+
+
 def authenticate_data_plane(call: Call, *, api_key: str, issuer: TokenIssuer, v1: bool) -> None:
     """``api-key`` first, then ``Authorization: Bearer``. On the v1 route the bearer may also be
     the API key (what the plain OpenAI client sends)."""
@@ -167,7 +174,7 @@ def authenticate_data_plane(call: Call, *, api_key: str, issuer: TokenIssuer, v1
     if v1 and hmac.compare_digest(token.encode(), api_key.encode()):
         return
     claims, verdict = issuer.check(token)
-    if verdict != "ok" or claims is None or claims.get("aud") not in DATA_PLANE_AUDIENCES:
+    if verdict != "ok" or claims is None or not _audience_in(claims, DATA_PLANE_AUDIENCES):
         raise azure_errors.token_denied()
 
 
@@ -200,7 +207,7 @@ def authenticate_arm(call: Call, issuer: TokenIssuer) -> None:
             f"The access token expiry UTC time '{expired}' is earlier than current UTC time "
             f"'{time.strftime('%m/%d/%Y %H:%M:%S', time.gmtime(issuer.now()))}'.",
         )
-    if claims.get("aud") not in ARM_AUDIENCES:
+    if not _audience_in(claims, ARM_AUDIENCES):
         raise azure_errors.azure_error(
             401,
             "InvalidAuthenticationTokenAudience",
