@@ -14,7 +14,7 @@ from typing import Any
 
 from azoai.settings import Settings
 
-__all__ = ["CONNECTION_FIELDS", "build_settings", "choose_api", "split_timeout"]
+__all__ = ["CONNECTION_FIELDS", "build_settings", "choose_api", "make_client", "split_timeout"]
 
 #: LangChain field name -> ``Settings.build`` keyword. Both classes use a subset of these.
 CONNECTION_FIELDS: Mapping[str, str] = {
@@ -146,3 +146,16 @@ def build_settings(
             sources={**built.sources, "deployment": "argument model (no deployment given)"},
         )
     return built
+
+
+def make_client(settings: Any, http_client: Any, http_async_client: Any, proxy: str | None) -> Any:
+    """The core client for a model: the user's httpx clients as given, or clients for
+    ``openai_proxy`` (which langchain-openai reads and then ignores on Azure)."""
+    from azoai.client import Client
+
+    if proxy and http_client is None and http_async_client is None:
+        import httpx
+
+        http_client = httpx.Client(proxy=proxy)
+        http_async_client = httpx.AsyncClient(proxy=proxy)
+    return Client(settings, http_client=http_client, http_async_client=http_async_client)

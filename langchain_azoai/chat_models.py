@@ -36,7 +36,7 @@ from azoai.client import CallOptions, Client
 from azoai.wire import ChatRequest
 from azoai.wire import ChatResult as WireResult
 from langchain_azoai import _convert
-from langchain_azoai._settings import build_settings, choose_api
+from langchain_azoai._settings import build_settings, choose_api, make_client
 
 if TYPE_CHECKING:
     from azoai.websocket import WebSocketSession
@@ -263,14 +263,8 @@ class AzureChatOpenAI(BaseChatModel):
         if self._client is None:
             if self.settings is None:  # built with model_validate(), which skips __init__
                 self._setup()
-            http_client, http_async_client = self.http_client, self.http_async_client
-            if self.openai_proxy and http_client is None and http_async_client is None:
-                import httpx
-
-                http_client = httpx.Client(proxy=self.openai_proxy)
-                http_async_client = httpx.AsyncClient(proxy=self.openai_proxy)
-            self._client = Client(
-                self.settings, http_client=http_client, http_async_client=http_async_client
+            self._client = make_client(
+                self.settings, self.http_client, self.http_async_client, self.openai_proxy
             )
         return self._client
 

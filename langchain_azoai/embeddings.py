@@ -16,7 +16,7 @@ from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_n
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from azoai.client import Client
-from langchain_azoai._settings import build_settings
+from langchain_azoai._settings import build_settings, make_client
 
 __all__ = ["AzureOpenAIEmbeddings"]
 
@@ -147,14 +147,8 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
         if self._client is None:
             if self.settings is None:  # built with model_validate(), which skips __init__
                 self._setup()
-            http_client, http_async_client = self.http_client, self.http_async_client
-            if self.openai_proxy and http_client is None and http_async_client is None:
-                import httpx
-
-                http_client = httpx.Client(proxy=self.openai_proxy)
-                http_async_client = httpx.AsyncClient(proxy=self.openai_proxy)
-            self._client = Client(
-                self.settings, http_client=http_client, http_async_client=http_async_client
+            self._client = make_client(
+                self.settings, self.http_client, self.http_async_client, self.openai_proxy
             )
         return self._client
 
