@@ -104,6 +104,15 @@ class ContentFilterResults:
 
     def to_dict(self) -> dict[str, Any]:
         """Azure's own shape (``{"hate": {"filtered": false, "severity": "safe"}, ...}``)."""
+        if self._categories is None and self._raw is not None:
+            # Built from Azure's annotation and never inspected: it already has this shape.
+            return {
+                k: (dict(v) if isinstance(v, Mapping) else list(v))
+                for k, v in self._raw.items()
+                if isinstance(k, str)
+                and k != "error"
+                and (isinstance(v, Mapping) or (k == "custom_blocklists" and isinstance(v, list)))
+            }
         out: dict[str, Any] = {}
         for c in self.categories:
             if c.category == "custom_blocklists":

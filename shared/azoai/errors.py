@@ -325,17 +325,23 @@ _KEPT = (
 )
 
 
+_KEPT_SET = frozenset(_KEPT)
+
+
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The Azure response headers worth keeping on results and errors (lower-case names)."""
-    get = getattr(headers, "get", None)
-    if get is not None and not isinstance(headers, dict):  # httpx.Headers: case-insensitive
-        out = {}
-        for name in _KEPT:
-            value = get(name)
-            if value is not None:
-                out[name] = value
+    """The Azure response headers worth keeping on results and errors (lower-case names).
+
+    One pass over the raw header list: each lookup on ``httpx.Headers`` scans and decodes every
+    header, so a dozen lookups cost more than reading them all once."""
+    raw = getattr(headers, "raw", None)
+    if raw is not None:
+        out: dict[str, str] = {}
+        for key, value in raw:
+            name = key.decode("latin-1").lower()
+            if name in _KEPT_SET:
+                out[name] = value.decode("latin-1")
         return out
-    return {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT}
+    return {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT_SET}
 
 
 def error_from_response(
