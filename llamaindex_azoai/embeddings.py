@@ -49,8 +49,12 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
     max_retries: int | None = Field(default=None, description="Retries (core default when unset).")
     timeout: float | None = Field(default=60.0, description="Seconds to wait for a response.")
-    max_tokens_per_request: int = Field(
-        default=300_000, description="Token budget of one request (the engine packs batches)."
+    max_tokens_per_request: int | None = Field(
+        default=None,
+        description=(
+            "A token cap per request, for endpoints that have one (Azure has none; OpenAI's is "
+            "300,000); batches are packed under it."
+        ),
     )
     split_long_inputs: bool = Field(
         default=True,

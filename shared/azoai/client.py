@@ -85,7 +85,7 @@ class _Call:
     stream: bool
     notes: list[str]
     pacer: Pacer | None = None  # quota pacing (embeddings ingestion)
-    cost: int = 0  # the request's estimated tokens, for the pacer
+    estimate: int = 0  # the request's offline token estimate, for the pacer
     rate_limit_retries: int = 0  # 429 retries allowed on top of max_retries
     model_version: str | None = None  # known from configuration or discovery
 
@@ -110,11 +110,12 @@ class _Attempts:
         self.attempt = 0
         self.throttled = 0
         self.refreshed = False
-        self.sent_at: float | None = None
+        self.sent_at: float | None = None  # the pacer's ticket
 
     def ok(self, headers: Mapping[str, str]) -> None:
         if self.call.pacer is not None:
-            self.call.pacer.observe(headers, self.sent_at)
+            # the caller reads the usage and calibrates the pacer, which ends a probe
+            self.call.pacer.observe(headers, self.sent_at, settle=False)
 
     def transport_error(self, exc: Exception) -> AzoaiError:
         import httpx
@@ -579,7 +580,7 @@ class Client:
         state = _Attempts(self, call, options)
         while True:
             if call.pacer is not None:
-                state.sent_at = call.pacer.acquire(call.cost)
+                state.sent_at = call.pacer.acquire(call.estimate)
             auth = conn.auth.headers()
             try:
                 resp = http.send(
@@ -614,7 +615,7 @@ class Client:
         state = _Attempts(self, call, options)
         while True:
             if call.pacer is not None:
-                state.sent_at = await call.pacer.aacquire(call.cost)
+                state.sent_at = await call.pacer.aacquire(call.estimate)
             auth = await conn.auth.aheaders()
             try:
                 resp = await http.send(

@@ -1,8 +1,14 @@
 """The embeddings engine: Azure-sized batches, long inputs split and recombined, order kept,
 failures reported with the inputs they covered.
 
-* Batches hold at most 2048 inputs (Azure's limit) and at most ``max_tokens_per_request``
-  tokens, so 10,000 short texts take ceil(10000 / 2048) = 5 requests.
+* Batches hold at most 2048 inputs (Azure's limit), so 10,000 short texts take
+  ceil(10000 / 2048) = 5 requests. Azure has no per-request token cap; ``max_tokens_per_request``
+  adds one for endpoints that do (OpenAI's is 300,000), and under a known quota a batch stays
+  within 90% of the deployment's tokens per minute.
+* Token counts for packing and pacing are a cheap, high estimate (one token per three UTF-8
+  bytes) that the quota pacer calibrates against Azure's reported usage; exact counting
+  (tiktoken, when its encoding is on disk) runs only for inputs long enough to possibly exceed
+  the model's limit (a token is at least one byte), which keeps the CPU per text near the floor.
 * An input longer than the model's limit (8191 tokens) is split; its vector is the
   length-weighted average of the pieces' vectors, re-normalised (``split_long_inputs=False``
   rejects such inputs instead, naming their indices).
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from azoai.errors import AzoaiError, ConfigError, InvalidResponseError, RateLimitError
-from azoai.tokens import counter_for
+from azoai.tokens import counter_for, estimate_tokens
 from azoai.versions import Feature, require_feature, supports
 from azoai.wire.common import dumps, loads
 from azoai.wire.types import EmbeddingResult, Usage
@@ -140,7 +146,7 @@ class _Run:
             False,
             [],
             pacer=self.pacer,
-            cost=self.pacer.cost(batch.tokens),
+            estimate=batch.tokens,
             rate_limit_retries=self.engine.rate_limit_retries,
         )
 
@@ -218,7 +224,7 @@ class EmbeddingEngine:
         client: Client,
         *,
         batch_size: int = MAX_INPUTS_PER_REQUEST,
-        max_tokens_per_request: int = 300_000,
+        max_tokens_per_request: int | None = None,
         max_input_tokens: int | None = None,
         split_long_inputs: bool = True,
         empty: Literal["error", "zero"] = "error",
@@ -231,6 +237,11 @@ class EmbeddingEngine:
             )
         if concurrency < 1:
             raise ConfigError("concurrency must be >= 1", setting="concurrency")
+        if max_tokens_per_request is not None and max_tokens_per_request < 1:
+            raise ConfigError(
+                "max_tokens_per_request must be a positive number of tokens, or None (no cap)",
+                setting="max_tokens_per_request",
+            )
         if empty not in ("error", "zero"):
             raise ConfigError("empty must be 'error' or 'zero'", setting="empty")
         self.client = client
@@ -250,7 +261,6 @@ class EmbeddingEngine:
         if isinstance(texts, str):
             raise ConfigError("embed() takes a list of texts, not a single string", setting="texts")
         limit = self.max_input_tokens or info.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
-        counter = counter_for(info.encoding)
         empties: list[int] = []
         too_long: list[int] = []
         pieces_of: dict[int, list[_Piece]] = {}
@@ -263,14 +273,17 @@ class EmbeddingEngine:
             if not text.strip():
                 empties.append(i)
                 continue
-            n = counter.count(text)
-            if n <= limit:
-                pieces = [_Piece(i, text, n)]
+            nbytes = len(text) if text.isascii() else len(text.encode("utf-8"))
+            if nbytes <= limit or counter_for(info.encoding).count(text) <= limit:
+                pieces = [_Piece(i, text, (nbytes + 2) // 3)]
             elif not self.split_long_inputs:
                 too_long.append(i)
                 continue
             else:
-                pieces = [_Piece(i, t, counter.count(t)) for t in counter.split(text, limit)]
+                pieces = [
+                    _Piece(i, t, estimate_tokens(t))
+                    for t in counter_for(info.encoding).split(text, limit)
+                ]
             pieces_of[i] = pieces
             flat.extend(pieces)
         if empties and self.empty == "error":
@@ -286,12 +299,14 @@ class EmbeddingEngine:
                 setting="texts",
                 fix="shorten them, or allow splitting (split_long_inputs=True averages the pieces' vectors)",
             )
-        budget = min(self.max_tokens_per_request, quota_budget or self.max_tokens_per_request)
+        caps = [c for c in (self.max_tokens_per_request, quota_budget) if c]
+        budget = min(caps) if caps else None
         batches: list[_Batch] = []
         current = _Batch()
         for p in flat:
             if current.pieces and (
-                len(current.pieces) >= self.batch_size or current.tokens + p.tokens > budget
+                len(current.pieces) >= self.batch_size
+                or (budget is not None and current.tokens + p.tokens > budget)
             ):
                 batches.append(current)
                 current = _Batch()
@@ -418,6 +433,8 @@ class EmbeddingEngine:
                     run.succeeded(b, resp.content)
                 except AzoaiError as err:
                     pending.extend(run.failed(b, err))
+                finally:
+                    run.pacer.settle()  # a probe ends with its batch, whatever happened
 
         if len(run.batches) <= 1 or self.concurrency == 1:
             for b in run.batches:
@@ -453,6 +470,8 @@ class EmbeddingEngine:
                         run.succeeded(b, resp.content)
                     except AzoaiError as err:
                         pending.extend(run.failed(b, err))
+                    finally:
+                        run.pacer.settle()  # a probe ends with its batch, whatever happened
 
         await asyncio.gather(*(work(b) for b in run.batches))
         return run.result()

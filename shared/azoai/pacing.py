@@ -11,13 +11,16 @@ work.
 
 Token estimates are calibrated: the pacer compares Azure's reported token counts with its own
 estimates and scales later estimates by the running ratio, so a conservative offline estimate
-does not slow ingestion down.
+does not slow ingestion down. The pacer remembers what it let out and when, so a response's
+remaining count (as of that request's admission) is corrected for the requests sent since, rather
+than trusted blindly or ignored.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 
 __all__ = ["Pacer"]
@@ -25,6 +28,13 @@ __all__ = ["Pacer"]
 _SLACK = 0.5  # refills are floating point: forgive rounding
 _MIN_WAIT = 0.001
 _PROBE_WAIT = 120.0
+_HORIZON = 600.0
+_SAMPLES = 32  # calibration: the ratios of the last this many batches
+_MARGIN = 0.01  # the least margin over the mean ratio
+_MAX_MARGIN = 0.5
+#: The longest a waiting sender sleeps before it looks again: a response in the meantime may
+#: return tokens that an in-flight request had reserved beyond what Azure counted.
+RECHECK = 0.05  # reservations older than this are no longer in flight (requests time out)
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
@@ -49,14 +59,17 @@ class Pacer:
         self._requests = float(limit_requests) if limit_requests else 0.0
         self._updated = time.monotonic()
         self._blocked_until = 0.0
-        self._ratio = 1.0  # Azure's count / our estimate
-        self._ratio_samples = 0
+        self._ratio = 1.0  # Azure's count / our estimate: the mean of recent samples
+        self._margin = _MARGIN  # how far above the mean a batch's ratio is likely to be
+        self._samples: deque[float] = deque(maxlen=_SAMPLES)
         #: Seconds spent waiting (for benchmarks and logs).
         self.waited = 0.0
         # Until the first answer tells us the limits, one request goes out alone (a probe), so a
         # burst of concurrent batches does not overrun a quota nobody knows yet.
         self._probe = "none"  # "none" -> "inflight" -> "done"
         self._probe_done = threading.Event()
+        # (pacer time, raw estimate) of every request let out, newest last
+        self._sent: deque[tuple[float, int]] = deque()
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -73,14 +86,18 @@ class Pacer:
                 )
             self._updated = now
 
-    def observe(self, headers: Mapping[str, str], sent_at: float | None = None) -> None:
+    def observe(
+        self, headers: Mapping[str, str], sent_at: float | None = None, *, settle: bool = True
+    ) -> None:
         """Re-sync from a response's ``x-ratelimit-*`` headers (``{}`` after a failed request:
-        it ends the probe without teaching anything). ``sent_at`` (from :meth:`acquire`) is when
-        the request left: Azure's remaining count is as of then, and the bucket has refilled
-        since."""
-        if self._probe != "done":
-            self._probe = "done"
-            self._probe_done.set()
+        it ends the probe without teaching anything). ``sent_at`` is the request's ticket from
+        :meth:`acquire`. Azure's remaining count is as of the request's admission, which already
+        counts every request admitted before it but none of those this pacer let out after it:
+        those are subtracted. The refill since the admission is not added (the admission time is
+        unknown; a response may take seconds): the view stays a little low, which delays each
+        request by a constant cushion, never by an amount that grows, and avoids 429s.
+        ``settle=False`` keeps a probe open until :meth:`calibrate` or :meth:`settle` (the caller
+        still has to read the usage that calibrates the estimates)."""
         lt = _int(headers, "x-ratelimit-limit-tokens")
         lr = _int(headers, "x-ratelimit-limit-requests")
         rt = _int(headers, "x-ratelimit-remaining-tokens")
@@ -92,24 +109,43 @@ class Pacer:
                 self.limit_tokens = lt
             if lr:
                 self.limit_requests = lr
-            # The server's remaining count is as of the request's admission; add the refill since
-            # then. Requests of ours still in flight are not in it yet, so keep the lower view.
-            elapsed = max(0.0, now - sent_at) if sent_at is not None else 0.0
-            if rt is not None and self.limit_tokens:
-                server = min(float(self.limit_tokens), rt + elapsed * self.limit_tokens / 60.0)
-                self._tokens = min(self._tokens, server) if self._tokens else server
-            if rr is not None and self.limit_requests:
-                server = min(float(self.limit_requests), rr + elapsed * self.limit_requests / 60.0)
-                self._requests = min(self._requests, server) if self._requests else server
+            if rt is not None or rr is not None:
+                later_tokens, later_requests = 0.0, 0
+                if sent_at is not None:
+                    for at, estimate in reversed(self._sent):
+                        if at <= sent_at:
+                            break
+                        later_tokens += estimate * self._ratio
+                        later_requests += 1
+                if rt is not None and self.limit_tokens:
+                    self._tokens = max(0.0, min(float(self.limit_tokens), rt) - later_tokens)
+                if rr is not None and self.limit_requests:
+                    self._requests = max(0.0, min(float(self.limit_requests), rr) - later_requests)
+        if settle or not headers:
+            self.settle()
+
+    def settle(self) -> None:
+        """End the probe: the first answer is in (or failed); concurrent senders may go."""
+        if self._probe != "done":
+            self._probe = "done"
+            self._probe_done.set()
 
     def calibrate(self, estimated: int, actual: int) -> None:
-        """Learn how Azure's token count compares with the offline estimate."""
-        if estimated <= 0 or actual <= 0:
-            return
-        with self._lock:
-            n = min(self._ratio_samples, 20)
-            self._ratio = (self._ratio * n + actual / estimated) / (n + 1)
-            self._ratio_samples += 1
+        """Learn how Azure's token count compares with the offline estimate: the mean ratio of
+        recent batches, and a margin of two standard deviations of it (at least 1%), so a batch
+        that counts above the mean still fits."""
+        if estimated > 0 and actual > 0:
+            with self._lock:
+                samples = self._samples
+                samples.append(actual / estimated)
+                mean = sum(samples) / len(samples)
+                spread = 0.0
+                if len(samples) > 1:
+                    var = sum((r - mean) ** 2 for r in samples) / (len(samples) - 1)
+                    spread = 2 * var**0.5 / mean
+                self._ratio = mean
+                self._margin = min(_MAX_MARGIN, max(_MARGIN, spread))
+        self.settle()
 
     def blocked(self, seconds: float) -> None:
         """A 429 asked us to wait ``seconds``: every sender to this deployment waits."""
@@ -117,9 +153,10 @@ class Pacer:
             self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
 
     def cost(self, estimated_tokens: int) -> int:
-        """Azure's likely count for an estimate, with a 1% margin (calibration is not exact; a
-        rare 429 costs one exact retry-after wait)."""
-        return max(1, int(estimated_tokens * self._ratio * 1.01 + 0.5))
+        """What to reserve for an estimate: Azure's likely count plus the calibration's margin
+        (over-reserving costs little, since every response re-syncs the buckets; a rare 429 costs
+        one exact retry-after wait)."""
+        return max(1, int(estimated_tokens * self._ratio * (1 + self._margin) + 0.5))
 
     def max_request_tokens(self) -> int | None:
         """The largest token cost one request can have and still fit the bucket."""
@@ -132,18 +169,20 @@ class Pacer:
 
     # -- admission -------------------------------------------------------------------------------
 
-    def _try(self, tokens: int) -> float:
-        """Reserve ``tokens`` and one request if they fit now; else the seconds to wait
-        (``-1``: wait for the probe to come back)."""
+    def try_acquire(self, estimate: int) -> tuple[float, float]:
+        """Reserve the tokens ``estimate`` is likely to cost and one request if they fit now:
+        ``(0, ticket)``; else ``(seconds to wait, 0)`` (``-1``: wait for the probe to come back).
+        The non-blocking form of :meth:`acquire`, for callers with their own scheduler."""
         with self._lock:
+            if self._probe == "inflight":
+                return -1.0, 0.0
+            now = time.monotonic()
             if self._probe == "none":
                 self._probe = "inflight"
-                return 0.0
-            if self._probe == "inflight":
-                return -1.0
-            now = time.monotonic()
+                return 0.0, self._remember(now, estimate)
             if self._blocked_until > now:
-                return self._blocked_until - now
+                return self._blocked_until - now, 0.0
+            tokens = self.cost(estimate)
             self._refill(now)
             wait = 0.0
             if self.limit_tokens and tokens <= self.limit_tokens and self._tokens + _SLACK < tokens:
@@ -151,33 +190,48 @@ class Pacer:
             if self.limit_requests and self._requests + _SLACK / 1000 < 1:
                 wait = max(wait, (1 - self._requests) / (self.limit_requests / 60.0))
             if wait > 0:
-                return max(wait, _MIN_WAIT)
+                return max(wait, _MIN_WAIT), 0.0
             if self.limit_tokens:
                 self._tokens -= min(tokens, self._tokens)
             if self.limit_requests:
                 self._requests -= 1
-            return 0.0
+            return 0.0, self._remember(now, estimate)
 
-    def acquire(self, tokens: int) -> float:
-        """Wait until ``tokens`` fit, reserve them; returns when (pacer clock) they were taken."""
+    def _remember(self, now: float, estimate: int) -> float:
+        """Record a request let out; its ticket is ``now``, nudged so tickets are unique (they
+        order the requests, which :meth:`observe` relies on)."""
+        sent = self._sent
+        if sent and now <= sent[-1][0]:
+            now = sent[-1][0] + 1e-6
+        sent.append((now, estimate))
+        while sent[0][0] < now - _HORIZON:
+            sent.popleft()
+        return now
+
+    def acquire(self, estimate: int) -> float:
+        """Wait until a request of ``estimate`` tokens (the offline estimate; the pacer applies
+        its calibration) fits, reserve it; returns the request's ticket for :meth:`observe`: when
+        (pacer clock) it was let out, unique per request."""
         while True:
-            wait = self._try(tokens)
+            wait, ticket = self.try_acquire(estimate)
             if wait == 0:
-                return time.monotonic()
+                return ticket
             if wait < 0:
                 self._probe_done.wait(_PROBE_WAIT)
                 continue
+            wait = min(wait, RECHECK)
             self.waited += wait
             time.sleep(wait)
 
-    async def aacquire(self, tokens: int) -> float:
+    async def aacquire(self, estimate: int) -> float:
         while True:
-            wait = self._try(tokens)
+            wait, ticket = self.try_acquire(estimate)
             if wait == 0:
-                return time.monotonic()
+                return ticket
             if wait < 0:
                 await _asleep(0.01)  # the probe is on another task: poll briefly
                 continue
+            wait = min(wait, RECHECK)
             self.waited += wait
             await _asleep(wait)
 

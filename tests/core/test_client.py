@@ -499,6 +499,12 @@ async def test_async_embeddings_keep_order_and_report_progress(emu: Emulator) ->
     again = await c.aembed([texts[2500]])
     assert result.vectors[2500] == pytest.approx(again.vectors[0], abs=1e-6)
     await c.aclose()
+    # printed, a result is a summary, not 7.7 million floats (asyncio.run formats the task that
+    # returned it on the way out, so a full repr would cost seconds after every large run)
+    assert repr(result) == (
+        "EmbeddingResult(vectors=<5000 x 1536>, "
+        f"usage={result.usage!r}, model='text-embedding-3-small', deployment='embed')"
+    )
 
 
 def test_dimensions_and_empty_inputs(emu: Emulator) -> None:

@@ -76,3 +76,32 @@ def test_bad_inputs() -> None:
         engine()._plan(["a", 3], EMB)  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="batch_size"):
         engine(batch_size=4096)
+
+
+def test_20000_passages_make_10_requests_and_short_ones_are_never_tokenized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import azoai.embeddings as emb_mod
+
+    counted: list[str] = []
+    real = emb_mod.counter_for
+
+    class Spy:
+        def __init__(self, encoding: str) -> None:
+            self._c = real(encoding)
+
+        def count(self, text: str) -> int:
+            counted.append(text)
+            return self._c.count(text)
+
+        def split(self, text: str, limit: int) -> list[str]:
+            return self._c.split(text, limit)
+
+    monkeypatch.setattr(emb_mod, "counter_for", Spy)
+    passage = " ".join(["harbour", "lighthouse", "market", "tide"] * 25)  # 100 words, 700 bytes
+    batches, _, _ = engine()._plan([f"{i} {passage}" for i in range(20_000)], EMB)
+    assert len(batches) == 10  # Azure caps inputs per request, not tokens
+    assert counted == []  # a text of at most 8191 bytes cannot exceed 8191 tokens
+    long = "word " * 10_000
+    engine()._plan(["short", long], EMB)
+    assert counted == [long]  # only a text that might be too long is counted exactly

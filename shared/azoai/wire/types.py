@@ -276,9 +276,18 @@ class StreamDelta:
     raw: Any = None  # the decoded chunk or event this delta came from
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class EmbeddingResult:
     vectors: list[list[float]]
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     deployment: str | None = None
+
+    def __repr__(self) -> str:
+        # A summary, not millions of floats: printing a result (or asyncio.run returning one,
+        # which formats its task on the way out) must not take seconds.
+        dims = len(self.vectors[0]) if self.vectors else 0
+        return (
+            f"EmbeddingResult(vectors=<{len(self.vectors)} x {dims}>, usage={self.usage!r}, "
+            f"model={self.model!r}, deployment={self.deployment!r})"
+        )
