@@ -550,7 +550,30 @@ class LangChainNull(_LangChain):
         self._emb = None
 
     tools = None  # type: ignore[assignment]
-    embed = None  # type: ignore[assignment]
+
+    def _build_embed(self) -> Any:
+        return _null_langchain_embeddings()
+
+
+def _canned_vectors(n: int = 2048, dims: int = 1536) -> list[list[float]]:
+    """The vectors a do-nothing embedding model returns (no decoding: the framework's cost
+    alone)."""
+    return [[(i % 97) / 97.0] * dims for i in range(n)]
+
+
+def _null_langchain_embeddings() -> Any:
+    from langchain_core.embeddings import Embeddings
+
+    canned = _canned_vectors()
+
+    class NullEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return canned[: len(texts)]
+
+        def embed_query(self, text: str) -> list[float]:
+            return canned[0]
+
+    return NullEmbeddings()
 
 
 def _null_langchain_model(deployment: str) -> Any:
@@ -758,7 +781,33 @@ class LlamaIndexNull(_LlamaIndex):
         return _null_llama_llm(deployment)
 
     tools = None  # type: ignore[assignment]
-    embed = None  # type: ignore[assignment]
+
+    def _build_embed(self) -> Any:
+        return _null_llama_embedding()
+
+
+def _null_llama_embedding() -> Any:
+    """A do-nothing LlamaIndex embedding with azoai's batching (2048 texts per call): what
+    LlamaIndex itself costs per text (its loop, callbacks and instrumentation events, which
+    validate every vector)."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    canned = _canned_vectors()
+
+    class NullEmbedding(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return canned[0]
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return canned[0]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return canned[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return canned[: len(texts)]
+
+    return NullEmbedding(model_name="null", embed_batch_size=2048)
 
 
 def _null_llama_llm(deployment: str) -> Any:

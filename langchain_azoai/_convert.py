@@ -399,7 +399,7 @@ def _metadata(
     response_id: str | None,
     system_fingerprint: str | None,
     filters: Sequence[ContentFilterResults],
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | None,
     usage: Usage | None,
     logprobs: list[dict[str, Any]] | None = None,
     target: str | None = None,
@@ -452,9 +452,11 @@ def _split_calls(calls: Sequence[ToolCall]) -> tuple[list[Any], list[Any]]:
     return valid, invalid
 
 
-def result_to_message(result: ChatResult, *, model_version: str | None = None) -> AIMessage:
+def result_to_message(
+    result: ChatResult, *, model_version: str | None = None, headers: bool = True
+) -> AIMessage:
     """A :class:`ChatResult` -> an ``AIMessage`` (text content, tool calls, invalid tool calls,
-    usage and metadata)."""
+    usage and metadata; the response headers too unless ``headers=False``)."""
     msg = result.message
     additional = _reasoning_kwargs(msg.reasoning)
     if msg.refusal:
@@ -474,7 +476,7 @@ def result_to_message(result: ChatResult, *, model_version: str | None = None) -
             response_id=result.response_id,
             system_fingerprint=result.system_fingerprint,
             filters=result.content_filter,
-            headers=result.headers,
+            headers=result.headers if headers else None,
             usage=result.usage,
             logprobs=result.logprobs,
             target=result.target,

@@ -325,8 +325,14 @@ class AzureChatOpenAI(BaseChatModel):
         return {k: v for k, v in params.items() if v is not None}
 
     @property
+    def _core_settings(self) -> Any:
+        """The settings in effect (without building the client when they are known)."""
+        s = self.settings
+        return s if s is not None else self.client.settings
+
+    @property
     def _identifying_params(self) -> dict[str, Any]:
-        s = self.client.settings
+        s = self._core_settings
         return {
             "azure_endpoint": s.endpoint.base,
             "deployment_name": s.deployment,
@@ -340,7 +346,7 @@ class AzureChatOpenAI(BaseChatModel):
         params["ls_provider"] = "azure"
         name = kwargs.get("model") if isinstance(kwargs.get("model"), str) else None
         if name is None:
-            name = self.model_name or self.client.settings.deployment or ""
+            name = self.model_name or self._core_settings.deployment or ""
             if self.model_version and name and self.model_version not in name:
                 name = f"{name}-{self.model_version}"
         params["ls_model_name"] = name
@@ -395,7 +401,7 @@ class AzureChatOpenAI(BaseChatModel):
         if (
             previous is None
             and self.use_previous_response_id
-            and self.client.settings.api == "responses"
+            and self._core_settings.api == "responses"
         ):
             previous, messages = _chain_point(messages)
 
@@ -455,7 +461,7 @@ class AzureChatOpenAI(BaseChatModel):
         return self.client.resolve(model).deployment
 
     async def _adeployment(self, model: str | None) -> str:
-        if self.client.settings.discovery is not None:
+        if self._core_settings.discovery is not None:
             # Resolving may list deployments over blocking HTTP: keep it off the event loop.
             return await asyncio.to_thread(self._deployment, model)
         return self._deployment(model)
@@ -463,10 +469,10 @@ class AzureChatOpenAI(BaseChatModel):
     # --- invoke --------------------------------------------------------------------------------
 
     def _to_chat_result(self, result: WireResult) -> ChatResult:
-        message = _convert.result_to_message(result, model_version=self.model_version)
+        message = _convert.result_to_message(
+            result, model_version=self.model_version, headers=self.include_response_headers
+        )
         meta = message.response_metadata
-        if not self.include_response_headers:
-            meta.pop("headers", None)
         return ChatResult(
             generations=[
                 ChatGeneration(
@@ -488,7 +494,8 @@ class AzureChatOpenAI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request, model = self._request(messages, stop, kwargs)
-        return self._to_chat_result(self.client.chat(request, model=model, options=self._options))
+        result = self.client.chat(request, model=model, options=self._options)
+        return self._to_chat_result(result)
 
     async def _agenerate(
         self,

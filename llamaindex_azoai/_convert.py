@@ -313,20 +313,23 @@ def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
 
 def content_filter_data(results: Sequence[ContentFilterResults]) -> list[dict[str, Any]]:
     """The content-filter verdicts as plain data, one entry per distinct verdict (a stream
-    repeats the completion verdict on many chunks)."""
+    repeats the completion verdict on nearly every chunk: compared as received, before any
+    copying, since a long stream has hundreds)."""
     out: list[dict[str, Any]] = []
-    seen: set[tuple[Any, ...]] = set()
+    seen: dict[tuple[str, int], list[Any]] = {}
     for r in results:
-        key = (r.side, r.index, r.categories)
-        if key in seen:
+        same_place = seen.setdefault((r.side, r.index), [])
+        verdict = r.raw if r.raw is not None else r.categories
+        if verdict in same_place:
             continue
-        seen.add(key)
+        same_place.append(verdict)
+        names = r.filtered_categories
         out.append(
             {
                 "side": r.side,
                 "index": r.index,
-                "filtered": r.filtered,
-                "filtered_categories": r.filtered_categories,
+                "filtered": bool(names),
+                "filtered_categories": names,
                 "categories": r.to_dict(),
             }
         )

@@ -68,6 +68,11 @@ class ContentFilterResults:
         self._raw = raw
 
     @property
+    def raw(self) -> Mapping[str, Any] | None:
+        """Azure's annotation as received (``None`` when built from categories)."""
+        return self._raw
+
+    @property
     def categories(self) -> tuple[CategoryResult, ...]:
         if self._categories is None:
             self._categories = parse_category_results(self._raw)
@@ -91,11 +96,13 @@ class ContentFilterResults:
 
     @property
     def filtered(self) -> bool:
-        return any(c.filtered for c in self.categories)
+        return bool(self.filtered_categories)
 
     @property
     def filtered_categories(self) -> list[str]:
         """Names of the categories that caused filtering (a blocklist shows as ``blocklist:<id>``)."""
+        if self._categories is None and self._raw is not None:
+            return _filtered_names(self._raw)  # one pass over the annotation, no objects built
         out = []
         for c in self.categories:
             if c.filtered:
@@ -103,9 +110,9 @@ class ContentFilterResults:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Azure's own shape (``{"hate": {"filtered": false, "severity": "safe"}, ...}``)."""
-        if self._categories is None and self._raw is not None:
-            # Built from Azure's annotation and never inspected: it already has this shape.
+        """Azure's own shape (``{"hate": {"filtered": false, "severity": "safe"}, ...}``): a copy
+        of the annotation Azure sent (minus an ``error`` entry), or built from the categories."""
+        if self._raw is not None:
             return {
                 k: (dict(v) if isinstance(v, Mapping) else list(v))
                 for k, v in self._raw.items()
@@ -120,6 +127,28 @@ class ContentFilterResults:
             else:
                 out[c.category] = c.to_dict()
         return out
+
+
+def _filtered_names(raw: Mapping[str, Any]) -> list[str]:
+    """:attr:`ContentFilterResults.filtered_categories` read straight from Azure's annotation,
+    with :func:`parse_category_results`'s rules."""
+    out: list[str] = []
+    for name, value in raw.items():
+        if name == "custom_blocklists":
+            items = value.get("details", []) if isinstance(value, Mapping) else value
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, Mapping) and item.get("filtered", False):
+                        ident = item.get("id")
+                        out.append(f"blocklist:{str(ident) if ident is not None else None}")
+        elif (
+            isinstance(value, Mapping)
+            and value.get("filtered", False)
+            and isinstance(name, str)
+            and name != "error"
+        ):
+            out.append(name)
+    return out
 
 
 def parse_category_results(raw: object) -> tuple[CategoryResult, ...]:

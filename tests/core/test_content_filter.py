@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from azoai.content_filter import parse_category_results, parse_prompt_filter_results
+from typing import Any
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from azoai.content_filter import (
+    ContentFilterResults,
+    parse_category_results,
+    parse_prompt_filter_results,
+)
 
 SAFE = {
     "hate": {"filtered": False, "severity": "safe"},
@@ -51,3 +60,52 @@ def test_newer_blocklist_shape_and_garbage_is_skipped() -> None:
         parse_prompt_filter_results({"prompt_filter_results": [1, {"prompt_index": "x"}]})[0].index
         == 0
     )
+
+
+_verdict = st.fixed_dictionaries(
+    {},
+    optional={
+        "filtered": st.one_of(st.booleans(), st.none(), st.integers(0, 1)),
+        "severity": st.sampled_from(["safe", "low", "medium", "high"]),
+        "detected": st.booleans(),
+        "citation": st.fixed_dictionaries({"URL": st.just("https://x"), "license": st.just("MIT")}),
+    },
+)
+_blocklist = st.fixed_dictionaries(
+    {"filtered": st.booleans()}, optional={"id": st.one_of(st.text(max_size=5), st.integers())}
+)
+_annotation = st.dictionaries(
+    st.sampled_from(
+        ["hate", "sexual", "violence", "self_harm", "jailbreak", "protected_material_code", "error"]
+    ),
+    st.one_of(_verdict, st.text(max_size=3), st.none()),
+    max_size=6,
+) | st.fixed_dictionaries(
+    {
+        "custom_blocklists": st.one_of(
+            st.lists(st.one_of(_blocklist, st.integers()), max_size=3),
+            st.fixed_dictionaries(
+                {"filtered": st.booleans(), "details": st.lists(_blocklist, max_size=3)}
+            ),
+            st.none(),
+        ),
+        "hate": _verdict,
+    }
+)
+
+
+@given(_annotation)
+@example({"error": {"filtered": True, "code": "ContentFilterUnavailable"}})
+@example({"hate": {"filtered": 1, "severity": "high"}, "violence": {"filtered": None}})
+@example({"custom_blocklists": {"filtered": True, "details": [{"filtered": True, "id": 7}]}})
+@example({"custom_blocklists": [{"filtered": True}, 3, {"filtered": False, "id": "b"}]})
+def test_unparsed_verdicts_read_the_same_as_parsed_ones(raw: dict[str, Any]) -> None:
+    """The raw-annotation fast paths (a result nobody inspected is never parsed into objects)
+    answer exactly what the parsed categories answer, and to_dict is the same either way."""
+    lazy = ContentFilterResults("completion", raw=raw)
+    parsed = ContentFilterResults("completion", raw=raw)
+    _ = parsed.categories  # force parsing
+    built = ContentFilterResults("completion", categories=parse_category_results(raw))
+    assert lazy.filtered_categories == built.filtered_categories
+    assert lazy.filtered == built.filtered == parsed.filtered
+    assert lazy.to_dict() == parsed.to_dict()
