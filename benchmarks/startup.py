@@ -2,15 +2,18 @@
 
 * Import: CPU time (``time.process_time``) of the contender's import statement in a fresh
   interpreter, measured twice: from nothing (``total``) and on top of its framework's core
-  (``langchain_core.language_models`` / ``llama_index.core.llms``), imported first in the same
-  process (``beyond framework``). The floor is ``import httpx``.
+  (``beyond framework``), imported first in the same process. A framework's core is the base
+  classes every integration of it subclasses: ``BaseChatModel`` and ``Embeddings`` from
+  ``langchain_core``, ``FunctionCallingLLM`` and ``BaseEmbedding`` from ``llama_index.core``.
+  (Importing the bare ``langchain_core.language_models`` package would not do: it loads its
+  classes lazily, and ``BaseChatModel`` itself brings in langsmith's run trees, about 300 ms,
+  for every LangChain chat model.) The floor is ``import httpx``.
 * Cold start: in a fresh interpreter, import the framework core, then import the contender,
   construct its chat model and make one chat call against the mock server; CPU and wall time of
   that second part (``beyond framework``).
-* Because merely defining a chat model on a framework can import more of it (LangChain: a
-  ``BaseChatModel`` subclass pulls in langsmith through ``langchain_core.tracers``), import, cold
-  start and memory are also measured beyond the framework core *plus* a do-nothing model class
-  (``*_beyond_model``): the part an adapter could still save.
+* The same is also measured beyond the framework core *plus* a do-nothing model class and one
+  call on it (``*_beyond_model``): what any model on the framework loads on first use, so the
+  rest is what an adapter could still save.
 * Memory: in the same processes, resident set size (``VmRSS``) after the framework core's import
   and after the construction + first call; the difference is what the contender adds.
 
@@ -32,8 +35,14 @@ from benchmarks.contenders import API_KEY, API_VERSION, CHAT_DEPLOYMENT, CHAT_MO
 
 __all__ = ["COLD", "IMPORTS", "main", "measure"]
 
-LANGCHAIN_CORE = "import langchain_core.language_models"
-LLAMAINDEX_CORE = "import llama_index.core.llms"
+LANGCHAIN_CORE = (
+    "from langchain_core.language_models import BaseChatModel\n"
+    "from langchain_core.embeddings import Embeddings"
+)
+LLAMAINDEX_CORE = (
+    "from llama_index.core.llms.function_calling import FunctionCallingLLM\n"
+    "from llama_index.core.base.embeddings.base import BaseEmbedding"
+)
 
 #: contender -> (framework core import or "", the contender's import)
 IMPORTS: dict[str, tuple[str, str]] = {
@@ -46,12 +55,14 @@ IMPORTS: dict[str, tuple[str, str]] = {
     "llamaindex_azoai": (LLAMAINDEX_CORE, "import llamaindex_azoai"),
 }
 
-#: framework core -> code defining a do-nothing model class: what any chat model built on the
-#: framework loads before it is used (for LangChain, defining a ``BaseChatModel`` subclass imports
-#: langsmith's run trees through ``langchain_core.tracers``, about 300 ms).
+#: framework core -> code defining a do-nothing model and calling it once: what any chat model
+#: built on the framework loads before and on its first use.
 MODEL_CLASS: dict[str, str] = {
-    LANGCHAIN_CORE: "from benchmarks.contenders import _null_langchain_model\n_null_langchain_model('m')",
-    LLAMAINDEX_CORE: "from benchmarks.contenders import _null_llama_llm\n_null_llama_llm('m')",
+    LANGCHAIN_CORE: "from benchmarks.contenders import _null_langchain_model\n"
+    "_null_langchain_model('m').invoke('Hello')",
+    LLAMAINDEX_CORE: "from benchmarks.contenders import _null_llama_llm\n"
+    "from llama_index.core.llms import ChatMessage\n"
+    "_null_llama_llm('m').chat([ChatMessage(role='user', content='Hello')])",
 }
 
 _MSG = "[{'role': 'user', 'content': 'Hello'}]"
@@ -176,7 +187,7 @@ def measure(base: str, reps: int, names: list[str]) -> dict[str, Any]:
                 [r["rss_after"] - r["rss_framework"] for r in cold_model]
             )
             / 2**20,
-            "framework": framework.removeprefix("import ") or None,
+            "framework": framework or None,
             "import_ms": median([r["cpu"] for r in tot]) * 1e3,
             "import_ms_values": [r["cpu"] * 1e3 for r in tot],
             "import_beyond_ms": median([r["cpu"] for r in beyond]) * 1e3,

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
 import inspect
@@ -272,6 +271,8 @@ class TokenCache:
     # -- async -----------------------------------------------------------------------------------
 
     async def aget(self) -> AccessToken:
+        import asyncio
+
         while True:
             current, fut, leader = self._claim()
             if fut is None:

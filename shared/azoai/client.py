@@ -12,7 +12,6 @@ import cost out of the first call (see the performance notes in the README).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import random
@@ -607,6 +606,8 @@ class Client:
             time.sleep(state.next_delay(err))
 
     async def _asend(self, call: _Call, options: CallOptions) -> httpx.Response:
+        import asyncio
+
         import httpx
 
         conn = self.connection
@@ -704,6 +705,8 @@ class Client:
         return self._finish(self._parse(call, resp.content, resp.headers), opts, call)
 
     async def _aprepare(self, request: ChatRequest, model: str | None, stream: bool) -> _Call:
+        import asyncio
+
         if self.settings.discovery is not None and self._discovery_stale():
             # Listing deployments is blocking HTTP; keep it off the event loop.
             await asyncio.to_thread(self.known_deployments)

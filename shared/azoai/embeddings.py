@@ -22,7 +22,6 @@ failures reported with the inputs they covered.
 from __future__ import annotations
 
 import array
-import asyncio
 import base64
 import math
 import threading
@@ -455,6 +454,8 @@ class EmbeddingEngine:
         progress: ProgressCallback | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> EmbeddingResult:
+        import asyncio
+
         if self.client.settings.discovery is not None:
             await asyncio.to_thread(self.client.known_deployments)
         run = _Run(self, texts, model, dimensions, options, progress, extra_body)

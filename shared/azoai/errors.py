@@ -9,7 +9,6 @@ that hold keys or tokens.
 from __future__ import annotations
 
 import builtins
-import email.utils
 import json
 import re
 import time
@@ -282,6 +281,8 @@ def parse_retry_after(headers: Mapping[str, str], message: str | None = None) ->
             if value >= 0:
                 return value
         except ValueError:
+            import email.utils  # an HTTP date: rare, so parsed on demand
+
             try:
                 when = email.utils.parsedate_to_datetime(raw)
             except (TypeError, ValueError, IndexError):

@@ -16,7 +16,6 @@ and used by naming it where a deployment goes (``model="chat"``, or as the defau
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import threading
@@ -300,6 +299,8 @@ class Router:
         raise self._exhausted(last)
 
     async def achat(self, request: ChatRequest, options: CallOptions | None) -> ChatResult:
+        import asyncio
+
         opts = self._no_retry(options)
         last: AzoaiError | None = None
         for _ in range(self._rounds()):
@@ -349,6 +350,8 @@ class Router:
     async def astream(
         self, request: ChatRequest, options: CallOptions | None
     ) -> AsyncIterator[StreamDelta]:
+        import asyncio
+
         opts = self._no_retry(options)
         last: AzoaiError | None = None
         for _ in range(self._rounds()):

@@ -11,6 +11,7 @@ same tree can :func:`unseal`; a pickle found anywhere else holds ciphertext.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from typing import Any
@@ -59,8 +60,11 @@ def _fernet(create: bool) -> Any:
 
 
 def prepare() -> None:
-    """Make sure this process tree has a sealing key before any worker process starts."""
-    _fernet(create=True)
+    """Make sure this process tree has a sealing key before any worker process starts. Cheap:
+    the key is made in Fernet's format (32 random bytes, URL-safe base64) without loading
+    ``cryptography``, which only :func:`seal` and :func:`unseal` need."""
+    if not os.environ.get(SEAL_KEY_ENV):
+        os.environ[SEAL_KEY_ENV] = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 
 
 def seal(secret: SecretStr | None) -> SealedSecret | None:

@@ -12,7 +12,6 @@ host is checked against the configured endpoint before credentials are attached.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import threading
@@ -26,6 +25,8 @@ from azoai.auth import Auth, build_auth
 from azoai.pacing import Pacer
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
     from azoai.settings import AuthSettings, Settings
@@ -118,6 +119,8 @@ class Connection:
             return self._sync
 
     def async_client(self) -> httpx.AsyncClient:
+        import asyncio
+
         if self._user_async is not None:
             return self._user_async  # type: ignore[no-any-return]
         loop = asyncio.get_running_loop()
@@ -148,6 +151,8 @@ class Connection:
         for loop, client in asyncs:
             if loop.is_closed():
                 continue
+            import asyncio  # loaded already: an async client exists
+
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
@@ -158,6 +163,8 @@ class Connection:
                 loop.run_until_complete(client.aclose())
 
     async def aclose(self) -> None:
+        import asyncio
+
         with self._lock:
             sync, self._sync = self._sync, None
             asyncs = list(self._async.items())

@@ -46,3 +46,25 @@ def test_kept_objects_never_enter_the_pickle() -> None:
     assert b"TOKEN-abcdef" not in data
     assert recall(pickle.loads(data)) is cred
     assert recall("plain") == "plain" and unseal("plain") is None and seal(None) is None
+
+
+def test_preparing_a_key_is_cheap_and_the_key_seals() -> None:
+    """Models prepare the tree's key at construction (workers must inherit it); that must not
+    load cryptography (about 7 MB and tens of ms), and the key must be a valid Fernet key."""
+    code = (
+        "import os, sys, pickle\n"
+        "from pydantic import SecretStr\n"
+        "from azoai.secrets import SEAL_KEY_ENV, prepare, seal, unseal\n"
+        "prepare()\n"
+        "key = os.environ[SEAL_KEY_ENV]\n"
+        "assert 'cryptography' not in sys.modules\n"
+        "prepare()\n"
+        "assert os.environ[SEAL_KEY_ENV] == key  # made once per process tree\n"
+        "back = unseal(pickle.loads(pickle.dumps(seal(SecretStr('KEY-42')))))\n"
+        "print(back.get_secret_value(), os.environ[SEAL_KEY_ENV] == key)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != SEAL_KEY_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, env=env, check=True, text=True
+    ).stdout
+    assert out.split() == ["KEY-42", "True"]
