@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from azoai import _httpx
 from azoai.catalog import ModelInfo, lookup_model
 from azoai.deployments import DeploymentDiscovery, DeploymentRecord, Resolution, resolve_deployment
 from azoai.errors import (
@@ -523,6 +524,7 @@ class Client:
         )
         timeout = self._timeouts.get(read)
         if timeout is None:
+            _httpx.load()
             import httpx
 
             t = self.settings.timeout
@@ -571,6 +573,7 @@ class Client:
 
     def _send(self, call: _Call, options: CallOptions) -> httpx.Response:
         """Send with the core's retry policy; returns a 2xx response (streamed if ``call.stream``)."""
+        _httpx.load()
         import httpx
 
         conn = self.connection
@@ -608,6 +611,7 @@ class Client:
     async def _asend(self, call: _Call, options: CallOptions) -> httpx.Response:
         import asyncio
 
+        _httpx.load()
         import httpx
 
         conn = self.connection
@@ -724,6 +728,7 @@ class Client:
         """Stream a completion as :class:`StreamDelta` objects. The first delta carries the Azure
         response headers; the last carries the finish reason (and usage). A stream that ends
         before the model finished raises :class:`StreamInterruptedError` with the text so far."""
+        _httpx.load()
         import httpx
 
         router = self._router(model)
@@ -764,6 +769,7 @@ class Client:
     async def astream(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> AsyncIterator[StreamDelta]:
+        _httpx.load()
         import httpx
 
         router = self._router(model)

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from azoai import _httpx
 from azoai.catalog import ModelInfo, lookup_model
 from azoai.errors import AzoaiError, ConfigError
 
@@ -407,6 +408,7 @@ class DeploymentDiscovery:
 
 def _httpx_get(timeout: float) -> Callable[[str, Mapping[str, str]], tuple[int, Any]]:
     def get(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:
+        _httpx.load()
         import httpx
 
         # Redirects are not followed: the bearer token must not travel to another host.

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from azoai import __version__
+from azoai import __version__, _httpx
 from azoai.auth import Auth, build_auth
 from azoai.pacing import Pacer
 
@@ -96,6 +96,7 @@ class Connection:
             return p
 
     def _timeout(self) -> httpx.Timeout:
+        _httpx.load()
         import httpx
 
         t = self.settings.timeout
@@ -106,6 +107,7 @@ class Connection:
             return self._user_sync  # type: ignore[no-any-return]
         with self._lock:
             if self._sync is None:
+                _httpx.load()
                 import httpx
 
                 sync_cls, _ = _http_classes()
@@ -126,6 +128,7 @@ class Connection:
         loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:
+            _httpx.load()
             import httpx
 
             _, async_cls = _http_classes()
@@ -184,6 +187,7 @@ def _http_classes() -> tuple[type[httpx.Client], type[httpx.AsyncClient]]:
     which costs about a tenth of a chat call's client CPU; Azure sets no cookies. These clients
     skip that unless a response carries ``Set-Cookie`` (a gateway in front of Azure may), so
     cookies still work as they do in httpx. Defined on first use: httpx loads lazily."""
+    _httpx.load()
     import httpx
 
     class LazyCookies(httpx.Cookies):
