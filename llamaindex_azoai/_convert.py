@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -54,6 +53,7 @@ from azoai.wire import (
     ToolSpec,
     Usage,
     parse_tool_arguments,
+    strict_json_schema,
 )
 
 __all__ = [
@@ -560,67 +560,3 @@ def to_response_format(value: Any) -> ResponseFormat | None:
         f"response_format must be {{'type': 'json_object'}}, a json_schema dict or a pydantic "
         f"class, got {value!r}"
     )
-
-
-class _NotStrict(Exception):
-    pass
-
-
-def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A copy of ``schema`` in Structured Outputs' strict form (every object closed, every
-    property required, nullable defaults dropped, ``$ref`` with siblings inlined), or ``None``
-    when the schema has an open object (``dict[str, X]``) that strict mode cannot express."""
-    root = copy.deepcopy(dict(schema))
-    try:
-        _strict(root, root)
-    except _NotStrict:
-        return None
-    return root
-
-
-def _strict(node: Any, root: dict[str, Any]) -> Any:
-    if not isinstance(node, dict):
-        return node
-    for key in ("$defs", "definitions"):
-        defs = node.get(key)
-        if isinstance(defs, dict):
-            for sub in defs.values():
-                _strict(sub, root)
-    if node.get("type") == "object" or isinstance(node.get("properties"), dict):
-        if node.get("additionalProperties") not in (None, False):
-            raise _NotStrict
-        props = node.get("properties")
-        if not isinstance(props, dict) or not props:
-            raise _NotStrict  # an object with no declared properties is an open dict
-        node["additionalProperties"] = False
-        node["required"] = list(props)
-        for sub in props.values():
-            _strict(sub, root)
-    if isinstance(node.get("items"), dict):
-        _strict(node["items"], root)
-    for key in ("anyOf", "allOf"):
-        for sub in node.get(key) or []:
-            _strict(sub, root)
-    if "default" in node and node["default"] is None:
-        del node["default"]
-    ref = node.get("$ref")
-    if isinstance(ref, str) and len(node) > 1:
-        target = _resolve_ref(root, ref)
-        merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
-        node.clear()
-        node.update(merged)
-        return _strict(node, root)
-    return node
-
-
-def _resolve_ref(root: Mapping[str, Any], ref: str) -> dict[str, Any]:
-    if not ref.startswith("#/"):
-        raise _NotStrict
-    node: Any = root
-    for part in ref[2:].split("/"):
-        if not isinstance(node, Mapping) or part not in node:
-            raise _NotStrict
-        node = node[part]
-    if not isinstance(node, dict):
-        raise _NotStrict
-    return node

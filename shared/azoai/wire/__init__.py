@@ -1,6 +1,7 @@
 """The neutral call model and the wire dialects (Chat Completions, Responses)."""
 
 from azoai.wire.common import StreamAccumulator, parse_tool_arguments
+from azoai.wire.schema import strict_json_schema
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -41,4 +42,5 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "parse_tool_arguments",
+    "strict_json_schema",
 ]
