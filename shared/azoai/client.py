@@ -43,7 +43,7 @@ from azoai.pacing import Pacer
 from azoai.routing import Router
 from azoai.settings import Settings
 from azoai.transport import Connection, acquire, aiter_sse, arelease, iter_sse, release
-from azoai.versions import REASONING_UNSUPPORTED
+from azoai.versions import DEFAULT_DATED_VERSION, REASONING_UNSUPPORTED
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import dumps, loads
 from azoai.wire.types import ChatRequest, ChatResult, EmbeddingResult, StreamDelta
@@ -221,6 +221,7 @@ class Client:
         self._routers: dict[str, Router] = {}
         self._timeouts: dict[float, Any] = {}  # httpx.Timeout per read timeout, built once
         self._checked_urls: set[str] = set()  # URLs already checked against the allowed hosts
+        self._said_embeddings_route = False
         self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.websocket)
 
     def __repr__(self) -> str:
@@ -428,6 +429,20 @@ class Client:
     def _url(self, op: str, deployment: str) -> str:
         s = self.settings
         base = s.endpoint.openai_base
+        if op == "embeddings" and s.route == "v1" and s.auth.is_entra:
+            # Azure: "The Azure OpenAI embeddings API doesn't currently support Microsoft Entra
+            # ID with the v1 API" (the deployment route does), so Entra callers embed there.
+            if not self._said_embeddings_route:
+                self._said_embeddings_route = True
+                log.info(
+                    "embeddings use the deployment route (api-version %s): Azure's v1 "
+                    "embeddings do not accept Entra ID tokens",
+                    DEFAULT_DATED_VERSION,
+                )
+            return (
+                f"{base}/deployments/{quote(deployment, safe='')}/{op}"
+                f"?api-version={DEFAULT_DATED_VERSION}"
+            )
         if s.route == "v1" or op == "responses":
             q = s.api_version.query_value
             return f"{base}/v1/{op}" + (f"?api-version={q}" if q else "")

@@ -474,6 +474,32 @@ def test_json_schema_output_validates(emu: Emulator) -> None:
 # --- embeddings ---------------------------------------------------------------------------------
 
 
+def test_entra_callers_embed_on_the_deployment_route_which_accepts_their_tokens(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """v1 embeddings refuse Entra ID (the emulator answers 401 as Azure documents); the client
+    sends Entra callers' embeddings to the deployment route and everything else to v1."""
+    c = client(emu, api_key=None, token_provider=emu.issue_token)
+    with caplog.at_level("INFO", logger="azoai.client"):
+        first = c.embed(["a cat", "a dog"], model="embed")
+        second = c.embed(["a bird"], model="embed")
+    assert len(first.vectors) == 2 and len(second.vectors) == 1
+    assert c.chat(ChatRequest(messages=[Message("user", "hi")])).text
+    paths = [(q.path, q.query.get("api-version"), q.status) for q in emu.requests]
+    assert paths == [
+        ("/openai/deployments/embed/embeddings", "2024-10-21", 200),
+        ("/openai/deployments/embed/embeddings", "2024-10-21", 200),
+        ("/openai/v1/chat/completions", None, 200),
+    ]
+    said = [r.getMessage() for r in caplog.records if "deployment route" in r.getMessage()]
+    assert len(said) == 1 and "Entra ID" in said[0]
+
+    emu.reset()
+    keyed = client(emu)  # an API key: v1 as configured
+    assert len(keyed.embed(["a cat"], model="embed").vectors) == 1
+    assert [q.path for q in emu.requests] == ["/openai/v1/embeddings"]
+
+
 def test_10000_texts_take_ceil_10000_over_2048_requests_in_order(emu: Emulator) -> None:
     c = client(emu, deployment="embed")
     texts = [f"document {i} about topic {i % 7}" for i in range(10_000)]

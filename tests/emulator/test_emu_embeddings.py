@@ -93,3 +93,22 @@ def test_the_full_batch_is_accepted(http: httpx.Client) -> None:
         EMBED, json={"input": [f"text {i}" for i in range(2048)], "dimensions": 4}
     ).json()
     assert len(body["data"]) == 2048
+
+
+def test_v1_embeddings_refuse_entra_tokens_as_azure_documents(emu: Any) -> None:
+    """Azure: "The Azure OpenAI embeddings API doesn't currently support Microsoft Entra ID with
+    the v1 API. Use API key authentication." Keys work there; tokens work on the deployment
+    route, and on v1 for everything else."""
+    token = {"Authorization": f"Bearer {emu.issue_token()}"}
+    key = {"api-key": emu.api_key}
+    body = {"model": "embed", "input": ["a"]}
+    with httpx.Client(base_url=emu.endpoint, timeout=10) as http:
+        refused = http.post("/openai/v1/embeddings", json=body, headers=token)
+        assert refused.status_code == 401
+        error = refused.json()["error"]
+        assert error["code"] == "PermissionDenied"
+        assert "Entra ID with the v1 API" in error["message"]
+        assert http.post("/openai/v1/embeddings", json=body, headers=key).status_code == 200
+        assert http.post(EMBED, json={"input": ["a"]}, headers=token).status_code == 200
+        chat = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
+        assert http.post("/openai/v1/chat/completions", json=chat, headers=token).status_code == 200

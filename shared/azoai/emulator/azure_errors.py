@@ -19,6 +19,7 @@ __all__ = [
     "azure_error",
     "deployment_not_found",
     "deployment_paused",
+    "entra_refused_for_v1_embeddings",
     "invalid_request",
     "key_denied",
     "missing_parameter",
@@ -116,6 +117,19 @@ def token_denied() -> ApiError:
     """401 for a bearer token that is invalid, for another audience, or expired. Azure's gateway
     answers this one in its own shape (``statusCode``/``message``), not under ``error``."""
     return ApiError(401, {"statusCode": 401, "message": TOKEN_DENIED_MESSAGE})
+
+
+def entra_refused_for_v1_embeddings() -> ApiError:
+    """401 for an Entra ID token on ``/openai/v1/embeddings``. Azure documents the limit ("The
+    Azure OpenAI embeddings API doesn't currently support Microsoft Entra ID with the v1 API. Use
+    API key authentication.", facts §2.4) but not the response; this one is modelled on its other
+    401s: ``PermissionDenied`` with that sentence."""
+    return azure_error(
+        401,
+        "PermissionDenied",
+        "The Azure OpenAI embeddings API doesn't currently support Microsoft Entra ID with the "
+        "v1 API. Use API key authentication.",
+    )
 
 
 def deployment_not_found(*, v1: bool) -> ApiError:

@@ -158,13 +158,14 @@ def _audience_in(claims: dict[str, Any], audiences: frozenset[str]) -> bool:
     return isinstance(aud, str) and aud in audiences
 
 
-def authenticate_data_plane(call: Call, *, api_key: str, issuer: TokenIssuer, v1: bool) -> None:
+def authenticate_data_plane(call: Call, *, api_key: str, issuer: TokenIssuer, v1: bool) -> str:
     """``api-key`` first, then ``Authorization: Bearer``. On the v1 route the bearer may also be
-    the API key (what the plain OpenAI client sends)."""
+    the API key (what the plain OpenAI client sends). Returns how the caller authenticated:
+    ``"key"`` or ``"entra"``."""
     key = call.headers.get("api-key")
     if key is not None:
         if hmac.compare_digest(key.encode(), api_key.encode()):
-            return
+            return "key"
         raise azure_errors.key_denied()
     auth = call.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -172,10 +173,11 @@ def authenticate_data_plane(call: Call, *, api_key: str, issuer: TokenIssuer, v1
         raise azure_errors.key_denied()
     token = token.strip()
     if v1 and hmac.compare_digest(token.encode(), api_key.encode()):
-        return
+        return "key"
     claims, verdict = issuer.check(token)
     if verdict != "ok" or claims is None or not _audience_in(claims, DATA_PLANE_AUDIENCES):
         raise azure_errors.token_denied()
+    return "entra"
 
 
 def authenticate_arm(call: Call, issuer: TokenIssuer) -> None:

@@ -102,7 +102,11 @@ async def prepare(
     if not websocket:  # a new HTTP request, not a message on an open WebSocket
         if state.request_latency > 0:
             await state.wait(state.request_latency)
-        authenticate_data_plane(call, api_key=state.api_key, issuer=state.issuer, v1=route == "v1")
+        how = authenticate_data_plane(
+            call, api_key=state.api_key, issuer=state.issuer, v1=route == "v1"
+        )
+        if how == "entra" and route == "v1" and operation == "embeddings":
+            raise azure_errors.entra_refused_for_v1_embeddings()
     body = parse_body(call)
     if not isinstance(body, dict):
         raise azure_errors.invalid_request("The request body must be a JSON object.")
