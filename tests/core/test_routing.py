@@ -216,3 +216,39 @@ def test_a_key_for_one_resource_is_not_sent_to_another(east: Emulator, west: Emu
     )
     with pytest.raises(E.ConfigError, match="an API key belongs to one resource"):
         c.chat(HI, model="chat")
+
+
+def test_routes_fail_over_across_regions_over_websocket_too(east: Emulator, west: Emulator) -> None:
+    """transport="websocket" with a route: each target keeps its own socket (with its own
+    region's key), a failing region's error moves the call on, and close() closes them all."""
+    c = Client(
+        endpoint=east.endpoint,
+        api_key=east.api_key,
+        deployment="chat",
+        api="responses",
+        transport="websocket",
+        retry=FAST,
+        routes={
+            "chat": {
+                "targets": [
+                    "gpt4o-a",
+                    {"deployment": "gpt4o", "endpoint": west.endpoint, "api_key_env": "WEST_KEY"},
+                ]
+            }
+        },
+        env={"WEST_KEY": west.api_key},
+        config_file="",
+    )
+    try:
+        assert "Lisbon" in c.chat(HI).text  # east serves over its socket
+        east.inject("gpt4o-a", Fault.status(503, count=None))
+        r = c.chat(HI)
+        assert r.target is not None and r.target.endswith("/gpt4o") and "Lisbon" in r.text
+        assert [q.method for q in west.requests] == ["GET", "WS"]  # handshake, then the call
+        assert west.requests[0].headers["api-key"] == "***"
+    finally:
+        c.close()
+    deadline = time.monotonic() + 5
+    while (east.websockets_open or west.websockets_open) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert east.websockets_open == west.websockets_open == 0
