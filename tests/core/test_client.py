@@ -402,6 +402,24 @@ def test_stream_tool_call_fragments_assemble(emu: Emulator) -> None:
     assert sorted(t.arguments["city"] for t in r.tool_calls if t.arguments) == ["Lisbon", "Madrid"]
 
 
+def test_streamed_logprobs_accumulate_to_the_whole_answers(emu: Emulator) -> None:
+    ask = ChatRequest(
+        messages=[Message("user", "Say 'one two three'")], logprobs=True, top_logprobs=3
+    )
+    c = client(emu)
+    whole = c.chat(ask)
+    acc = StreamAccumulator()
+    per_delta = []
+    for d in c.stream(ask):
+        acc.add(d)
+        if d.text:
+            per_delta.append(d.logprobs)
+    assert acc.result().text == whole.text == "one two three"
+    assert all(lp is not None and len(lp) == 1 for lp in per_delta)
+    assert acc.result().logprobs == whole.logprobs
+    assert whole.logprobs is not None and all(len(e["top_logprobs"]) == 3 for e in whole.logprobs)
+
+
 @pytest.mark.parametrize("api", ["chat", "responses"])
 def test_a_cut_stream_raises_with_the_text_so_far(emu: Emulator, api: str) -> None:
     emu.inject("chat", Fault.cut_stream(after_chunks=4))

@@ -429,6 +429,35 @@ def test_stop_max_tokens_n_and_logprobs(http: httpx.Client) -> None:
     assert tokens[0]["top_logprobs"][0]["token"] == "x"
 
 
+def test_logprobs_streamed_match_the_answer_and_offer_alternatives(http: httpx.Client) -> None:
+    ask = {"messages": user("Say 'alpha beta gamma'"), "logprobs": True, "top_logprobs": 3}
+    body = http.post(CHAT, json=ask).json()
+    whole = body["choices"][0]
+    entries = whole["logprobs"]["content"]
+    assert "".join(e["token"] for e in entries) == whole["message"]["content"]
+    for e in entries:
+        alts = e["top_logprobs"]
+        assert len(alts) == 3 and alts[0] == {k: e[k] for k in ("token", "logprob", "bytes")}
+        assert len({a["token"] for a in alts}) == 3
+        assert 0 >= alts[0]["logprob"] > alts[1]["logprob"] > alts[2]["logprob"]
+        assert bytes(e["bytes"]).decode() == e["token"]
+    streamed = sse_payloads(http.post(CHAT, json={**ask, "stream": True}).text)
+    chunks = [c for c in streamed if isinstance(c, dict) and c["choices"]]
+    with_text = [c["choices"][0] for c in chunks if c["choices"][0].get("delta", {}).get("content")]
+    assert [c["logprobs"]["content"] for c in with_text] == [[e] for e in entries]
+    for spec in (STABLE, PREVIEW):
+        validate(body, "createChatCompletionResponse", spec=spec)
+        for c in chunks:
+            if c["object"]:  # not one of Azure's annotation-only chunks (their own test)
+                validate(c, "createChatCompletionStreamResponse", spec=spec)
+    plain = sse_payloads(http.post(CHAT, json={"messages": user("Say 'x'"), "stream": True}).text)
+    assert all(
+        c["choices"][0].get("logprobs") is None
+        for c in plain
+        if isinstance(c, dict) and c["choices"]
+    )
+
+
 def test_prompt_caching(http: httpx.Client) -> None:
     long_prompt = " ".join(f"word{i}" for i in range(1500))
     first = http.post(CHAT, json={"messages": user(long_prompt)}).json()

@@ -168,6 +168,26 @@ def test_logprobs_in_response_metadata(emu: Emulator) -> None:
     assert (last_body(emu)["logprobs"], last_body(emu)["top_logprobs"]) == (True, 1)
 
 
+def test_streamed_logprobs_add_up_to_the_invoked_ones(emu: Emulator) -> None:
+    llm = AzureChatOpenAI(
+        azure_endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        azure_deployment="chat",
+        logprobs=True,
+        top_logprobs=2,
+    )
+    whole = llm.invoke("Say 'hi there friend'").response_metadata["logprobs"]["content"]
+    chunks = list(llm.stream("Say 'hi there friend'"))
+    with_text = [c for c in chunks if c.content]
+    assert all(len(c.response_metadata["logprobs"]["content"]) == 1 for c in with_text)
+    full = chunks[0]
+    for c in chunks[1:]:
+        full += c
+    assert full.content == "hi there friend"
+    assert full.response_metadata["logprobs"]["content"] == whole
+    assert all(len(e["top_logprobs"]) == 2 for e in whole)
+
+
 def test_headers_can_be_left_out(emu: Emulator) -> None:
     llm = AzureChatOpenAI(
         azure_endpoint=emu.endpoint,

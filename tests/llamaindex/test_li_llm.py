@@ -178,6 +178,17 @@ def test_logprobs(emu: Emulator) -> None:
     assert (body["logprobs"], body["top_logprobs"]) == (True, 2)
 
 
+def test_streamed_logprobs_match_the_whole_answer(emu: Emulator) -> None:
+    llm = make(emu, logprobs=True, top_logprobs=2)
+    whole = llm.chat(USER).logprobs
+    assert whole is not None
+    streamed = [alts for r in llm.stream_chat(USER) for alts in (r.logprobs or [])]
+    assert [[(a.token, a.logprob) for a in alts] for alts in streamed] == [
+        [(a.token, a.logprob) for a in alts] for alts in whole
+    ]
+    assert all(len(alts) == 2 for alts in streamed)
+
+
 def test_per_call_model_picks_another_deployment(llm: AzureOpenAI, emu: Emulator) -> None:
     response = llm.chat(USER, model="chat-mini")
     assert response.additional_kwargs["deployment"] == "chat-mini"

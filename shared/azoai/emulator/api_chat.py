@@ -537,11 +537,31 @@ def _response_format(
 def _logprobs(gen: Generation, top: int | None) -> dict[str, Any] | None:
     if top is None:
         return None
-    entries = []
-    for piece in gen.pieces:
-        token = {"token": piece, "logprob": 0.0, "bytes": list(piece.encode("utf-8"))}
-        entries.append({**token, "top_logprobs": [token] if top > 0 else []})
-    return {"content": entries, "refusal": None}
+    return {"content": [token_logprob(piece, top) for piece in gen.pieces], "refusal": None}
+
+
+def token_logprob(piece: str, top: int) -> dict[str, Any]:
+    """One token's logprob entry, deterministic: the chosen token is the likeliest (a logprob
+    just below 0 derived from its text) and ``top_logprobs`` holds it first, then ``top - 1``
+    other spellings of it, each less likely."""
+    digest = int(hashlib.blake2b(piece.encode(), digest_size=2).hexdigest(), 16)
+    chosen = -(digest % 1000) / 10_000
+    entries = [_entry(piece, chosen)]
+    word = piece.strip()
+    for alt in (word.capitalize(), word.lower(), word.upper(), " " + word, word + ".", word + ","):
+        if len(entries) >= top:
+            break
+        if alt and all(alt != e["token"] for e in entries):
+            entries.append(_entry(alt, round(chosen - 1.5 - 0.75 * len(entries), 4)))
+    while len(entries) < top:
+        entries.append(
+            _entry(f"{word}{len(entries)}", round(chosen - 1.5 - 0.75 * len(entries), 4))
+        )
+    return {**entries[0], "top_logprobs": entries[:top]}
+
+
+def _entry(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}
 
 
 def _message(gen: Generation, legacy: bool) -> dict[str, Any]:
@@ -633,13 +653,16 @@ def _choice_events(
     safe = completion_results()
 
     def chunk(
-        delta: dict[str, Any], finish: str | None = None, verdict: dict[str, Any] | None = None
+        delta: dict[str, Any],
+        finish: str | None = None,
+        verdict: dict[str, Any] | None = None,
+        logprobs: dict[str, Any] | None = None,
     ) -> bytes:
         choice: dict[str, Any] = {
             "index": index,
             "delta": delta,
             "finish_reason": finish,
-            "logprobs": None,
+            "logprobs": logprobs,
         }
         if verdict is not None:
             choice["content_filter_results"] = verdict
@@ -648,7 +671,17 @@ def _choice_events(
     role = {"role": "assistant", "content": "" if not gen.tool_calls else None, "refusal": None}
     events = [chunk(role, verdict={})]
     pieces = gen.pieces
-    events.extend(chunk({"content": piece}, verdict=safe) for piece in pieces)
+    top = req.logprobs
+    events.extend(
+        chunk(
+            {"content": piece},
+            verdict=safe,
+            logprobs=None
+            if top is None
+            else {"content": [token_logprob(piece, top)], "refusal": None},
+        )
+        for piece in pieces
+    )
     if req.legacy_functions and gen.tool_calls:
         call = gen.tool_calls[0]
         events.append(chunk({"function_call": {"name": call.name, "arguments": ""}}))
