@@ -121,7 +121,7 @@ class _Attempts:
         import httpx
 
         if self.call.pacer is not None:
-            self.call.pacer.observe({})  # no answer: end the probe, learn nothing
+            self.call.pacer.observe({}, self.sent_at)  # no answer: end the probe, learn nothing
         dep = self.call.deployment
         if isinstance(exc, httpx.TimeoutException):
             return TimeoutError(
@@ -598,8 +598,8 @@ class Client:
         while True:
             if call.pacer is not None:
                 state.sent_at = call.pacer.acquire(call.estimate)
-            auth = conn.auth.headers()
             try:
+                auth = conn.auth.headers()
                 resp = http.send(
                     self._request(http, call, auth, options),
                     stream=call.stream,
@@ -607,6 +607,10 @@ class Client:
                 )
             except httpx.TransportError as exc:
                 err = state.transport_error(exc)
+            except BaseException:
+                if call.pacer is not None:  # cancelled (or a credential failed): no answer
+                    call.pacer.release(state.sent_at)
+                raise
             else:
                 if resp.status_code < 300:
                     state.ok(resp.headers)
@@ -636,8 +640,8 @@ class Client:
         while True:
             if call.pacer is not None:
                 state.sent_at = await call.pacer.aacquire(call.estimate)
-            auth = await conn.auth.aheaders()
             try:
+                auth = await conn.auth.aheaders()
                 resp = await http.send(
                     self._request(http, call, auth, options),
                     stream=call.stream,
@@ -645,6 +649,10 @@ class Client:
                 )
             except httpx.TransportError as exc:
                 err = state.transport_error(exc)
+            except BaseException:
+                if call.pacer is not None:  # cancelled (or a credential failed): no answer
+                    call.pacer.release(state.sent_at)
+                raise
             else:
                 if resp.status_code < 300:
                     state.ok(resp.headers)

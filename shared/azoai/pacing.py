@@ -29,6 +29,7 @@ _SLACK = 0.5  # refills are floating point: forgive rounding
 _MIN_WAIT = 0.001
 _PROBE_WAIT = 120.0
 _HORIZON = 600.0
+_INFLIGHT_MAX = 120.0  # a request unanswered this long is not counted as in flight any more
 _SAMPLES = 32  # calibration: the ratios of the last this many batches
 _MARGIN = 0.01  # the least margin over the mean ratio
 _MAX_MARGIN = 0.5
@@ -70,6 +71,8 @@ class Pacer:
         self._probe_done = threading.Event()
         # (pacer time, raw estimate) of every request let out, newest last
         self._sent: deque[tuple[float, int]] = deque()
+        # ticket -> raw estimate of the requests let out and not answered yet
+        self._inflight: dict[float, int] = {}
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -91,19 +94,24 @@ class Pacer:
     ) -> None:
         """Re-sync from a response's ``x-ratelimit-*`` headers (``{}`` after a failed request:
         it ends the probe without teaching anything). ``sent_at`` is the request's ticket from
-        :meth:`acquire`. Azure's remaining count is as of the request's admission, which already
-        counts every request admitted before it but none of those this pacer let out after it:
-        those are subtracted. The refill since the admission is not added (the admission time is
-        unknown; a response may take seconds): the view stays a little low, which delays each
-        request by a constant cushion, never by an amount that grows, and avoids 429s.
-        ``settle=False`` keeps a probe open until :meth:`calibrate` or :meth:`settle` (the caller
-        still has to read the usage that calibrates the estimates)."""
+        :meth:`acquire`. Azure's remaining count is as of the request's admission, which leaves
+        out every request Azure admitted after it: those this pacer let out after it, and those
+        let out before it that are still unanswered (concurrent senders race to the socket, so
+        Azure may admit them in another order). Both are subtracted; when one of them was in
+        fact counted the view is briefly low, until its own answer re-syncs it. The refill since
+        the admission is not added (the admission time is unknown; a response may take seconds):
+        the view stays a little low, which delays each request by a constant cushion, never by
+        an amount that grows, and avoids 429s. ``settle=False`` keeps a probe open until
+        :meth:`calibrate` or :meth:`settle` (the caller still has to read the usage that
+        calibrates the estimates)."""
         lt = _int(headers, "x-ratelimit-limit-tokens")
         lr = _int(headers, "x-ratelimit-limit-requests")
         rt = _int(headers, "x-ratelimit-remaining-tokens")
         rr = _int(headers, "x-ratelimit-remaining-requests")
         with self._lock:
             now = time.monotonic()
+            if sent_at is not None:
+                self._inflight.pop(sent_at, None)
             self._refill(now)
             if lt:
                 self.limit_tokens = lt
@@ -117,12 +125,22 @@ class Pacer:
                             break
                         later_tokens += estimate * self._ratio
                         later_requests += 1
+                    for at, estimate in self._inflight.items():
+                        if at < sent_at and now - at < _INFLIGHT_MAX:
+                            later_tokens += estimate * self._ratio
+                            later_requests += 1
                 if rt is not None and self.limit_tokens:
                     self._tokens = max(0.0, min(float(self.limit_tokens), rt) - later_tokens)
                 if rr is not None and self.limit_requests:
                     self._requests = max(0.0, min(float(self.limit_requests), rr) - later_requests)
         if settle or not headers:
             self.settle()
+
+    def release(self, ticket: float | None) -> None:
+        """A request let out with ``ticket`` will have no answer to observe (it was cancelled)."""
+        if ticket is not None:
+            with self._lock:
+                self._inflight.pop(ticket, None)
 
     def settle(self) -> None:
         """End the probe: the first answer is in (or failed); concurrent senders may go."""
@@ -206,6 +224,11 @@ class Pacer:
         sent.append((now, estimate))
         while sent[0][0] < now - _HORIZON:
             sent.popleft()
+        inflight = self._inflight
+        inflight[now] = estimate
+        if len(inflight) > 64:  # answers that never came (a caller that forgot to release)
+            for at in [at for at in inflight if now - at >= _INFLIGHT_MAX]:
+                del inflight[at]
         return now
 
     def acquire(self, estimate: int) -> float:

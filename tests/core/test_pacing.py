@@ -175,13 +175,16 @@ def _simulate(
     spread: int = 0,
     senders: int,
     upload: float = 0.2,
+    upload_jitter: float = 0.0,
     process: float = 0.3,
 ) -> dict[str, float]:
     """Drive one Pacer from ``senders`` concurrent senders against Azure's buckets (the
     emulator's limiter), as a discrete-event simulation on the fake clock: a request is admitted
     ``upload`` seconds after it leaves and answered ``process`` seconds later; its response
     re-syncs the pacer and calibrates it, as the embeddings engine does. Azure's count for a
-    batch is ``actual``, plus or minus ``spread`` in turn (batches of real text vary)."""
+    batch is ``actual``, plus or minus ``spread`` in turn (batches of real text vary). With
+    ``upload_jitter`` every third upload is that much slower, so Azure admits requests in another
+    order than the pacer let them out (threads race to the socket)."""
     import heapq
     import itertools
 
@@ -209,7 +212,8 @@ def _simulate(
         if kind == "want":
             wait, ticket = pacer.try_acquire(estimate)
             if wait == 0:
-                at(clock.now + upload, "admit", (data, ticket))
+                slow = upload_jitter if data % 3 == 0 else 0.0
+                at(clock.now + upload + slow, "admit", (data, ticket))
             else:
                 at(clock.now + (0.01 if wait < 0 else min(wait, pacing_mod.RECHECK)), "want", data)
         elif kind == "admit":
@@ -263,3 +267,48 @@ def test_concurrent_senders_never_overrun_when_the_estimate_is_low(clock: FakeTi
     assert stats["admitted"] == 24
     assert stats["refused"] <= 2
     assert stats["last_admission"] <= _minimum(int(stats["tokens"]), 60_000) * 1.02, stats
+
+
+def test_requests_azure_admits_out_of_order_do_not_overrun(clock: FakeTime) -> None:
+    # a response's remaining count leaves out the requests Azure admitted after it, which may
+    # include requests the pacer let out *before* it: those still in flight are counted too
+    stats = _simulate(
+        clock,
+        batches=24,
+        estimate=12_000,
+        actual=12_000,
+        tpm=60_000,
+        senders=4,
+        upload_jitter=0.5,
+    )
+    assert stats["admitted"] == 24
+    assert stats["refused"] == 0, stats
+    assert stats["last_admission"] <= _minimum(int(stats["tokens"]), 60_000) * 1.03, stats
+
+
+def test_unanswered_requests_count_until_answered_or_released(clock: FakeTime) -> None:
+    limits = {
+        "x-ratelimit-limit-tokens": "60000",
+        "x-ratelimit-limit-requests": "600",
+        "x-ratelimit-remaining-requests": "600",
+    }
+    p = Pacer()
+    p.observe({**limits, "x-ratelimit-remaining-tokens": "60000"})
+    first = p.acquire(20_000)  # let out first, admitted by Azure last (or never)
+    second = p.acquire(20_000)
+    # the second request's answer: 39,800 left as of its admission, which did not count the first
+    p.observe({**limits, "x-ratelimit-remaining-tokens": "39800"}, second)
+    # 39,800 - 20,000 (the first, in flight) = 19,800: 400 short of 20,200 (a 1% margin)
+    p.acquire(20_000)
+    assert clock.slept == pytest.approx(0.4, abs=0.01)
+
+    q = Pacer()
+    q.observe({**limits, "x-ratelimit-remaining-tokens": "60000"})
+    cancelled = q.acquire(20_000)
+    second = q.acquire(20_000)
+    q.release(cancelled)  # cancelled before Azure saw it
+    q.observe({**limits, "x-ratelimit-remaining-tokens": "39800"}, second)
+    clock.slept = 0.0
+    q.acquire(20_000)  # 39,800 are there: no wait
+    assert clock.slept == 0.0
+    assert first != second
