@@ -97,6 +97,7 @@ def test_every_toml_block_is_a_valid_config(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AZURE_OPENAI_API_KEY_WEST", "west-key")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fallback")
     blocks = _blocks("toml")
     assert blocks
     for i, block in enumerate(blocks):

@@ -35,6 +35,7 @@ __all__ = [
     "ApiKeyAuth",
     "Auth",
     "BearerAuth",
+    "BearerKeyAuth",
     "NoAuth",
     "TokenCache",
     "build_auth",
@@ -364,6 +365,27 @@ class ApiKeyAuth:
 
     def headers(self) -> dict[str, str]:
         return {"api-key": self._key.get_secret_value()}
+
+    async def aheaders(self) -> dict[str, str]:
+        return self.headers()
+
+    def on_unauthorized(self, sent: dict[str, str]) -> bool:
+        return False
+
+
+class BearerKeyAuth:
+    """An API key as ``Authorization: Bearer``: what OpenAI-compatible APIs expect."""
+
+    mode = "api_key"
+
+    def __init__(self, key: SecretStr) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "BearerKeyAuth(key=SecretStr('**********'))"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": "Bearer " + self._key.get_secret_value()}
 
     async def aheaders(self) -> dict[str, str]:
         return self.headers()

@@ -428,6 +428,8 @@ class Client:
 
     def _url(self, op: str, deployment: str) -> str:
         s = self.settings
+        if s.endpoint.kind == "compatible":  # a non-Azure OpenAI-compatible API
+            return f"{s.endpoint.base}/{op}"
         base = s.endpoint.openai_base
         if op == "embeddings" and s.route == "v1" and s.auth.is_entra:
             # Azure: "The Azure OpenAI embeddings API doesn't currently support Microsoft Entra

@@ -13,9 +13,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 from azoai.errors import ConfigError
 
-__all__ = ["Cloud", "Endpoint", "HostKind", "is_loopback_host", "parse_endpoint"]
+__all__ = [
+    "Cloud",
+    "Endpoint",
+    "HostKind",
+    "is_loopback_host",
+    "parse_compatible_base",
+    "parse_endpoint",
+]
 
-HostKind = Literal["openai", "cognitiveservices", "foundry", "regional", "loopback", "custom"]
+#: ``compatible``: a non-Azure OpenAI-compatible API (a route's last fallback), whose base URL
+#: is the API root itself (``https://api.openai.com/v1``).
+HostKind = Literal[
+    "openai", "cognitiveservices", "foundry", "regional", "loopback", "custom", "compatible"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +84,24 @@ class Endpoint:
     @property
     def resource_name(self) -> str | None:
         """The custom subdomain (the Azure resource name) for Azure hosts, else ``None``."""
-        if self.kind in ("loopback", "custom", "regional"):
+        if self.kind in ("loopback", "custom", "regional", "compatible"):
             return None
         return self.host.split(".", 1)[0]
 
     @property
     def supports_entra(self) -> bool:
         """Entra ID needs a custom-subdomain host; regional endpoints take only keys."""
-        return self.kind != "regional"
+        return self.kind not in ("regional", "compatible")
 
     @property
     def openai_base(self) -> str:
         return f"{self.base}/openai"
+
+    @property
+    def v1_base(self) -> str:
+        """The root of the OpenAI-style API: ``{base}/openai/v1`` on Azure, the base URL itself
+        for an OpenAI-compatible endpoint."""
+        return self.base if self.kind == "compatible" else f"{self.base}/openai/v1"
 
 
 def is_loopback_host(host: str) -> bool:
@@ -198,6 +215,42 @@ def parse_endpoint(
         netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
     base = urlunsplit((scheme, netloc, path, "", ""))
     return Endpoint(base=base, host=host, kind=kind, cloud=cloud)
+
+
+def parse_compatible_base(raw: str, *, setting: str = "base_url") -> Endpoint:
+    """Validate the base URL of a non-Azure OpenAI-compatible API (``https://api.openai.com/v1``,
+    a vLLM or gateway URL): ``https`` (``http`` only on loopback), no credentials, query or
+    fragment; kept with its path, minus trailing slashes. Requests go to ``{base}/{operation}``."""
+    text = raw.strip()
+    try:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} is not a valid URL ({exc})", setting=setting
+        ) from None
+    if scheme not in ("https", "http") or not host:
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} must be an https URL such as https://api.openai.com/v1",
+            setting=setting,
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} must not carry credentials, a query or a fragment",
+            setting=setting,
+        )
+    if scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"{setting} uses http:// on a non-loopback host ({host}); use https://",
+            setting=setting,
+        )
+    netloc = host if port is None else f"{host}:{port}"
+    if ":" in host and not host.startswith("["):  # IPv6 literal
+        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
+    base = urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+    return Endpoint(base=base, host=host, kind="compatible", cloud=PUBLIC)
 
 
 def _safe(url: str) -> str:

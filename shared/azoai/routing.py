@@ -42,7 +42,9 @@ FAILOVER_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 @dataclass(frozen=True, slots=True, eq=False)
 class RouteTarget:
     """One place a routed call can go: a deployment, optionally on another resource (with its
-    own endpoint and, for API-key auth, its own key)."""
+    own endpoint and, for API-key auth, its own key); or, with ``base_url``, a non-Azure
+    OpenAI-compatible API (``https://api.openai.com/v1``) as the route's last fallback, called
+    with its own key as ``Authorization: Bearer`` and ``model`` as the model name."""
 
     deployment: str
     endpoint: str | None = None
@@ -50,10 +52,17 @@ class RouteTarget:
     model: str | None = None
     weight: float = 1.0
     name: str | None = None
+    base_url: str | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        """An OpenAI-compatible API, used only after every Azure target."""
+        return self.base_url is not None
 
     def __repr__(self) -> str:
         key = ", api_key=SecretStr('**********')" if self.api_key is not None else ""
-        return f"RouteTarget(deployment={self.deployment!r}, endpoint={self.endpoint!r}, weight={self.weight}{key})"
+        where = f"base_url={self.base_url!r}" if self.base_url else f"endpoint={self.endpoint!r}"
+        return f"RouteTarget(deployment={self.deployment!r}, {where}, weight={self.weight}{key})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +72,16 @@ class RouteSpec:
     cooldown: float = 10.0
 
 
-_TARGET_KEYS = {"deployment", "endpoint", "api_key", "api_key_env", "model", "weight", "name"}
+_TARGET_KEYS = {
+    "deployment",
+    "endpoint",
+    "api_key",
+    "api_key_env",
+    "model",
+    "weight",
+    "name",
+    "base_url",
+}
 
 
 def parse_routes(raw: Any, env: Mapping[str, str]) -> dict[str, RouteSpec]:
@@ -106,6 +124,13 @@ def parse_routes(raw: Any, env: Mapping[str, str]) -> dict[str, RouteSpec]:
         targets = []
         for i, t in enumerate(targets_raw):
             targets.append(_target(t, f"{where}.targets[{i}]", env))
+        for i, t in enumerate(targets[:-1]):
+            if t.is_fallback:
+                raise ConfigError(
+                    f"{where}.targets[{i}] is an OpenAI-compatible endpoint (base_url), which can "
+                    "only be the last target: the fallback after every Azure deployment",
+                    setting=f"{where}.targets",
+                )
         out[str(name)] = RouteSpec(strategy, tuple(targets), float(cooldown))
     return out
 
@@ -123,7 +148,10 @@ def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
             f"unknown key(s) {', '.join(unknown)} in {where}; use {', '.join(sorted(_TARGET_KEYS))}",
             setting=where,
         )
-    dep = t.get("deployment")
+    base_url = t.get("base_url")
+    if base_url is not None:
+        _check_fallback(t, where)
+    dep = t.get("deployment") if base_url is None else t.get("deployment") or t.get("model")
     if not isinstance(dep, str) or not dep.strip():
         raise ConfigError(f"{where} needs a deployment", setting=where)
     weight = t.get("weight", 1.0)
@@ -140,7 +168,7 @@ def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
                 f"{where}.api_key_env names {var}, which is not set", setting=f"{where}.api_key_env"
             )
         key = SecretStr(env[var])
-    for field_name in ("endpoint", "model", "name"):
+    for field_name in ("endpoint", "model", "name", "base_url"):
         if t.get(field_name) is not None and not isinstance(t.get(field_name), str):
             raise ConfigError(
                 f"{where}.{field_name} must be a string", setting=f"{where}.{field_name}"
@@ -152,17 +180,48 @@ def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
         model=t.get("model"),
         weight=float(weight),
         name=t.get("name"),
+        base_url=base_url,
     )
 
 
-class _Slot:
-    __slots__ = ("client", "cool_until", "deployment", "name", "weight")
+def _check_fallback(t: Mapping[str, Any], where: str) -> None:
+    """What an OpenAI-compatible target needs: a model name and its own key (an Entra token or
+    the Azure resource's key is never sent to a non-Azure host)."""
+    from azoai.endpoints import parse_compatible_base
 
-    def __init__(self, client: Client, deployment: str, name: str, weight: float) -> None:
+    if not isinstance(t["base_url"], str):
+        raise ConfigError(f"{where}.base_url must be a string", setting=f"{where}.base_url")
+    parse_compatible_base(t["base_url"], setting=f"{where}.base_url")
+    if t.get("endpoint") is not None:
+        raise ConfigError(
+            f"{where} has both base_url (an OpenAI-compatible API) and endpoint (an Azure "
+            "resource); keep one",
+            setting=where,
+        )
+    if not isinstance(t.get("model"), str) or not t["model"].strip():
+        raise ConfigError(
+            f"{where} (base_url) needs model: the model name that API serves, e.g. 'gpt-4o'",
+            setting=f"{where}.model",
+        )
+    if t.get("api_key") is None and t.get("api_key_env") is None:
+        raise ConfigError(
+            f"{where} (base_url) needs its own key: api_key_env naming the variable that holds "
+            "it (e.g. OPENAI_API_KEY)",
+            setting=f"{where}.api_key_env",
+        )
+
+
+class _Slot:
+    __slots__ = ("client", "cool_until", "deployment", "fallback", "name", "weight")
+
+    def __init__(
+        self, client: Client, deployment: str, name: str, weight: float, fallback: bool
+    ) -> None:
         self.client = client
         self.deployment = deployment
         self.name = name
         self.weight = weight
+        self.fallback = fallback
         self.cool_until = 0.0
 
 
@@ -170,6 +229,30 @@ def _fails_over(err: AzoaiError) -> bool:
     return (
         isinstance(err, APIConnectionError | TimeoutError) or err.status_code in FAILOVER_STATUSES
     )
+
+
+def _fallback_settings(t: RouteTarget, route: str) -> dict[str, Any]:
+    """Settings for an OpenAI-compatible target: its base URL on the v1 dialect with no
+    api-version, its own key only (``Authorization: Bearer``), no Azure deployment discovery."""
+    from azoai.endpoints import parse_compatible_base
+    from azoai.settings import AuthSettings
+    from azoai.versions import ApiVersion
+
+    if t.base_url is None or t.api_key is None:
+        raise ConfigError(
+            f"route {route!r}: the OpenAI-compatible target {t.base_url!r} needs its own api_key",
+            setting=f"routes.{route}",
+        )
+    return {
+        "endpoint": parse_compatible_base(t.base_url, setting=f"routes.{route}.base_url"),
+        "auth": AuthSettings(mode="api_key", scope="", api_key=t.api_key),
+        "route": "v1",
+        "api_version": ApiVersion("v1", "v1"),
+        "deployment_map": {},
+        "deployments": (),
+        "discovery": None,
+        "transport": "http",
+    }
 
 
 class Router:
@@ -188,7 +271,9 @@ class Router:
             changes: dict[str, Any] = {"routes": {}, "deployment": t.deployment}
             if t.model is not None:
                 changes["model"] = t.model
-            if t.endpoint is not None:
+            if t.base_url is not None:
+                changes.update(_fallback_settings(t, name))
+            elif t.endpoint is not None:
                 from azoai.endpoints import parse_endpoint
 
                 changes["endpoint"] = parse_endpoint(
@@ -221,23 +306,26 @@ class Router:
                 )
             )
             label = t.name or (
-                f"{settings.endpoint.host}/{t.deployment}" if t.endpoint else t.deployment
+                f"{settings.endpoint.host}/{t.deployment}"
+                if t.endpoint or t.base_url
+                else t.deployment
             )
-            self.slots.append(_Slot(client, t.deployment, label, t.weight))
+            self.slots.append(_Slot(client, t.deployment, label, t.weight, t.is_fallback))
 
     def _order(self) -> list[_Slot]:
         now = time.monotonic()
         healthy = [s for s in self.slots if s.cool_until <= now]
         if self.spec.strategy == "failover" or len(healthy) < 2:
             return healthy
-        # weighted order without replacement: the first pick follows the weights
-        pool = list(healthy)
+        # weighted order without replacement: the first pick follows the weights; the
+        # OpenAI-compatible fallback (always the last target) stays last
+        pool = [s for s in healthy if not s.fallback]
         order = []
         while pool:
             pick = random.choices(pool, weights=[s.weight for s in pool])[0]
             order.append(pick)
             pool.remove(pick)
-        return order
+        return order + [s for s in healthy if s.fallback]
 
     def _cool(self, slot: _Slot, err: AzoaiError) -> None:
         wait = getattr(err, "retry_after", None)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from azoai import __version__, _httpx
-from azoai.auth import Auth, build_auth
+from azoai.auth import Auth, BearerKeyAuth, build_auth
 from azoai.pacing import Pacer
 
 if TYPE_CHECKING:
@@ -67,7 +67,11 @@ class Connection:
         self, settings: Settings, http_client: Any = None, http_async_client: Any = None
     ) -> None:
         self.settings = settings
-        self.auth: Auth = build_auth(settings.auth)
+        self.auth: Auth = (
+            BearerKeyAuth(settings.auth.api_key)
+            if settings.endpoint.kind == "compatible" and settings.auth.api_key is not None
+            else build_auth(settings.auth)
+        )
         ep = urlsplit(settings.endpoint.base)
         host = (ep.hostname or "").lower()
         self.allowed_hosts = frozenset({host, f"{host}:{ep.port}" if ep.port else host})

@@ -42,7 +42,9 @@ def east() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def west() -> Iterator[Emulator]:
     with Emulator(
-        [EmulatorDeployment("gpt4o", model="gpt-4o")], region="West US", api_key="west-key"
+        [EmulatorDeployment("gpt4o", model="gpt-4o"), EmulatorDeployment("gpt-4o", model="gpt-4o")],
+        region="West US",
+        api_key="west-key",
     ) as e:
         yield e
 
@@ -191,6 +193,29 @@ def test_route_config_from_toml(tmp_path: Path, east: Emulator, west: Emulator) 
         ),
         ({"chat": {"targets": [{"deploy": "a"}]}}, "unknown key"),
         ({"chat": "a"}, "must be a table"),
+        (
+            {
+                "chat": {
+                    "targets": [
+                        {"base_url": "https://api.openai.com/v1", "model": "m", "api_key": "k"},
+                        "a",
+                    ]
+                }
+            },
+            "can only be the last target",
+        ),
+        (
+            {"chat": {"targets": ["a", {"base_url": "https://api.openai.com/v1", "api_key": "k"}]}},
+            "needs model",
+        ),
+        (
+            {"chat": {"targets": ["a", {"base_url": "https://api.openai.com/v1", "model": "m"}]}},
+            "needs its own key",
+        ),
+        (
+            {"chat": {"targets": ["a", {"base_url": "http://gw.example/v1", "model": "m"}]}},
+            "http:// on a non-loopback host",
+        ),
     ],
 )
 def test_route_config_errors(routes: dict[str, object], message: str) -> None:
@@ -252,3 +277,46 @@ def test_routes_fail_over_across_regions_over_websocket_too(east: Emulator, west
     while (east.websockets_open or west.websockets_open) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert east.websockets_open == west.websockets_open == 0
+
+
+def test_an_openai_compatible_api_is_the_last_fallback_with_its_own_key(
+    east: Emulator, west: Emulator
+) -> None:
+    """A non-Azure OpenAI-compatible API (here the west emulator's /openai/v1 root, which takes
+    its key as a bearer token as OpenAI does) serves only when every Azure target failed or is
+    cooling, and gets its own key: never the Azure caller's Entra token."""
+    c = Client(
+        endpoint=east.endpoint,
+        token_provider=east.issue_token,  # Entra ID for Azure
+        deployment="chat",
+        retry=FAST,
+        routes={
+            "chat": {
+                "strategy": "weighted",
+                "targets": [
+                    "gpt4o-a",
+                    "gpt4o-b",
+                    {
+                        "base_url": f"{west.endpoint}/openai/v1",
+                        "model": "gpt-4o",
+                        "api_key_env": "OPENAI_API_KEY",
+                        "name": "openai",
+                    },
+                ],
+            }
+        },
+        env={"OPENAI_API_KEY": west.api_key},
+        config_file="",
+    )
+    served = collections.Counter(c.chat(HI).target for _ in range(20))
+    assert served["openai"] == 0 and west.requests == []  # healthy Azure targets come first
+    east.inject("*", Fault.status(503, count=None))
+    r = c.chat(HI)
+    assert r.target == "openai" and "Lisbon" in r.text
+    (sent,) = west.requests
+    assert (sent.path, sent.query, sent.status) == ("/openai/v1/chat/completions", {}, 200)
+    assert sent.body is not None and sent.body["model"] == "gpt-4o"
+    assert "api-key" not in sent.headers and sent.headers["authorization"] == "***"
+    deltas = list(c.stream(HI))  # streams fall back the same way
+    assert deltas[0].target == "openai" and "Lisbon" in "".join(d.text for d in deltas)
+    c.close()
