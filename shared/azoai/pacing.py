@@ -73,6 +73,8 @@ class Pacer:
         self._sent: deque[tuple[float, int]] = deque()
         # ticket -> raw estimate of the requests let out and not answered yet
         self._inflight: dict[float, int] = {}
+        # (ticket, answered at, raw estimate) of recent answers, oldest first
+        self._answered: deque[tuple[float, float, int]] = deque()
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -96,9 +98,10 @@ class Pacer:
         it ends the probe without teaching anything). ``sent_at`` is the request's ticket from
         :meth:`acquire`. Azure's remaining count is as of the request's admission, which leaves
         out every request Azure admitted after it: those this pacer let out after it, and those
-        let out before it that are still unanswered (concurrent senders race to the socket, so
-        Azure may admit them in another order). Both are subtracted; when one of them was in
-        fact counted the view is briefly low, until its own answer re-syncs it. The refill since
+        let out before it that were still in flight when it left (concurrent senders race to the
+        socket, so Azure may admit them in another order, and answer them in any order). Both
+        are subtracted; when one of them was in fact counted the view is briefly low, until
+        another answer re-syncs it. The refill since
         the admission is not added (the admission time is unknown; a response may take seconds):
         the view stays a little low, which delays each request by a constant cushion, never by
         an amount that grows, and avoids 429s. ``settle=False`` keeps a probe open until
@@ -111,7 +114,12 @@ class Pacer:
         with self._lock:
             now = time.monotonic()
             if sent_at is not None:
-                self._inflight.pop(sent_at, None)
+                estimate_of = self._inflight.pop(sent_at, None)
+                if estimate_of is not None:
+                    answered = self._answered
+                    answered.append((sent_at, now, estimate_of))
+                    while answered[0][1] < now - _INFLIGHT_MAX:
+                        answered.popleft()
             self._refill(now)
             if lt:
                 self.limit_tokens = lt
@@ -127,6 +135,10 @@ class Pacer:
                         later_requests += 1
                     for at, estimate in self._inflight.items():
                         if at < sent_at and now - at < _INFLIGHT_MAX:
+                            later_tokens += estimate * self._ratio
+                            later_requests += 1
+                    for at, answered_at, estimate in self._answered:
+                        if at < sent_at < answered_at:  # in flight when this one left
                             later_tokens += estimate * self._ratio
                             later_requests += 1
                 if rt is not None and self.limit_tokens:

@@ -177,6 +177,7 @@ def _simulate(
     upload: float = 0.2,
     upload_jitter: float = 0.0,
     process: float = 0.3,
+    process_jitter: float = 0.0,
 ) -> dict[str, float]:
     """Drive one Pacer from ``senders`` concurrent senders against Azure's buckets (the
     emulator's limiter), as a discrete-event simulation on the fake clock: a request is admitted
@@ -184,7 +185,8 @@ def _simulate(
     re-syncs the pacer and calibrates it, as the embeddings engine does. Azure's count for a
     batch is ``actual``, plus or minus ``spread`` in turn (batches of real text vary). With
     ``upload_jitter`` every third upload is that much slower, so Azure admits requests in another
-    order than the pacer let them out (threads race to the socket)."""
+    order than the pacer let them out (threads race to the socket); ``process_jitter`` changes
+    the same requests' processing time, so they may also be answered first."""
     import heapq
     import itertools
 
@@ -224,7 +226,8 @@ def _simulate(
                 stats["admitted"] += 1
                 stats["tokens"] += count(batch)
                 stats["last_admission"] = clock.now - start
-                at(clock.now + process, "answer", (batch, ticket, headers))
+                quick = process_jitter if batch % 3 == 0 else 0.0
+                at(clock.now + process + quick, "answer", (batch, ticket, headers))
             else:
                 stats["refused"] += 1
                 at(clock.now + 0.01, "refused", (batch, ticket, headers, decision.wait))
@@ -312,3 +315,24 @@ def test_unanswered_requests_count_until_answered_or_released(clock: FakeTime) -
     q.acquire(20_000)  # 39,800 are there: no wait
     assert clock.slept == 0.0
     assert first != second
+
+
+def test_a_request_azure_admitted_later_but_answered_first_is_not_forgotten(
+    clock: FakeTime,
+) -> None:
+    limits = {
+        "x-ratelimit-limit-tokens": "60000",
+        "x-ratelimit-limit-requests": "600",
+        "x-ratelimit-remaining-requests": "600",
+    }
+    p = Pacer()
+    p.observe({**limits, "x-ratelimit-remaining-tokens": "60000"})
+    first = p.acquire(20_000)
+    second = p.acquire(20_000)
+    clock.now += 0.001  # the answers arrive a moment later
+    # Azure admitted the second, then the first, and answered the first sooner:
+    p.observe({**limits, "x-ratelimit-remaining-tokens": "20000"}, first)  # counts both
+    p.observe({**limits, "x-ratelimit-remaining-tokens": "40000"}, second)  # counts itself only
+    # the first was in flight when the second left: it may be missing from 40,000, so 20,000
+    p.acquire(20_000)  # 200 short of 20,200 at 1,000 tokens/s
+    assert clock.slept == pytest.approx(0.2, abs=0.01)
