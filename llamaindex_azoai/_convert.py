@@ -344,6 +344,8 @@ def response_kwargs(result: ChatResult) -> dict[str, Any]:
     if result.model_version:
         out["model_version"] = result.model_version
     out["deployment"] = result.deployment
+    if result.target:
+        out["target"] = result.target  # the route target that served the call
     if result.response_id:
         out["response_id"] = result.response_id
     if result.system_fingerprint:

@@ -56,6 +56,7 @@ CORE_OPTIONS: tuple[str, ...] = (
     "env",
     "transport",
     "websocket",
+    "routes",
 )
 
 
@@ -74,6 +75,21 @@ def resolve_alias(names: Mapping[str, Any], *, setting: str) -> Any:
             f"conflicting values for {setting}: {shown}; pass only one of them", setting=setting
         )
     return next(iter(given.values()), None)
+
+
+def _check_route_keys(routes: Mapping[str, Any] | None) -> None:
+    """Route targets name their keys (``api_key_env``): a key given inline would travel in
+    ``to_dict``/``to_json`` and in the pickles ingestion workers receive."""
+    for name, spec in (routes or {}).items():
+        targets = spec.get("targets") if isinstance(spec, Mapping) else None
+        for i, target in enumerate(targets or []):
+            if isinstance(target, Mapping) and target.get("api_key") is not None:
+                raise ConfigError(
+                    f"routes.{name}.targets[{i}] gives api_key inline; LlamaIndex models "
+                    "serialize their settings, so name the environment variable that holds it "
+                    "with api_key_env instead",
+                    setting=f"routes.{name}.targets[{i}].api_key_env",
+                )
 
 
 def build_settings(
@@ -243,6 +259,11 @@ class AzureConnection(BaseModel):
         description="Raise on parameters the model or api_version rejects instead of dropping them.",
     )
     config_file: str | None = None
+    routes: dict[str, Any] | None = Field(
+        default=None,
+        description="Routes across deployments and regions (see the README); a target's key is "
+        "named by api_key_env, never given inline.",
+    )
     retry: Any = Field(default=None, exclude=True)
     env: Mapping[str, str] | None = Field(default=None, exclude=True)
 
@@ -264,6 +285,7 @@ class AzureConnection(BaseModel):
     ) -> Settings:
         if self.api_key is not None or self.azure_ad_token is not None:
             prepare()  # a sealing key before any worker process starts (see __getstate__)
+        _check_route_keys(self.routes)
         return build_settings(
             endpoint=self.endpoint,
             azure_endpoint=self.azure_endpoint,

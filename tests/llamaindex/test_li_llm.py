@@ -599,3 +599,34 @@ def test_track_previous_responses_chains_and_sends_only_the_new_turn(emu: Emulat
     assert llm.previous_response_id == second.additional_kwargs["response_id"]
     llm.reset_previous_response()
     assert llm.previous_response_id is None
+
+
+# --- routing --------------------------------------------------------------------------------------
+
+
+def test_routes_fail_over_and_name_the_target_that_served(emu: Emulator) -> None:
+    llm = make(
+        emu,
+        engine="pool",
+        routes={"pool": {"strategy": "failover", "targets": ["chat", "chat-mini"]}},
+    )
+    emu.inject("chat", Fault.status(503))
+    response = llm.chat([ChatMessage(role="user", content="Say 'routed'")])
+    assert response.message.content == "routed"
+    assert response.additional_kwargs["target"] == "chat-mini"
+    assert response.additional_kwargs["deployment"] == "chat-mini"
+    last = list(llm.stream_chat([ChatMessage(role="user", content="Say 'again'")]))[-1]
+    assert last.message.content == "again" and last.additional_kwargs["target"] == "chat-mini"
+    assert [q.deployment for q in emu.requests] == ["chat", "chat-mini", "chat-mini"]
+    assert llm.to_dict()["routes"] == {
+        "pool": {"strategy": "failover", "targets": ["chat", "chat-mini"]}
+    }
+
+
+def test_route_keys_are_named_never_given_inline(emu: Emulator) -> None:
+    from azoai.errors import ConfigError
+
+    inline = {"pool": {"targets": [{"deployment": "chat", "api_key": "secret-key-123"}]}}
+    with pytest.raises(ConfigError, match="api_key_env") as caught:
+        make(emu, engine="pool", routes=inline)
+    assert "secret-key-123" not in str(caught.value)
