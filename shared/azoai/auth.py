@@ -373,25 +373,14 @@ class ApiKeyAuth:
         return False
 
 
-class BearerKeyAuth:
+class BearerKeyAuth(ApiKeyAuth):
     """An API key as ``Authorization: Bearer``: what OpenAI-compatible APIs expect."""
-
-    mode = "api_key"
-
-    def __init__(self, key: SecretStr) -> None:
-        self._key = key
 
     def __repr__(self) -> str:
         return "BearerKeyAuth(key=SecretStr('**********'))"
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": "Bearer " + self._key.get_secret_value()}
-
-    async def aheaders(self) -> dict[str, str]:
-        return self.headers()
-
-    def on_unauthorized(self, sent: dict[str, str]) -> bool:
-        return False
 
 
 class BearerAuth:

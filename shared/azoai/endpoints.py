@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from azoai.errors import ConfigError
 
@@ -143,15 +143,7 @@ def parse_endpoint(
         )
     if "://" not in text:
         text = "https://" + text
-    try:
-        parts = urlsplit(text)
-        scheme = parts.scheme.lower()
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(
-            f"{setting} {_safe(raw)!r} is not a valid URL ({exc})", setting=setting
-        ) from None
+    parts, scheme, host, port = _split(text, raw, setting)
     if not host:
         raise ConfigError(f"{setting} {raw!r} has no host", setting=setting)
     if parts.username or parts.password:
@@ -210,10 +202,7 @@ def parse_endpoint(
                 "https://<resource>.openai.azure.com with no path",
                 setting=setting,
             )
-    netloc = host if port is None else f"{host}:{port}"
-    if ":" in host and not host.startswith("["):  # IPv6 literal
-        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-    base = urlunsplit((scheme, netloc, path, "", ""))
+    base = urlunsplit((scheme, _netloc(host, port), path, "", ""))
     return Endpoint(base=base, host=host, kind=kind, cloud=cloud)
 
 
@@ -221,16 +210,7 @@ def parse_compatible_base(raw: str, *, setting: str = "base_url") -> Endpoint:
     """Validate the base URL of a non-Azure OpenAI-compatible API (``https://api.openai.com/v1``,
     a vLLM or gateway URL): ``https`` (``http`` only on loopback), no credentials, query or
     fragment; kept with its path, minus trailing slashes. Requests go to ``{base}/{operation}``."""
-    text = raw.strip()
-    try:
-        parts = urlsplit(text)
-        scheme = parts.scheme.lower()
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(
-            f"{setting} {_safe(raw)!r} is not a valid URL ({exc})", setting=setting
-        ) from None
+    parts, scheme, host, port = _split(raw.strip(), raw, setting)
     if scheme not in ("https", "http") or not host:
         raise ConfigError(
             f"{setting} {_safe(raw)!r} must be an https URL such as https://api.openai.com/v1",
@@ -246,11 +226,25 @@ def parse_compatible_base(raw: str, *, setting: str = "base_url") -> Endpoint:
             f"{setting} uses http:// on a non-loopback host ({host}); use https://",
             setting=setting,
         )
-    netloc = host if port is None else f"{host}:{port}"
-    if ":" in host and not host.startswith("["):  # IPv6 literal
-        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-    base = urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+    base = urlunsplit((scheme, _netloc(host, port), parts.path.rstrip("/"), "", ""))
     return Endpoint(base=base, host=host, kind="compatible", cloud=PUBLIC)
+
+
+def _split(text: str, raw: str, setting: str) -> tuple[SplitResult, str, str, int | None]:
+    """``urlsplit`` with the scheme and host lower-cased; a bad port is a ConfigError."""
+    try:
+        parts = urlsplit(text)
+        return parts, parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} is not a valid URL ({exc})", setting=setting
+        ) from None
+
+
+def _netloc(host: str, port: int | None) -> str:
+    if ":" in host and not host.startswith("["):  # IPv6 literal
+        host = f"[{host}]"
+    return host if port is None else f"{host}:{port}"
 
 
 def _safe(url: str) -> str:

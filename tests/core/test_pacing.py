@@ -289,12 +289,15 @@ def test_requests_azure_admits_out_of_order_do_not_overrun(clock: FakeTime) -> N
     assert stats["last_admission"] <= _minimum(int(stats["tokens"]), 60_000) * 1.03, stats
 
 
+LIMITS = {
+    "x-ratelimit-limit-tokens": "60000",
+    "x-ratelimit-limit-requests": "600",
+    "x-ratelimit-remaining-requests": "600",
+}
+
+
 def test_unanswered_requests_count_until_answered_or_released(clock: FakeTime) -> None:
-    limits = {
-        "x-ratelimit-limit-tokens": "60000",
-        "x-ratelimit-limit-requests": "600",
-        "x-ratelimit-remaining-requests": "600",
-    }
+    limits = LIMITS
     p = Pacer()
     p.observe({**limits, "x-ratelimit-remaining-tokens": "60000"})
     first = p.acquire(20_000)  # let out first, admitted by Azure last (or never)
@@ -320,11 +323,7 @@ def test_unanswered_requests_count_until_answered_or_released(clock: FakeTime) -
 def test_a_request_azure_admitted_later_but_answered_first_is_not_forgotten(
     clock: FakeTime,
 ) -> None:
-    limits = {
-        "x-ratelimit-limit-tokens": "60000",
-        "x-ratelimit-limit-requests": "600",
-        "x-ratelimit-remaining-requests": "600",
-    }
+    limits = LIMITS
     p = Pacer()
     p.observe({**limits, "x-ratelimit-remaining-tokens": "60000"})
     first = p.acquire(20_000)
