@@ -355,6 +355,39 @@ def run_doctor(
                             fix=f"set model='{_undated(reported)}' (or list it in deployments / enable discovery) so the {info.family} rules apply from the first call",
                         )
                     )
+        report.checks.extend(_route_checks(client, settings))
         return report
     finally:
         client.close()
+
+
+def _route_checks(client: Any, settings: Any) -> list[Check]:
+    """One minimal call through every target of every route, each with its own endpoint and
+    credentials, so a failover target that would fail is found before it is needed."""
+    from azoai.routing import Router
+
+    checks: list[Check] = []
+    for name, spec in settings.routes.items():
+        try:
+            router = Router(client, name, spec)
+        except ConfigError as err:
+            checks.append(
+                Check(
+                    f"route {name}",
+                    "fail",
+                    err.message,
+                    fix=err.fix or (f"change {err.setting}" if err.setting else None),
+                    error=type(err).__name__,
+                )
+            )
+            continue
+        try:
+            for slot in router.slots:
+                check = _call(slot.client, slot.deployment, "chat", slot.client.settings)
+                check.name = f"route {name} -> {slot.name}"
+                checks.append(check)
+        finally:
+            for slot in router.slots:
+                if slot.client is not client:
+                    slot.client.close()
+    return checks

@@ -141,3 +141,27 @@ def test_deployments_lists_discovered_deployments_with_rules(
         assert rows["emb"]["kind"] == "embedding" and "3072 dimensions" in rows["emb"]["rules"][0]
         code, out = run(capsys, "deployments", "--config", str(cfg))
         assert code == 0 and "gpt-5-mini" in out and "Deployments" in out
+
+
+def test_doctor_calls_every_route_target_with_its_own_credentials(
+    emu: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    with Emulator(region="West US", api_key="west-key-123") as west:
+        monkeypatch.setenv("WEST_KEY", west.api_key)
+        cfg = tmp_path / "routes.toml"
+        cfg.write_text(
+            f'endpoint = "{emu.endpoint}"\ndeployment = "chat"\n[auth]\napi_key = "{emu.api_key}"\n'
+            "[routes.pool]\n"
+            f'targets = ["chat-mini", "nope", {{deployment = "chat", endpoint = "{west.endpoint}", '
+            'api_key_env = "WEST_KEY", name = "west"}]\n'
+        )
+        code, out = run(capsys, "doctor", "--config", str(cfg))
+        assert code == 1, out  # one target is broken
+        assert "PASS  route pool -> chat-mini: chat: gpt-4o-mini" in out
+        assert "PASS  route pool -> west: chat: gpt-4o-2024-11-20 in West US" in out
+        assert "FAIL  route pool -> nope: Deployment 'nope' not found" in out
+        assert west.requests[-1].headers["api-key"] == "***"  # its own key, redacted in its log
+        assert west.api_key not in out and emu.api_key not in out
