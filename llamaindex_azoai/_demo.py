@@ -18,6 +18,15 @@ from azoai.demo import DemoContext, DemoStep, StepReport
 DOCS = Path(__file__).with_name("demo_docs")
 
 
+def load_documents(directory: Path = DOCS) -> list[Any]:
+    """The shipped documents, named file by file: ``SimpleDirectoryReader`` given a directory
+    skips everything under a path with a dot-part, and an install in ``.venv`` is one."""
+    from llama_index.core import SimpleDirectoryReader
+
+    files = sorted(directory.glob("*.md"))
+    return list(SimpleDirectoryReader(input_files=[str(f) for f in files]).load_data())
+
+
 def _llm(ctx: DemoContext, counter: Any) -> Any:
     from llama_index.core.callbacks import CallbackManager
 
@@ -36,7 +45,7 @@ def _report(outcome: str, counter: Any) -> StepReport:
 
 
 def rag_query(ctx: DemoContext) -> StepReport:
-    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex, get_response_synthesizer
+    from llama_index.core import VectorStoreIndex, get_response_synthesizer
     from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.node_parser import SentenceSplitter
@@ -46,7 +55,7 @@ def rag_query(ctx: DemoContext) -> StepReport:
 
     counter = TokenCountingHandler()
     embed_model = AzureOpenAIEmbedding(azure_deployment=ctx.embed_deployment, **ctx.settings_kwargs)
-    documents = SimpleDirectoryReader(str(DOCS)).load_data()
+    documents = load_documents()
     ctx.write(f"  ingesting {len(documents)} documents from {DOCS.name}/")
     pipeline = IngestionPipeline(
         transformations=[SentenceSplitter(chunk_size=128, chunk_overlap=0), embed_model]
