@@ -28,7 +28,6 @@ __all__ = ["Pacer"]
 _SLACK = 0.5  # refills are floating point: forgive rounding
 _MIN_WAIT = 0.001
 _PROBE_WAIT = 120.0
-_HORIZON = 600.0
 _INFLIGHT_MAX = 120.0  # a request unanswered this long is not counted as in flight any more
 _SAMPLES = 32  # calibration: the ratios of the last this many batches
 _MARGIN = 0.01  # the least margin over the mean ratio
@@ -69,8 +68,8 @@ class Pacer:
         # burst of concurrent batches does not overrun a quota nobody knows yet.
         self._probe = "none"  # "none" -> "inflight" -> "done"
         self._probe_done = threading.Event()
-        # (pacer time, raw estimate) of every request let out, newest last
-        self._sent: deque[tuple[float, int]] = deque()
+        # A request's ticket is when (pacer clock) it was let out, unique per request.
+        self._last_ticket = 0.0
         # ticket -> raw estimate of the requests let out and not answered yet
         self._inflight: dict[float, int] = {}
         # (ticket, answered at, raw estimate) of recent answers, oldest first
@@ -128,17 +127,13 @@ class Pacer:
             if rt is not None or rr is not None:
                 later_tokens, later_requests = 0.0, 0
                 if sent_at is not None:
-                    for at, estimate in reversed(self._sent):
-                        if at <= sent_at:
-                            break
-                        later_tokens += estimate * self._ratio
-                        later_requests += 1
+                    # let out after this one, or before it and still in flight when it left
                     for at, estimate in self._inflight.items():
-                        if at < sent_at and now - at < _INFLIGHT_MAX:
+                        if at > sent_at or now - at < _INFLIGHT_MAX:
                             later_tokens += estimate * self._ratio
                             later_requests += 1
                     for at, answered_at, estimate in self._answered:
-                        if at < sent_at < answered_at:  # in flight when this one left
+                        if at > sent_at or at < sent_at < answered_at:
                             later_tokens += estimate * self._ratio
                             later_requests += 1
                 if rt is not None and self.limit_tokens:
@@ -230,12 +225,9 @@ class Pacer:
     def _remember(self, now: float, estimate: int) -> float:
         """Record a request let out; its ticket is ``now``, nudged so tickets are unique (they
         order the requests, which :meth:`observe` relies on)."""
-        sent = self._sent
-        if sent and now <= sent[-1][0]:
-            now = sent[-1][0] + 1e-6
-        sent.append((now, estimate))
-        while sent[0][0] < now - _HORIZON:
-            sent.popleft()
+        if now <= self._last_ticket:
+            now = self._last_ticket + 1e-6
+        self._last_ticket = now
         inflight = self._inflight
         inflight[now] = estimate
         if len(inflight) > 64:  # answers that never came (a caller that forgot to release)
