@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from azoai.routing import require_named_keys
 from azoai.settings import Settings
 
 __all__ = ["CONNECTION_FIELDS", "build_settings", "choose_api", "make_client", "split_timeout"]
@@ -123,6 +124,7 @@ def build_settings(
             )
         built = settings
     else:
+        require_named_keys(given.get("routes"), owner="a LangChain model")
         kwargs: dict[str, Any] = {}
         for field, value in given.items():
             key = CONNECTION_FIELDS[field]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
 
 from azoai.deployments import DeploymentRecord
 from azoai.errors import ConfigError
+from azoai.routing import require_named_keys
 from azoai.secrets import keep, prepare, recall, seal, unseal
 from azoai.settings import Settings
 
@@ -75,21 +76,6 @@ def resolve_alias(names: Mapping[str, Any], *, setting: str) -> Any:
             f"conflicting values for {setting}: {shown}; pass only one of them", setting=setting
         )
     return next(iter(given.values()), None)
-
-
-def _check_route_keys(routes: Mapping[str, Any] | None) -> None:
-    """Route targets name their keys (``api_key_env``): a key given inline would travel in
-    ``to_dict``/``to_json`` and in the pickles ingestion workers receive."""
-    for name, spec in (routes or {}).items():
-        targets = spec.get("targets") if isinstance(spec, Mapping) else None
-        for i, target in enumerate(targets or []):
-            if isinstance(target, Mapping) and target.get("api_key") is not None:
-                raise ConfigError(
-                    f"routes.{name}.targets[{i}] gives api_key inline; LlamaIndex models "
-                    "serialize their settings, so name the environment variable that holds it "
-                    "with api_key_env instead",
-                    setting=f"routes.{name}.targets[{i}].api_key_env",
-                )
 
 
 def build_settings(
@@ -285,7 +271,7 @@ class AzureConnection(BaseModel):
     ) -> Settings:
         if self.api_key is not None or self.azure_ad_token is not None:
             prepare()  # a sealing key before any worker process starts (see __getstate__)
-        _check_route_keys(self.routes)
+        require_named_keys(self.routes, owner="a LlamaIndex model")
         return build_settings(
             endpoint=self.endpoint,
             azure_endpoint=self.azure_endpoint,

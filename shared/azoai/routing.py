@@ -32,7 +32,7 @@ from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
 if TYPE_CHECKING:
     from azoai.client import CallOptions, Client
 
-__all__ = ["RouteSpec", "RouteTarget", "Router", "parse_routes"]
+__all__ = ["RouteSpec", "RouteTarget", "Router", "parse_routes", "require_named_keys"]
 
 log = logging.getLogger("azoai.routing")
 
@@ -135,6 +135,25 @@ def parse_routes(raw: Any, env: Mapping[str, str]) -> dict[str, RouteSpec]:
     return out
 
 
+def require_named_keys(routes: Mapping[str, Any] | None, *, owner: str) -> None:
+    """Refuse route targets that give ``api_key`` inline: ``owner`` (a LangChain or LlamaIndex
+    model) keeps its arguments and serializes them (``dumpd``, ``to_dict``, pickles for worker
+    processes, ``repr``), so a target names the environment variable holding its key with
+    ``api_key_env`` instead."""
+    for name, spec in (routes or {}).items():
+        targets = spec.get("targets") if isinstance(spec, Mapping) else None
+        if not isinstance(targets, Sequence) or isinstance(targets, str):
+            continue  # parse_routes reports the shape
+        for i, target in enumerate(targets):
+            if isinstance(target, Mapping) and target.get("api_key") is not None:
+                raise ConfigError(
+                    f"routes.{name}.targets[{i}] gives api_key inline; {owner} keeps and "
+                    "serializes its arguments, so name the environment variable that holds the "
+                    "key with api_key_env instead",
+                    setting=f"routes.{name}.targets[{i}].api_key_env",
+                )
+
+
 def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
     if isinstance(t, RouteTarget):
         return t
@@ -168,7 +187,7 @@ def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
                 f"{where}.api_key_env names {var}, which is not set", setting=f"{where}.api_key_env"
             )
         key = SecretStr(env[var])
-    for field_name in ("endpoint", "model", "name", "base_url"):
+    for field_name in ("endpoint", "model", "name"):
         if t.get(field_name) is not None and not isinstance(t.get(field_name), str):
             raise ConfigError(
                 f"{where}.{field_name} must be a string", setting=f"{where}.{field_name}"
@@ -233,9 +252,9 @@ def _fails_over(err: AzoaiError) -> bool:
 
 def _fallback_settings(t: RouteTarget, route: str) -> dict[str, Any]:
     """Settings for an OpenAI-compatible target: its base URL on the v1 dialect with no
-    api-version, its own key only (``Authorization: Bearer``), no Azure deployment discovery."""
+    api-version and no Azure deployment discovery. Its own key replaces the caller's credentials
+    as for any target with a key (the connection sends it as ``Authorization: Bearer``)."""
     from azoai.endpoints import parse_compatible_base
-    from azoai.settings import AuthSettings
     from azoai.versions import ApiVersion
 
     if t.base_url is None or t.api_key is None:
@@ -245,7 +264,6 @@ def _fallback_settings(t: RouteTarget, route: str) -> dict[str, Any]:
         )
     return {
         "endpoint": parse_compatible_base(t.base_url, setting=f"routes.{route}.base_url"),
-        "auth": AuthSettings(mode="api_key", scope="", api_key=t.api_key),
         "route": "v1",
         "api_version": ApiVersion("v1", "v1"),
         "deployment_map": {},

@@ -215,6 +215,20 @@ def test_routes_name_the_target_that_served(emu: Emulator) -> None:
     assert full.text == "routed again" and "target" in full.response_metadata
 
 
+def test_route_keys_are_named_never_given_inline(emu: Emulator) -> None:
+    from azoai.errors import ConfigError
+
+    inline = {"pool": {"targets": [{"deployment": "chat", "api_key": "secret-key-123"}]}}
+    with pytest.raises(ConfigError, match="api_key_env") as caught:
+        AzureChatOpenAI(
+            azure_endpoint=emu.endpoint,
+            api_key=emu.api_key,
+            azure_deployment="pool",
+            routes=inline,
+        )
+    assert "secret-key-123" not in str(caught.value)
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 
