@@ -148,6 +148,19 @@ def _when(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
+def _unknown_issuer(call: Call, state: EmulatorState, issuer: Any) -> HttpResult:
+    """AADSTS700211: a federated assertion from an issuer no credential trusts."""
+    return _error(
+        call,
+        state,
+        401,
+        "invalid_client",
+        700211,
+        "No matching federated identity record found for presented assertion issuer "
+        f"'{issuer}'. {_FIC_HELP}",
+    )
+
+
 def _error(
     call: Call,
     state: EmulatorState,
@@ -244,15 +257,7 @@ def _check_assertion(
     if claims is None:
         unverified = _unverified_claims(assertion)
         if unverified is not None and unverified.get("iss") != FEDERATION_ISSUER:
-            return _error(
-                call,
-                state,
-                401,
-                "invalid_client",
-                700211,
-                "No matching federated identity record found for presented assertion issuer "
-                f"'{unverified.get('iss')}'. {_FIC_HELP}",
-            )
+            return _unknown_issuer(call, state, unverified.get("iss"))
         if unverified is not None:
             return _error(
                 call, state, 401, "invalid_client", 50013, "Assertion failed signature validation."
@@ -261,15 +266,7 @@ def _check_assertion(
             call, state, 401, "invalid_client", 50027, "JWT token is invalid or malformed."
         )
     if claims.get("iss") != FEDERATION_ISSUER:
-        return _error(
-            call,
-            state,
-            401,
-            "invalid_client",
-            700211,
-            "No matching federated identity record found for presented assertion issuer "
-            f"'{claims.get('iss')}'. {_FIC_HELP}",
-        )
+        return _unknown_issuer(call, state, claims.get("iss"))
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if FEDERATION_AUDIENCE not in audiences:
