@@ -97,12 +97,6 @@ class Endpoint:
     def openai_base(self) -> str:
         return f"{self.base}/openai"
 
-    @property
-    def v1_base(self) -> str:
-        """The root of the OpenAI-style API: ``{base}/openai/v1`` on Azure, the base URL itself
-        for an OpenAI-compatible endpoint."""
-        return self.base if self.kind == "compatible" else f"{self.base}/openai/v1"
-
 
 def is_loopback_host(host: str) -> bool:
     h = host.strip("[]").lower()
