@@ -83,6 +83,12 @@ def _exception_texts(err: BaseException | None) -> list[str]:
     return out
 
 
+def _record_texts(records: list[logging.LogRecord]) -> list[str]:
+    """What a handler could write for each record: the message, any traceback, the raw args."""
+    fmt = logging.Formatter("%(name)s %(message)s")
+    return [fmt.format(r) for r in records] + [repr(r.args) for r in records]
+
+
 def _assert_clean(secret: str, texts: list[str], where: str) -> None:
     for t in texts:
         assert secret not in t, (
@@ -111,11 +117,7 @@ def _exercise(
         else:
             raise AssertionError("the failing call did not fail")
         emu.clear_faults()
-    _assert_clean(
-        secret,
-        [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records],
-        "log records",
-    )
+    _assert_clean(secret, _record_texts(caplog.records), "log records")
     for q in emu.requests:
         _assert_clean(
             secret,
@@ -387,3 +389,252 @@ def test_llamaindex_classes_keep_secrets(
         assert (
             pickle.loads(data).settings.auth.mode == model.settings.auth.mode
         )  # this process still holds the secret
+
+
+# --- the WebSocket transport (issue 14, finding 4) ------------------------------------------------
+
+
+@pytest.mark.parametrize("way", ["key header", "key bearer", "key query", "token provider"])
+def test_the_websocket_transport_keeps_secrets_out_of_every_log(
+    way: str, emu: Emulator, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG, websockets logs the handshake (request line with its query, every header).
+    Those records must not carry the key or the token, whatever logger they come from."""
+    import asyncio
+
+    secret = token if way == "token provider" else KEY
+    auth: dict[str, Any] = (
+        {"token_provider": lambda: token}
+        if way == "token provider"
+        else {"api_key": KEY, "websocket": {"key_auth": way.split()[1]}}
+    )
+
+    def make() -> Client:
+        return Client(
+            endpoint=emu.endpoint,
+            deployment="chat",
+            model="gpt-4o",
+            api="responses",
+            transport="websocket",
+            env={},
+            config_file="",
+            max_retries=1,
+            **auth,
+        )
+
+    def call(c: Client) -> None:
+        c.chat(ChatRequest(messages=[Message("user", "hi")]))
+        list(c.stream(ChatRequest(messages=[Message("user", "hi")])))
+        asyncio.run(c.achat(ChatRequest(messages=[Message("user", "hi")])))
+
+    with caplog.at_level(logging.DEBUG):
+        client = make()
+        _exercise(secret, lambda: client, call, emu, caplog)
+        client.close()
+    assert any(r.name == "azoai.websocket.wire" for r in caplog.records)  # the handshake was logged
+    assert not any(r.name.startswith("websockets") for r in caplog.records)
+    _assert_clean(secret, _record_texts(caplog.records), "WebSocket log records")
+
+
+# --- LlamaIndex env= (issue 14, finding 5) ----------------------------------------------------------
+
+
+def test_llamaindex_env_keeps_its_values_secret(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """env= stands in for the environment; any value in it may be a key. It never shows in
+    repr/str/to_dict/to_json/model_dump or a pickle, and a pickled copy still authenticates."""
+    from llama_index.core.llms import ChatMessage
+
+    from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
+
+    env = {"AZURE_OPENAI_ENDPOINT": emu.endpoint, "AZURE_OPENAI_API_KEY": KEY}
+    models = [
+        AzureOpenAI(engine="chat", env=env, config_file="", max_retries=1),
+        AzureOpenAIEmbedding(azure_deployment="embed", env=env, config_file="", max_retries=1),
+    ]
+    for model in models:
+        data = pickle.dumps(model)
+        _assert_clean(
+            KEY,
+            [
+                repr(model),
+                str(model),
+                json.dumps(model.to_dict(), default=str),
+                model.to_json(),
+                repr(model.model_dump()),
+                repr(model.env),
+                data.decode("latin-1"),
+            ],
+            "LlamaIndex env=",
+        )
+        assert b"AZURE_OPENAI_API_KEY" not in data  # one sealed blob: not even the names
+        copy = pickle.loads(data)
+        assert copy.env is not None and set(copy.env) == set(env)
+        assert copy.settings.auth.api_key is not None
+    _exercise(
+        KEY,
+        lambda: pickle.loads(pickle.dumps(models[0])),
+        lambda m: m.chat([ChatMessage(role="user", content="hi")]),
+        emu,
+        caplog,
+    )
+    assert pickle.loads(pickle.dumps(models[1])).get_text_embedding("hi")
+
+
+# --- pickles without process-wide state (issue 14, finding 8; issue 15) ----------------------------
+
+
+def test_keyed_llamaindex_objects_leave_the_environment_alone_and_the_registry_flat(
+    emu: Emulator, token: str
+) -> None:
+    """Building and pickling keyed models writes nothing into os.environ (every child process
+    would inherit it), and a thousand pickles of a model with a token provider keep one entry."""
+    import gc
+    import os
+
+    from azoai.secrets import kept
+    from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
+
+    environ = dict(os.environ)
+    gc.collect()
+    base = kept()
+    keyed = AzureOpenAIEmbedding(
+        azure_deployment="embed", azure_endpoint=emu.endpoint, api_key=KEY, env={}, config_file=""
+    )
+    provided = AzureOpenAI(
+        engine="chat",
+        azure_endpoint=emu.endpoint,
+        azure_ad_token_provider=lambda: token,
+        env={},
+        config_file="",
+    )
+    for _ in range(1000):
+        pickle.dumps(keyed)
+        pickle.dumps(provided)
+    assert kept() <= base + 1
+    copy = pickle.loads(pickle.dumps(provided))
+    assert copy.complete("hi").text  # this process gets the provider back from memory
+    assert pickle.loads(pickle.dumps(keyed)).get_text_embedding("hi")
+    assert dict(os.environ) == environ
+    del provided, copy
+    gc.collect()
+    assert kept() == base  # the entry went with the provider
+
+
+def test_a_pickled_model_on_disk_is_ciphertext_to_a_subprocess(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """A child started with subprocess inherits the whole environment but not multiprocessing's
+    authkey: it cannot read the key of a pickle written to disk, and its copy fails typed."""
+    import subprocess
+    import sys
+
+    from llamaindex_azoai import AzureOpenAIEmbedding
+
+    path = tmp_path / "embed.pkl"
+    path.write_bytes(
+        pickle.dumps(
+            AzureOpenAIEmbedding(
+                azure_deployment="embed",
+                azure_endpoint=emu.endpoint,
+                api_key=KEY,
+                env={"AZURE_OPENAI_API_KEY": KEY},
+                config_file="",
+            )
+        )
+    )
+    assert KEY.encode() not in path.read_bytes()
+    code = (
+        "import pickle, sys\n"
+        "from azoai.errors import ConfigError\n"
+        "copy = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "print(repr(copy.api_key), copy.env)\n"
+        "try:\n"
+        "    copy.settings\n"
+        "except ConfigError as err:\n"
+        "    print('ConfigError', err.setting)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    assert KEY not in out
+    assert out.splitlines() == ["None {}", "ConfigError api_key"]
+
+
+def _nodes(count: int) -> list[Any]:
+    from llama_index.core.schema import TextNode
+
+    return [
+        TextNode(text=f"passage {i} about lighthouses and bees", id_=f"n{i}") for i in range(count)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["run (spawn)", "arun (fork)"])
+@pytest.mark.parametrize("given", ["api_key", "env"])
+def test_ingestion_workers_embed_with_a_key_given_as_an_argument(
+    how: str, given: str, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IngestionPipeline(num_workers=2) pickles the model into worker processes: run() starts
+    them with spawn, arun() with ProcessPoolExecutor (fork on Linux). Both embed with a key
+    that was only ever an argument, and nothing lands in os.environ."""
+    import asyncio
+    import os
+
+    from llama_index.core.ingestion import IngestionPipeline
+
+    from llamaindex_azoai import AzureOpenAIEmbedding
+
+    for name in list(os.environ):
+        if name.startswith(("AZURE_", "AZOAI_")):
+            monkeypatch.delenv(name)
+    environ = dict(os.environ)
+    auth: dict[str, Any] = (
+        {"azure_endpoint": emu.endpoint, "api_key": KEY, "env": {}}
+        if given == "api_key"
+        else {"env": {"AZURE_OPENAI_ENDPOINT": emu.endpoint, "AZURE_OPENAI_API_KEY": KEY}}
+    )
+    model = AzureOpenAIEmbedding(
+        model="text-embedding-3-small", azure_deployment="embed", config_file="", **auth
+    )
+    pipeline = IngestionPipeline(transformations=[model], disable_cache=True)
+    nodes = _nodes(4)
+    if how.startswith("run"):
+        built = pipeline.run(nodes=nodes, num_workers=2)
+    else:
+        built = asyncio.run(pipeline.arun(nodes=nodes, num_workers=2))
+    assert len(built) == 4 and all(n.embedding and len(n.embedding) == 1536 for n in built)
+    assert len([q for q in emu.requests if q.path.endswith("/embeddings")]) == 2  # two workers
+    assert dict(os.environ) == environ
+
+
+@pytest.mark.slow
+def test_forked_ingestion_workers_get_a_token_provider_back(
+    emu: Emulator, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token provider is never pickled; it is registered when the model is built, so workers
+    forked afterwards (arun's ProcessPoolExecutor) find it in the memory they inherited."""
+    import asyncio
+    import os
+
+    from llama_index.core.ingestion import IngestionPipeline
+
+    from llamaindex_azoai import AzureOpenAIEmbedding
+
+    for name in list(os.environ):
+        if name.startswith(("AZURE_", "AZOAI_")):
+            monkeypatch.delenv(name)
+    model = AzureOpenAIEmbedding(
+        model="text-embedding-3-small",
+        azure_deployment="embed",
+        azure_endpoint=emu.endpoint,
+        azure_ad_token_provider=lambda: token,
+        env={},
+        config_file="",
+    )
+    pipeline = IngestionPipeline(transformations=[model], disable_cache=True)
+    built = asyncio.run(pipeline.arun(nodes=_nodes(4), num_workers=2))
+    assert all(n.embedding for n in built) and len(built) == 4
+    embeds = [q for q in emu.requests if q.path.endswith("/embeddings")]
+    assert len(embeds) == 2 and all(q.status == 200 for q in embeds)

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from azoai.errors import AuthenticationError, AzoaiError, ConfigError
+from azoai.secrets import credential as checked_credential
+from azoai.secrets import header_problem
 
 __all__ = [
     "AccessToken",
@@ -79,14 +81,16 @@ def jwt_expiry(token: str) -> float | None:
 
 
 def _as_access_token(raw: Any, source: str) -> AccessToken:
-    """Normalise what a credential or provider returned; refuse empty tokens."""
+    """Normalise what a credential or provider returned: surrounding whitespace stripped;
+    empty tokens and tokens a header cannot carry refused (never echoing the token)."""
+    refresh_on: float | None = None
+    expires_on: float | None = None
+    value: Any
     if isinstance(raw, AccessToken):
-        return raw
-    refresh_on = None
-    if isinstance(raw, str | SecretStr):
+        value = raw.token.get_secret_value()
+        expires_on, refresh_on = raw.expires_on, raw.refresh_on
+    elif isinstance(raw, str | SecretStr):
         value = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
-        expires = jwt_expiry(value)
-        expires_on = expires if expires is not None else time.time() + FALLBACK_LIFETIME
     elif raw is not None and hasattr(raw, "token"):  # azure.core AccessToken / AccessTokenInfo
         value = raw.token
         expires_on = float(getattr(raw, "expires_on", 0) or 0) or (time.time() + FALLBACK_LIFETIME)
@@ -99,7 +103,24 @@ def _as_access_token(raw: Any, source: str) -> AccessToken:
             f"{source} returned no token",
             fix="check the credential's configuration; azoai never sends a request with an empty bearer token",
         )
-    return AccessToken(SecretStr(value), expires_on, refresh_on)
+    # Normalised as it enters, like a configured key: a token read from a file ends in a
+    # newline. A character a header cannot carry would otherwise fail inside httpx with the
+    # token in the message, and be retried as a network error.
+    token = value.strip()
+    problem = header_problem(token)
+    if problem is not None:
+        raise AuthenticationError(
+            f"the token returned by the {source} {problem}",
+            fix="check what the token provider or credential returns: an access token is "
+            "base64url text (a JWT)",
+        )
+    if isinstance(raw, AccessToken) and token == value:
+        return raw
+    if expires_on is None:
+        expires_on = jwt_expiry(token)
+        if expires_on is None:
+            expires_on = time.time() + FALLBACK_LIFETIME
+    return AccessToken(SecretStr(token), expires_on, refresh_on)
 
 
 class _LeaderGone(Exception):
@@ -358,7 +379,8 @@ class ApiKeyAuth:
     mode = "api_key"
 
     def __init__(self, key: SecretStr) -> None:
-        self._key = key
+        # Settings check keys where they enter; this also covers an AuthSettings built by hand.
+        self._key = checked_credential(key, setting="api_key")
 
     def __repr__(self) -> str:
         return "ApiKeyAuth(key=SecretStr('**********'))"

@@ -78,8 +78,11 @@ import hashlib
 import importlib
 import inspect
 import logging
+import re
+import sys
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -108,6 +111,9 @@ if TYPE_CHECKING:
 __all__ = ["WebSocketBusyError", "WebSocketSession", "WebSocketTransport", "transport_for"]
 
 log = logging.getLogger("azoai.websocket")
+#: What the websockets library logs about our sockets (the handshake at DEBUG: request line,
+#: every header), through :class:`_RedactingLogger`, never ``websockets.client``.
+wire_log = logging.getLogger("azoai.websocket.wire")
 
 _SUCCESS = frozenset({"response.completed", "response.incomplete"})
 _HISTORY = 32  # conversations kept for previous_response_not_found retries
@@ -137,6 +143,79 @@ class _Refused(Exception):
         self.status = status
         self.body = body
         self.headers = headers
+
+
+# --- logging without credentials ----------------------------------------------------------------
+
+_MASK = "**********"
+#: Header and query names whose values are credentials (api-key, Authorization, APIM keys, ...).
+_CREDENTIAL_NAME = re.compile(r"key|token|secret|auth|signature|sig$|cookie|password", re.I)
+_HANDSHAKE_LINE = re.compile(r"^([<>] )([!#$%&'*+.^_`|~0-9A-Za-z-]+)(:[ \t]*)(.*)$", re.M)
+_QUERY_PAIR = re.compile(r"([?&])([^=&#\s]+)=([^&#\s]*)")
+
+
+def _handshake_secrets(headers: Mapping[str, str], query: Mapping[str, str]) -> tuple[str, ...]:
+    """The credential values one handshake carries, as sent and as URL-encoded, longest first."""
+    from urllib.parse import quote, quote_plus
+
+    found: set[str] = set()
+    for name, value in [*headers.items(), *query.items()]:
+        if not _CREDENTIAL_NAME.search(name) or not value:
+            continue
+        for v in (value, value.partition(" ")[2]):  # "Bearer <token>": the token alone too
+            if len(v) >= 4:
+                found.update((v, quote(v, safe=""), quote_plus(v)))
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, _MASK)
+    text = _HANDSHAKE_LINE.sub(
+        lambda m: (
+            m.group(1) + m.group(2) + m.group(3) + _MASK
+            if _CREDENTIAL_NAME.search(m.group(2))
+            else m.group(0)
+        ),
+        text,
+    )
+    return _QUERY_PAIR.sub(
+        lambda m: (
+            f"{m.group(1)}{m.group(2)}={_MASK}"
+            if _CREDENTIAL_NAME.search(m.group(2))
+            else m.group(0)
+        ),
+        text,
+    )
+
+
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """The logger handed to each WebSocket connection (websockets' ``logger=`` option), so the
+    library's records come out under ``azoai.websocket.wire`` with every credential masked
+    before the record exists: the handshake's key and bearer headers, a key in the query string,
+    and any exception text. Nothing of the host's logging is patched or filtered."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__(wire_log, {})
+        self._secrets = tuple(secrets)
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        try:
+            text = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError):
+            text = " ".join([str(msg), *map(str, args)])
+        exc_info = kwargs.pop("exc_info", None)
+        if exc_info:
+            if isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            elif not isinstance(exc_info, tuple):
+                exc_info = sys.exc_info()
+            if exc_info[0] is not None:
+                text += "\n" + "".join(traceback.format_exception(*exc_info)).rstrip()
+        kwargs["stacklevel"] = int(kwargs.get("stacklevel", 1)) + 1  # the caller in websockets
+        self.logger.log(level, "%s", _redact(text, self._secrets), **kwargs)
 
 
 # --- the SDK ----------------------------------------------------------------------------------
@@ -707,6 +786,9 @@ class WebSocketTransport:
             "open_timeout": t.connect,
             "close_timeout": _CLOSE_TIMEOUT,
             "max_size": None,
+            # websockets logs the handshake, credentials included, to "websockets.client" unless
+            # given a logger: ours masks them (see _RedactingLogger).
+            "logger": _RedactingLogger(_handshake_secrets(hs.headers, hs.query)),
         }
         if not isinstance(sdk, importlib.import_module("openai").AsyncOpenAI) and _sync_legacy():
             options["legacy"] = True  # websockets>=17: the SDK holds the connection itself
