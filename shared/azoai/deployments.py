@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from azoai import _httpx
 from azoai.catalog import ModelInfo, lookup_model
+from azoai.endpoints import is_loopback_host
 from azoai.errors import AzoaiError, ConfigError
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "DeploymentRecord",
     "DiscoverySettings",
     "Resolution",
+    "check_deployment_name",
     "parse_model_id",
     "resolve_deployment",
 ]
@@ -44,7 +46,8 @@ def parse_model_id(value: str, *, setting: str = "model") -> str:
     """Accept a plain deployment name or ``azure-openai/<deployment>``; return the deployment.
 
     Everything after the first ``/`` is kept, so deployment names with slashes survive.
-    ``azure-openai/`` alone is an error."""
+    ``azure-openai/`` alone is an error, and so are ``.`` and ``..`` (see
+    :func:`check_deployment_name`)."""
     v = value.strip()
     if v.startswith(MODEL_ID_PREFIX):
         name = v[len(MODEL_ID_PREFIX) :]
@@ -53,10 +56,25 @@ def parse_model_id(value: str, *, setting: str = "model") -> str:
                 f"{setting}: expected format azure-openai/<deployment-name>, but got {value!r}",
                 setting=setting,
             )
-        return name
+        return check_deployment_name(name, setting=setting)
     if not v:
         raise ConfigError(f"{setting} is empty; give a deployment name", setting=setting)
-    return v
+    return check_deployment_name(v, setting=setting)
+
+
+def check_deployment_name(name: str, *, setting: str = "deployment") -> str:
+    """Refuse the names ``.`` and ``..``: a URL path segment of dots is resolved away (httpx,
+    like browsers, turns ``/deployments/../chat/completions`` into ``/chat/completions``), so
+    the call would go to another path than the deployment's. Every other character is
+    percent-encoded in a path, and no Azure deployment can have such a name."""
+    if name in (".", ".."):
+        raise ConfigError(
+            f"{setting}: {name!r} is not a deployment name (a path segment of dots is resolved "
+            "away, so the request would go to another URL)",
+            setting=setting,
+            fix="give the deployment's name as Azure shows it (azoai deployments lists them)",
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +159,7 @@ class DeploymentRecord:
     def from_arm(cls, item: Mapping[str, Any]) -> DeploymentRecord | None:
         """Parse one ARM ``deployments`` list item; ``None`` when it is malformed."""
         name = item.get("name")
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name or name in (".", ".."):
             return None
         props = item.get("properties") if isinstance(item.get("properties"), Mapping) else {}
         assert isinstance(props, Mapping)
@@ -241,6 +259,15 @@ class DiscoverySettings:
     timeout: float = 10.0
     credential: Any = None
 
+    def __post_init__(self) -> None:
+        # the management token goes to arm_host: https only (http only on loopback, for tests)
+        if not _token_safe(self.arm_host):
+            raise ConfigError(
+                f"discovery.arm_host {self.arm_host!r} must be an https URL (http is accepted "
+                "only on a loopback host)",
+                setting="discovery.arm_host",
+            )
+
     def __repr__(self) -> str:
         return (
             f"DiscoverySettings(subscription_id={self.subscription_id!r}, resource_group={self.resource_group!r}, "
@@ -283,13 +310,6 @@ class DiscoverySettings:
                 setting=f"discovery.{missing[0]}",
             )
         arm = str(values.get("arm_host", "https://management.azure.com")).rstrip("/")
-        parts = urlsplit(arm)
-        if parts.scheme != "https" and not (
-            parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
-        ):
-            raise ConfigError(
-                f"discovery.arm_host {arm!r} must be an https URL", setting="discovery.arm_host"
-            )
         for key in ("ttl", "timeout"):
             v = values.get(key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
@@ -363,7 +383,9 @@ class DeploymentDiscovery:
             return records
 
     def _list(self) -> tuple[DeploymentRecord, ...]:
-        allowed_host = (urlsplit(self.settings.arm_host).netloc or "").lower()
+        arm = urlsplit(self.settings.arm_host)
+        allowed_host = (arm.netloc or "").lower()
+        allowed_scheme = arm.scheme.lower()
         url: str | None = self.settings.list_url
         token = self._get_token()
         if not token:
@@ -372,9 +394,17 @@ class DeploymentDiscovery:
         seen: list[DeploymentRecord] = []
         pages = 0
         while url:
-            if (urlsplit(url).netloc or "").lower() != allowed_host:
+            parts = urlsplit(url)
+            if (parts.netloc or "").lower() != allowed_host:
                 raise AzoaiError(
-                    f"refusing to follow nextLink to another host ({urlsplit(url).netloc}); the token is only for {allowed_host}"
+                    f"refusing to follow nextLink to another host ({parts.netloc}); the token is only for {allowed_host}"
+                )
+            if parts.scheme.lower() != allowed_scheme or not _token_safe(url):
+                # http:// on the ARM host would send the management token in clear
+                raise AzoaiError(
+                    f"refusing to follow a nextLink that leaves {allowed_scheme}:// for "
+                    f"{parts.scheme}:// on {parts.netloc}; the management token goes over https only",
+                    fix="check what rewrites ARM's nextLink URLs (a proxy or gateway in between)",
                 )
             pages += 1
             if pages > 1000:
@@ -404,6 +434,13 @@ class DeploymentDiscovery:
             url = link if isinstance(link, str) and link else None
         self.all_records = tuple(seen)
         return tuple(r for r in seen if r.state == "Succeeded")
+
+
+def _token_safe(url: str) -> bool:
+    """Whether a bearer token may travel to ``url``: https, or http to a loopback host."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme == "https" or (scheme == "http" and is_loopback_host(parts.hostname or ""))
 
 
 def _httpx_get(timeout: float) -> Callable[[str, Mapping[str, str]], tuple[int, Any]]:

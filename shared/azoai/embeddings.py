@@ -17,13 +17,17 @@ failures reported with the inputs they covered.
   A batch that still fails after the client's retries is reported in
   :class:`EmbeddingBatchError` with the indices it covered; the vectors of every other batch
   are kept on the error (``partial``).
+* Responses are untrusted: a malformed vector (bad base64, a wrong length, ``nan``, a missing or
+  repeated ``index``) fails only its own input, reported by index like a failed batch. ``aembed``
+  decodes large responses in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import array
-import base64
+import binascii
 import math
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from azoai.errors import AzoaiError, ConfigError, InvalidResponseError, RateLimitError
 from azoai.tokens import counter_for, estimate_tokens
 from azoai.versions import Feature, require_feature, supports
-from azoai.wire.common import dumps, loads
+from azoai.wire.common import dumps, int_or_zero, loads
 from azoai.wire.types import EmbeddingResult, Usage
 
 if TYPE_CHECKING:
@@ -47,14 +51,24 @@ MAX_INPUTS_PER_REQUEST = 2048
 #: The per-input limit for current embedding models (8191 by OpenAI's tokenizer count).
 DEFAULT_MAX_INPUT_TOKENS = 8191
 
+#: Responses larger than this are decoded in a worker thread by ``aembed`` (2048 vectors of 1536
+#: dimensions are about 17 MB and take a tenth of a second to decode: the event loop would stall).
+OFF_LOOP_BYTES = 128 * 1024
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+_Decoded = tuple[list[list[float] | str], Usage, str | None]
+"""A response's vectors by position (or why a position has none), its usage and its model."""
+
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` with counts of input texts after each batch."""
 
 
 class EmbeddingBatchError(AzoaiError):
-    """Some batches failed after retries. ``failed_indices`` are the input positions without a
-    vector; ``errors`` maps each failed batch's first index to its error; ``partial`` holds every
-    vector that did arrive (``None`` where one is missing), in input order."""
+    """Some inputs have no vector: their batch failed after retries, or the response's vector for
+    them was malformed. ``failed_indices`` are the input positions without a vector; ``errors``
+    maps each failed batch's first index, and each input whose vector was malformed, to its
+    error; ``partial`` holds every vector that did arrive (``None`` where one is missing), in
+    input order."""
 
     def __init__(
         self,
@@ -122,6 +136,7 @@ class _Run:
             texts, self.info, self.pacer.estimate_budget()
         )
         self.piece_vectors: dict[int, list[float]] = {}
+        self.dim = dimensions  # every vector's length: asked for, or the first one's
         self.usage = Usage()
         self.errors: dict[int, AzoaiError] = {}
         self.failed_owners: set[int] = set()
@@ -149,12 +164,38 @@ class _Run:
             rate_limit_retries=self.engine.rate_limit_retries,
         )
 
-    def succeeded(self, batch: _Batch, content: bytes) -> None:
-        vectors, u, m = EmbeddingEngine._vectors(content, batch)
+    @staticmethod
+    def decode(batch: _Batch, content: bytes) -> _Decoded:
+        """A response's vectors (CPU only, no shared state: ``aembed`` runs it in a thread)."""
+        return EmbeddingEngine._vectors(content, batch)
+
+    def succeeded(self, batch: _Batch, decoded: _Decoded) -> None:
+        """Keep a response's vectors; a malformed one fails its input alone (by index)."""
+        vectors, u, m = decoded
         self.pacer.calibrate(batch.tokens, u.input_tokens)
         with self.lock:
             for p, v in zip(batch.pieces, vectors, strict=True):
-                self.piece_vectors[id(p)] = v
+                if isinstance(v, list):
+                    if self.dim is None:
+                        self.dim = len(v)
+                    elif len(v) != self.dim:
+                        v = (
+                            f"it has {len(v)} numbers, not the {self.dim} dimensions asked for"
+                            if self.dimensions is not None
+                            else f"it has {len(v)} numbers where the other vectors have {self.dim}"
+                        )
+                if isinstance(v, str):
+                    self.errors.setdefault(
+                        p.owner,
+                        InvalidResponseError(
+                            f"the embeddings response's vector for input {p.owner} is "
+                            f"malformed: {v}",
+                            deployment=self.res.deployment,
+                        ),
+                    )
+                    self.failed_owners.add(p.owner)
+                else:
+                    self.piece_vectors[id(p)] = v
             self.usage.input_tokens += u.input_tokens
             self.usage.total_tokens += u.total_tokens
             if m:
@@ -181,7 +222,7 @@ class _Run:
                 parts = [batch.pieces[:half], batch.pieces[half:]]
                 return [_Batch(pieces=ps, tokens=sum(p.tokens for p in ps)) for ps in parts]
         with self.lock:
-            self.errors[batch.pieces[0].owner] = err
+            self.errors.setdefault(batch.pieces[0].owner, err)
             self.failed_owners.update(p.owner for p in batch.pieces)
         return []
 
@@ -201,15 +242,46 @@ class _Run:
         )
 
 
-def _decode(item: Any) -> list[float]:
-    emb = item.get("embedding") if isinstance(item, dict) else None
+def _decode(emb: Any) -> list[float] | str:
+    """One item's vector, or why it is malformed: base64 (little-endian float32s, what Azure sends
+    with ``encoding_format="base64"``) or a list of numbers; every value finite."""
     if isinstance(emb, str):
+        try:
+            raw = binascii.a2b_base64(emb, strict_mode=True)
+        except (binascii.Error, ValueError):  # ValueError: a non-ASCII string
+            return "its base64 text does not decode"
+        if not raw or len(raw) % 4:
+            return f"its {len(raw)} bytes are not a whole number of float32 values"
         arr = array.array("f")
-        arr.frombytes(base64.b64decode(emb))
-        return arr.tolist()
+        arr.frombytes(raw)
+        if not _LITTLE_ENDIAN:
+            arr.byteswap()
+        vector = arr.tolist()
+        # A float32 is nan or inf only when its top byte is 0x7f or 0xff (magnitudes from 2**127
+        # up): scan the top bytes in C, and sum only when one of them looks suspicious.
+        top = raw[3::4]
+        if (b"\x7f" in top or b"\xff" in top) and not math.isfinite(sum(vector)):
+            return "it holds a value that is not a finite number"
+        return vector
     if isinstance(emb, list):
-        return [float(x) for x in emb]
-    raise InvalidResponseError("an embeddings item has no embedding")
+        try:
+            vector = array.array("d", emb).tolist()
+        except (TypeError, OverflowError):
+            return "it holds a value that is not a number"
+        if not vector:
+            return "it is empty"
+        if not math.isfinite(sum(vector)):
+            return "it holds a value that is not a finite number"
+        return vector
+    return "it has no embedding" if emb is None else "its embedding is neither base64 nor a list"
+
+
+_MISSING = object()
+_REPEATED = object()
+
+
+def _shown(indices: list[int]) -> str:
+    return ", ".join(map(str, indices[:20])) + (" ..." if len(indices) > 20 else "")
 
 
 def _normalise(v: list[float]) -> list[float]:
@@ -262,6 +334,7 @@ class EmbeddingEngine:
         limit = self.max_input_tokens or info.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
         empties: list[int] = []
         too_long: list[int] = []
+        unencodable: list[int] = []
         pieces_of: dict[int, list[_Piece]] = {}
         flat: list[_Piece] = []
         for i, text in enumerate(texts):
@@ -272,7 +345,11 @@ class EmbeddingEngine:
             if not text.strip():
                 empties.append(i)
                 continue
-            nbytes = len(text) if text.isascii() else len(text.encode("utf-8"))
+            try:
+                nbytes = len(text) if text.isascii() else len(text.encode("utf-8"))
+            except UnicodeEncodeError:  # a lone surrogate: no request can carry it
+                unencodable.append(i)
+                continue
             if nbytes <= limit or counter_for(info.encoding).count(text) <= limit:
                 pieces = [_Piece(i, text, (nbytes + 2) // 3)]
             elif not self.split_long_inputs:
@@ -286,15 +363,23 @@ class EmbeddingEngine:
             pieces_of[i] = pieces
             flat.extend(pieces)
         if empties and self.empty == "error":
-            shown = ", ".join(map(str, empties[:20])) + (" ..." if len(empties) > 20 else "")
             raise ConfigError(
-                f"embeddings inputs must not be empty; empty input(s) at index {shown}",
+                f"embeddings inputs must not be empty; empty input(s) at index {_shown(empties)}",
                 setting="texts",
                 fix="remove empty texts, or pass empty='zero' to get zero vectors for them",
             )
+        if unencodable:
+            raise ConfigError(
+                f"input(s) at index {_shown(unencodable)} hold a lone surrogate (a code point "
+                "from U+D800 to U+DFFF on its own), which UTF-8 and JSON cannot carry",
+                setting="texts",
+                fix="remove or replace those characters (text decoded with "
+                "errors='surrogateescape' carries them), e.g. "
+                "text.encode('utf-8', 'replace').decode('utf-8')",
+            )
         if too_long:
             raise ConfigError(
-                f"input(s) at index {', '.join(map(str, too_long[:20]))} exceed {limit} tokens",
+                f"input(s) at index {_shown(too_long)} exceed {limit} tokens",
                 setting="texts",
                 fix="shorten them, or allow splitting (split_long_inputs=True averages the pieces' vectors)",
             )
@@ -356,29 +441,43 @@ class EmbeddingEngine:
             )
 
     @staticmethod
-    def _vectors(content: bytes, batch: _Batch) -> tuple[list[list[float]], Usage, str | None]:
+    def _vectors(content: bytes, batch: _Batch) -> _Decoded:
+        """Each piece's vector from a response, by the items' ``index`` (by position only when
+        the response has exactly one item per input); a position with no item, several items or
+        a malformed one gets the reason instead of a vector. A body that is not an embeddings
+        response at all is an :class:`InvalidResponseError` for the whole batch."""
         body = loads(content)
         data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list) or len(data) != len(batch.pieces):
-            got = len(data) if isinstance(data, list) else "no"
-            raise InvalidResponseError(
-                f"the embeddings response holds {got} vectors for {len(batch.pieces)} inputs"
-            )
-        ordered: list[list[float] | None] = [None] * len(batch.pieces)
+        if not isinstance(data, list):
+            raise InvalidResponseError("the embeddings response holds no 'data' list of vectors")
+        size = len(batch.pieces)
+        positional = len(data) == size
+        items: list[Any] = [_MISSING] * size
         for pos, item in enumerate(data):
-            idx = item.get("index", pos) if isinstance(item, dict) else pos
-            if not isinstance(idx, int) or not 0 <= idx < len(ordered) or ordered[idx] is not None:
-                raise InvalidResponseError(
-                    "the embeddings response has a missing or repeated index"
-                )
-            ordered[idx] = _decode(item)
-        u = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+            idx = item.get("index") if isinstance(item, dict) else None
+            if idx is None and positional:
+                idx = pos
+            if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < size:
+                continue  # belongs nowhere: the input it was for is left without one
+            items[idx] = item if items[idx] is _MISSING else _REPEATED
+        vectors: list[list[float] | str] = []
+        for item in items:
+            if item is _MISSING:
+                vectors.append("the response has no vector for it")
+            elif item is _REPEATED:
+                vectors.append("the response has several vectors for it")
+            elif not isinstance(item, dict):
+                vectors.append("its item is not an object")
+            else:
+                vectors.append(_decode(item.get("embedding")))
+        u = body.get("usage")
+        u = u if isinstance(u, dict) else {}
         usage = Usage(
-            input_tokens=int(u.get("prompt_tokens") or 0),
-            total_tokens=int(u.get("total_tokens") or 0),
+            input_tokens=max(0, int_or_zero(u.get("prompt_tokens"))),
+            total_tokens=max(0, int_or_zero(u.get("total_tokens"))),
         )
         model = body.get("model") if isinstance(body.get("model"), str) else None
-        return [v for v in ordered if v is not None], usage, model
+        return vectors, usage, model
 
     def _assemble(
         self,
@@ -429,7 +528,7 @@ class EmbeddingEngine:
                 b = pending.pop()
                 try:
                     resp = self.client._send(run.call_for(b), run.options)
-                    run.succeeded(b, resp.content)
+                    run.succeeded(b, run.decode(b, resp.content))
                 except AzoaiError as err:
                     pending.extend(run.failed(b, err))
                 finally:
@@ -468,7 +567,13 @@ class EmbeddingEngine:
                 async with gate:
                     try:
                         resp = await self.client._asend(run.call_for(b), run.options)
-                        run.succeeded(b, resp.content)
+                        content = resp.content
+                        decoded = (
+                            await asyncio.to_thread(run.decode, b, content)
+                            if len(content) > OFF_LOOP_BYTES
+                            else run.decode(b, content)
+                        )
+                        run.succeeded(b, decoded)
                     except AzoaiError as err:
                         pending.extend(run.failed(b, err))
                     finally:
@@ -495,10 +600,10 @@ class EmbeddingEngine:
             raise next(iter(errors.values()))  # nothing partial to keep: the original typed error
         if errors:
             indices = sorted(failed)
-            shown = ", ".join(map(str, indices[:20])) + (" ..." if len(indices) > 20 else "")
             first = next(iter(errors.values()))
             raise EmbeddingBatchError(
-                f"{len(errors)} embeddings batch(es) failed; {len(indices)} of {n} inputs have no vector (index {shown}); first error: {first.message}",
+                f"{len(indices)} of {n} embeddings inputs have no vector (index {_shown(indices)}): "
+                f"{len(errors)} failed batch(es) or malformed vector(s); first error: {first.message}",
                 failed_indices=indices,
                 errors=errors,
                 partial=vectors,

@@ -7,6 +7,8 @@ URL builders share one definition of "the configured endpoint".
 from __future__ import annotations
 
 import ipaddress
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -225,14 +227,58 @@ def parse_compatible_base(raw: str, *, setting: str = "base_url") -> Endpoint:
 
 
 def _split(text: str, raw: str, setting: str) -> tuple[SplitResult, str, str, int | None]:
-    """``urlsplit`` with the scheme and host lower-cased; a bad port is a ConfigError."""
+    """``urlsplit`` with the scheme and host lower-cased; a bad port or host is a ConfigError."""
     try:
         parts = urlsplit(text)
-        return parts, parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+        split = parts, parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
     except ValueError as exc:
         raise ConfigError(
             f"{setting} {_safe(raw)!r} is not a valid URL ({exc})", setting=setting
         ) from None
+    if split[2]:
+        _check_host(split[2], setting)
+    return split
+
+
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}\Z")
+
+
+def _check_host(host: str, setting: str) -> None:
+    """Accept an ASCII DNS name (letters, digits, ``-``, ``_``; no empty label) or an IP literal.
+
+    Anything else is refused here, not sent: httpx would map some characters to others (U+3002
+    IDEOGRAPHIC FULL STOP becomes ``.``, full-width letters their ASCII twins) and fail on the
+    rest with a raw ``InvalidURL``, and the host that receives the credential must be the one
+    the checks saw. An internationalised host is given in its ASCII (``xn--``) form."""
+    if host.isascii():
+        if ":" in host:  # urlsplit keeps only IPv6 literals' colons in the host
+            try:
+                ipaddress.ip_address(host.split("%", 1)[0])
+                return
+            except ValueError:
+                pass
+        elif len(host) <= 253 and all(_LABEL.match(label) for label in host.split(".")):
+            return
+        raise ConfigError(
+            f"{setting} host {host!r} is not a valid host name (letters, digits, '-' and '_' "
+            "between dots, no empty label) or IP address",
+            setting=setting,
+        )
+    odd = next(c for c in host if not c.isascii())
+    name = unicodedata.name(odd, "")
+    hint = ""
+    try:
+        import idna  # httpx's own IDNA library
+
+        hint = f"; its ASCII form would be {idna.encode(host, uts46=True).decode('ascii')!r}"
+    except Exception:  # not a valid internationalised name either, or idna missing
+        pass
+    raise ConfigError(
+        f"{setting} host {host!r} has a character that is not ASCII (U+{ord(odd):04X}"
+        f"{' ' + name if name else ''}); give the host in ASCII (an internationalised name in its "
+        f"xn-- form){hint}",
+        setting=setting,
+    )
 
 
 def _netloc(host: str, port: int | None) -> str:

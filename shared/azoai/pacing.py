@@ -31,6 +31,7 @@ _PROBE_WAIT = 120.0
 _INFLIGHT_MAX = 120.0  # a request unanswered this long is not counted as in flight any more
 _SAMPLES = 32  # calibration: the ratios of the last this many batches
 _MARGIN = 0.01  # the least margin over the mean ratio
+_MAX_COUNT = 1e12  # a larger rate-limit count in a header is not a real quota
 _MAX_MARGIN = 0.5
 #: The longest a waiting sender sleeps before it looks again: a response in the meantime may
 #: return tokens that an in-flight request had reserved beyond what Azure counted.
@@ -38,14 +39,17 @@ RECHECK = 0.05  # reservations older than this are no longer in flight (requests
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
+    """A count from a header, or ``None``: headers are untrusted input, so anything but a finite
+    number from 0 to 1e12 (``inf``, ``nan``, ``1e400``, text; Azure sends -1 for "unknown") is
+    ignored rather than raised or let into the bucket arithmetic."""
     raw = headers.get(name)
     if raw is None:
         return None
     try:
-        value = int(float(raw))
+        value = float(raw)
     except ValueError:
         return None
-    return value if value >= 0 else None  # Azure sometimes sends -1: "unknown"
+    return int(value) if 0 <= value <= _MAX_COUNT else None  # False for nan
 
 
 class Pacer:

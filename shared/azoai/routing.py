@@ -22,11 +22,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr
 
 from azoai.errors import APIConnectionError, AzoaiError, ConfigError, TimeoutError
+from azoai.secrets import credential
 from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
 
 if TYPE_CHECKING:
@@ -112,9 +114,15 @@ def parse_routes(raw: Any, env: Mapping[str, str]) -> dict[str, RouteSpec]:
                 setting=f"{where}.strategy",
             )
         cooldown = spec.get("cooldown", 10.0)
-        if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
+        # chained comparisons are false for nan: a nan cooldown would disable a target for good
+        if (
+            isinstance(cooldown, bool)
+            or not isinstance(cooldown, int | float)
+            or not (0 <= cooldown <= 10_000_000)
+        ):
             raise ConfigError(
-                f"{where}.cooldown must be a number of seconds >= 0", setting=f"{where}.cooldown"
+                f"{where}.cooldown must be a finite number of seconds >= 0, got {cooldown!r}",
+                setting=f"{where}.cooldown",
             )
         targets_raw = spec.get("targets")
         if not isinstance(targets_raw, Sequence) or isinstance(targets_raw, str) or not targets_raw:
@@ -158,7 +166,9 @@ def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
     if isinstance(t, RouteTarget):
         return t
     if isinstance(t, str):
-        return RouteTarget(deployment=t)
+        from azoai.deployments import check_deployment_name
+
+        return RouteTarget(deployment=check_deployment_name(t, setting=where))
     if not isinstance(t, Mapping):
         raise ConfigError(f"{where} must be a deployment name or a table", setting=where)
     unknown = sorted(set(t) - _TARGET_KEYS)
@@ -173,25 +183,40 @@ def _target(t: Any, where: str, env: Mapping[str, str]) -> RouteTarget:
     dep = t.get("deployment") if base_url is None else t.get("deployment") or t.get("model")
     if not isinstance(dep, str) or not dep.strip():
         raise ConfigError(f"{where} needs a deployment", setting=where)
+    if base_url is None:
+        from azoai.deployments import check_deployment_name
+
+        check_deployment_name(dep, setting=f"{where}.deployment")
     weight = t.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-        raise ConfigError(f"{where}.weight must be a positive number", setting=f"{where}.weight")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < 1e300:
+        raise ConfigError(
+            f"{where}.weight must be a positive number (and finite), got {weight!r}",
+            setting=f"{where}.weight",
+        )
     key: SecretStr | None = None
     if t.get("api_key") is not None:
         raw_key = t["api_key"]
-        key = raw_key if isinstance(raw_key, SecretStr) else SecretStr(str(raw_key))
+        key = credential(
+            raw_key if isinstance(raw_key, SecretStr) else str(raw_key), setting=f"{where}.api_key"
+        )
     elif t.get("api_key_env") is not None:
         var = str(t["api_key_env"])
         if not env.get(var):
             raise ConfigError(
                 f"{where}.api_key_env names {var}, which is not set", setting=f"{where}.api_key_env"
             )
-        key = SecretStr(env[var])
+        key = credential(env[var], setting=f"{where}.api_key_env", source=f"env {var}")
     for field_name in ("endpoint", "model", "name"):
         if t.get(field_name) is not None and not isinstance(t.get(field_name), str):
             raise ConfigError(
                 f"{where}.{field_name} must be a string", setting=f"{where}.{field_name}"
             )
+    if t.get("endpoint") is not None:
+        from azoai.endpoints import parse_endpoint
+
+        # the URL's shape and host now; whether a non-Azure host is allowed (custom_endpoint)
+        # is the model's setting, checked when the route is first used
+        parse_endpoint(t["endpoint"], custom_endpoint=True, setting=f"{where}.endpoint")
     return RouteTarget(
         deployment=dep,
         endpoint=t.get("endpoint"),
@@ -253,7 +278,9 @@ def _fails_over(err: AzoaiError) -> bool:
 def _fallback_settings(t: RouteTarget, route: str) -> dict[str, Any]:
     """Settings for an OpenAI-compatible target: its base URL on the v1 dialect with no
     api-version and no Azure deployment discovery. Its own key replaces the caller's credentials
-    as for any target with a key (the connection sends it as ``Authorization: Bearer``)."""
+    as for any target with a key (the connection sends it as ``Authorization: Bearer``). The
+    model's ``default_headers`` are dropped: they were set for Azure (an APIM
+    ``Ocp-Apim-Subscription-Key``, a tenant header) and must not reach a third party."""
     from azoai.endpoints import parse_compatible_base
     from azoai.versions import ApiVersion
 
@@ -270,6 +297,7 @@ def _fallback_settings(t: RouteTarget, route: str) -> dict[str, Any]:
         "deployments": (),
         "discovery": None,
         "transport": "http",
+        "default_headers": MappingProxyType({}),
     }
 
 
@@ -373,6 +401,14 @@ class Router:
 
         return replace(options or CallOptions(), max_retries=0)
 
+    @staticmethod
+    def _for(slot: _Slot, options: CallOptions) -> CallOptions:
+        """A call's options for one target: per-call ``extra_headers`` were written for Azure
+        and, like ``default_headers``, never go to the OpenAI-compatible fallback."""
+        if slot.fallback and options.extra_headers:
+            return replace(options, extra_headers=None)
+        return options
+
     def _exhausted(self, last: AzoaiError | None) -> AzoaiError:
         if last is not None:
             return last
@@ -389,7 +425,9 @@ class Router:
         for _ in range(self._rounds()):
             for slot in self._order():
                 try:
-                    result = slot.client.chat(request, model=slot.deployment, options=opts)
+                    result = slot.client.chat(
+                        request, model=slot.deployment, options=self._for(slot, opts)
+                    )
                 except AzoaiError as err:
                     if not _fails_over(err):
                         raise
@@ -412,7 +450,9 @@ class Router:
         for _ in range(self._rounds()):
             for slot in self._order():
                 try:
-                    result = await slot.client.achat(request, model=slot.deployment, options=opts)
+                    result = await slot.client.achat(
+                        request, model=slot.deployment, options=self._for(slot, opts)
+                    )
                 except AzoaiError as err:
                     if not _fails_over(err):
                         raise
@@ -432,7 +472,9 @@ class Router:
         last: AzoaiError | None = None
         for _ in range(self._rounds()):
             for slot in self._order():
-                gen = slot.client.stream(request, model=slot.deployment, options=opts)
+                gen = slot.client.stream(
+                    request, model=slot.deployment, options=self._for(slot, opts)
+                )
                 try:
                     first = next(gen)
                 except StopIteration:
@@ -462,7 +504,9 @@ class Router:
         last: AzoaiError | None = None
         for _ in range(self._rounds()):
             for slot in self._order():
-                gen = slot.client.astream(request, model=slot.deployment, options=opts)
+                gen = slot.client.astream(
+                    request, model=slot.deployment, options=self._for(slot, opts)
+                )
                 try:
                     first = await anext(gen)
                 except StopAsyncIteration:

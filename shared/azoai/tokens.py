@@ -27,8 +27,9 @@ _lock = threading.Lock()
 
 
 def estimate_tokens(text: str) -> int:
-    """A high estimate: one token per three UTF-8 bytes (English averages about four)."""
-    n = len(text.encode("utf-8"))
+    """A high estimate: one token per three UTF-8 bytes (English averages about four). A lone
+    surrogate counts as the three bytes it would take; it is refused where a request is built."""
+    n = len(text.encode("utf-8", "surrogatepass"))
     return (n + 2) // 3
 
 

@@ -86,7 +86,7 @@ def test_custom_endpoint_keeps_its_path_and_needs_the_flag() -> None:
         ("https://myres.openai.azure.com?api-version=2024-10-21", "has a query or fragment"),
         ("https://user:pw@myres.openai.azure.com", "must not contain credentials"),
         ("https://myres.openai.azure.com/other", "unexpected path"),
-        ("https://.openai.azure.com", "not an Azure OpenAI host"),
+        ("https://.openai.azure.com", "not a valid host name"),
         ("https://evil.com/x.openai.azure.com", "not an Azure OpenAI host"),
     ],
 )

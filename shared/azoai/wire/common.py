@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +35,82 @@ def loads(data: bytes | str) -> Any:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """A request body as compact UTF-8 JSON. A value JSON cannot carry (``nan``, ``inf``, a lone
+    surrogate, an object of another type) is a :class:`ConfigError` naming where it is
+    (``temperature``, ``messages[1].content``), never invalid JSON on the wire or a raw
+    ``ValueError``/``UnicodeEncodeError``/``TypeError``."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+            "utf-8"
+        )
+    except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+        raise _unsendable(obj) from None
+
+
+_LEAVE = object()  # marks the end of a container's children in _unsendable's walk
+
+
+def _unsendable(obj: Any) -> Exception:
+    """The ConfigError for the first value in ``obj`` that JSON cannot carry (only called after
+    ``json.dumps`` failed, so the walk costs nothing on the normal path)."""
+    from azoai.errors import ConfigError
+
+    stack: list[tuple[str, Any]] = [("", obj)]
+    open_ids: list[int] = []  # the containers being walked (a cycle meets one of them again)
+    while stack:
+        path, value = stack.pop()
+        if value is _LEAVE:
+            open_ids.pop()
+            continue
+        what = ""
+        problem = _unsendable_value(value)
+        if problem is None and isinstance(value, dict | list | tuple):
+            if id(value) in open_ids:
+                problem = "a container that holds itself", "remove the cycle"
+            else:
+                open_ids.append(id(value))
+                children: list[tuple[str, Any]] = []
+                if isinstance(value, dict):
+                    for k, v in value.items():
+                        problem = _unsendable_value(k, key=True)
+                        if problem is not None:
+                            what = f"a key in {path}" if path else "a key"
+                            break
+                        children.append((f"{path}.{k}" if path else str(k), v))
+                else:
+                    children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+                stack.append(("", _LEAVE))
+                stack.extend(reversed(children))  # depth first, in order: the first is reported
+        if problem is not None:
+            top = path.split(".", 1)[0].split("[", 1)[0]
+            return ConfigError(
+                f"cannot send the request: {what or path or 'its body'} is {problem[0]}",
+                setting=top or None,
+                fix=problem[1],
+            )
+    return ConfigError("cannot send the request: its body cannot be written as JSON")
+
+
+def _unsendable_value(value: Any, *, key: bool = False) -> tuple[str, str] | None:
+    """``(what it is, how to fix it)`` for a value JSON cannot carry; ``None`` when it is fine
+    (containers are fine here: their contents are looked at one by one)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (
+                f"text with a lone surrogate (U+{ord(value[exc.start]):04X}) at character "
+                f"{exc.start}, which UTF-8 cannot carry",
+                "remove or replace it (text decoded with errors='surrogateescape' carries them)",
+            )
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r}, not a finite number", "give a finite number"
+    if value is None or isinstance(value, int | float):
+        return None
+    if not key and isinstance(value, dict | list | tuple):
+        return None
+    return f"a {type(value).__name__}, which JSON cannot carry", "give JSON values only"
 
 
 def parse_tool_arguments(raw: Any) -> tuple[dict[str, Any] | None, str, str | None]:
