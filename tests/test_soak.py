@@ -281,3 +281,69 @@ def test_soak_through_both_adapters(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert tokens <= elapsed / (TOKEN_LIFETIME / 2) + 3
     assert threads_after <= threads_before
     assert sockets_after <= sockets_before and fds_after <= fds_before + 2
+
+
+def test_a_cold_pool_under_2000_concurrent_calls_does_not_spin() -> None:
+    """Issue 14's load finding: 2,000 concurrent async calls on a cold connection pool with
+    ``timeout=2``. httpcore's pool re-scans every waiting request whenever a connection changes
+    state, so with 2,000 waiting it pinned a core, calls sat past their timeout and many failed.
+    The core queues requests beyond the pool's connections itself (FIFO, per event loop): every
+    call must come back correct, within a bounded time, at a CPU cost per call close to that of
+    calls made 100 at a time."""
+    import resource
+
+    from azoai.client import Client
+    from azoai.wire import ChatRequest, Message
+
+    n = 2000
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    with Emulator() as emu:
+        q, expected = QUESTIONS[3]
+        request = ChatRequest(messages=[Message("user", q)])
+
+        def run(at_once: int) -> tuple[float, float, collections.Counter[str]]:
+            client = Client(
+                endpoint=emu.endpoint,
+                api_key=emu.api_key,
+                deployment="chat",
+                env={},
+                config_file="",
+                timeout=2,
+            )
+            outcomes: collections.Counter[str] = collections.Counter()
+
+            async def one() -> None:
+                try:
+                    text = (await client.achat(request)).text
+                    outcomes["correct" if expected in text else "wrong"] += 1
+                except E.AzoaiError as err:
+                    outcomes[type(err).__name__] += 1
+
+            async def all_calls() -> None:
+                for start in range(0, n, at_once):
+                    batch = (one() for _ in range(min(at_once, n - start)))
+                    await asyncio.wait_for(asyncio.gather(*batch), timeout=120)
+
+            t, c = time.monotonic(), cpu()
+            asyncio.run(all_calls())
+            elapsed, spent = time.monotonic() - t, cpu() - c
+            client.close()
+            emu.clear_requests()
+            return elapsed, spent, outcomes
+
+        batched = run(100)
+        cold = run(n)
+    print(
+        f"\ncold pool: {n} concurrent calls in {cold[0]:.1f} s, {cold[1] / n * 1000:.2f} ms CPU "
+        f"per call (100 at a time: {batched[0]:.1f} s, {batched[1] / n * 1000:.2f} ms); "
+        f"outcomes {dict(cold[2])}"
+    )
+    assert cold[2]["correct"] == n, cold[2]
+    assert batched[2]["correct"] == n, batched[2]
+    assert cold[0] < 60
+    # the emulator runs in this process, so its CPU is in both figures; the spin tripled it
+    assert cold[1] < 2 * batched[1], (cold[1], batched[1])

@@ -12,18 +12,20 @@ import cost out of the first call (see the performance notes in the README).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
+import math
 import random
 import re
 import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from azoai import _httpx
 from azoai.catalog import ModelInfo, lookup_model
@@ -31,8 +33,11 @@ from azoai.deployments import DeploymentDiscovery, DeploymentRecord, Resolution,
 from azoai.errors import (
     APIConnectionError,
     AzoaiError,
+    ConfigError,
     ContentFilterError,
+    CorruptResponseError,
     InvalidResponseError,
+    ResponseTooLargeError,
     StreamInterruptedError,
     TimeoutError,
     UnsupportedParameterError,
@@ -41,8 +46,28 @@ from azoai.errors import (
 )
 from azoai.pacing import Pacer
 from azoai.routing import Router
+from azoai.secrets import header_problem
 from azoai.settings import Settings
-from azoai.transport import Connection, acquire, aiter_sse, arelease, iter_sse, release
+from azoai.transport import (
+    MAX_CONNECTIONS,
+    USER_AGENT,
+    BodyDecoder,
+    Connection,
+    LineSplitter,
+    SSEDecoder,
+    TooLarge,
+    Undecodable,
+    acquire,
+    aread_body,
+    arelease,
+    async_slots,
+    prebuilt,
+    read_body,
+    release,
+    reset_deadline,
+    set_deadline,
+    sync_slots,
+)
 from azoai.versions import DEFAULT_DATED_VERSION, REASONING_UNSUPPORTED
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import dumps, loads
@@ -71,8 +96,235 @@ class CallOptions:
     return_filtered: bool = False
     extra_headers: Mapping[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        if self.max_retries is not None and (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
+            raise ConfigError(
+                f"CallOptions max_retries must be an integer >= 0, got {self.max_retries!r}",
+                setting="max_retries",
+            )
+        if self.timeout is not None:
+            from azoai.settings import MAX_SECONDS
+
+            t = self.timeout
+            if (
+                isinstance(t, bool)
+                or not isinstance(t, int | float)
+                or not math.isfinite(t)
+                or not 0 < t <= MAX_SECONDS
+            ):
+                raise ConfigError(
+                    f"CallOptions timeout must be a finite number of seconds > 0, got {t!r}",
+                    setting="timeout",
+                )
+
 
 _DEFAULT_OPTIONS = CallOptions()
+#: An error body longer than this is cut (its JSON then does not parse: a generic error results).
+_ERROR_BODY_LIMIT = 1024 * 1024
+#: What azoai decodes itself, in bounded pieces (see :class:`azoai.transport.BodyDecoder`).
+_ACCEPT_ENCODING = "gzip, deflate"
+
+
+@dataclass(slots=True)
+class _Reply:
+    """A non-streamed answer, its body read within the attempt's deadline and size limit."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class _Open:
+    """A streamed answer: 2xx headers arrived, the body unread, a request slot held until
+    :meth:`close`."""
+
+    __slots__ = ("_release", "end", "resp")
+
+    def __init__(self, resp: httpx.Response, release: Any, end: float) -> None:
+        self.resp = resp
+        self._release = release
+        self.end = end  # the stream's overall deadline (monotonic)
+
+    def close(self) -> None:
+        try:
+            self.resp.close()
+        finally:
+            self._give_back()
+
+    async def aclose(self) -> None:
+        try:
+            await self.resp.aclose()
+        finally:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+async def _aiter_one(content: bytes) -> AsyncGenerator[bytes, None]:
+    yield content
+
+
+class _NoSlot(Exception):
+    """No request slot came free within the attempt's deadline."""
+
+
+def _body_or_empty(resp: httpx.Response, limit: int, status: int) -> bytes:
+    """A 2xx body in full (raising past ``limit`` or on a body that does not decode); an error
+    body as far as it reads (up to ``_ERROR_BODY_LIMIT``), ``b""`` when it does not."""
+    import httpx
+
+    if status < 300:
+        return read_body(resp, limit)
+    try:
+        return read_body(resp, _ERROR_BODY_LIMIT)
+    except (httpx.HTTPError, Undecodable, TooLarge):
+        return b""
+
+
+async def _abody_or_empty(resp: httpx.Response, limit: int, status: int) -> bytes:
+    import httpx
+
+    if status < 300:
+        return await aread_body(resp, limit)
+    try:
+        return await aread_body(resp, _ERROR_BODY_LIMIT)
+    except (httpx.HTTPError, Undecodable, TooLarge):
+        return b""
+
+
+class _Cut(Exception):
+    """Why a stream body stopped early: ``kind`` is ``idle``, ``total`` (deadlines), ``dropped``,
+    ``corrupt`` or ``too_large``; the caller raises the typed error."""
+
+    _FIXES: Mapping[str, str] = {
+        "idle": "raise stream_idle_timeout",
+        "total": "raise stream_timeout",
+        "too_large": "raise max_event_bytes ([limits] event_bytes)",
+    }
+
+    def __init__(self, kind: str, why: str) -> None:
+        self.kind = kind
+        self.why = why
+        super().__init__(why)
+
+    def fix(self) -> str | None:
+        return self._FIXES.get(self.kind)
+
+    def retryable(self, call: _Call) -> AzoaiError:
+        """The error for a stream cut before anything reached the caller, which is retried and
+        failed over like the same failure of a non-streamed call."""
+        dep = call.deployment
+        message = f"the stream from deployment '{dep}' stopped before its first chunk: {self.why}"
+        if self.kind in ("idle", "total"):
+            return TimeoutError(message, deployment=dep, fix=self.fix())
+        if self.kind == "corrupt":
+            return CorruptResponseError(message, deployment=dep)
+        return APIConnectionError(message, deployment=dep)
+
+
+class _EventReader:
+    """Turns a streamed body's raw chunks into SSE ``data`` payloads, bounded: content decoding in
+    pieces, one line or event at most ``max_event_bytes``, and the read deadlines (the earlier of
+    the overall ``stream_timeout`` and ``stream_idle_timeout`` after the last event line; SSE
+    comments such as keep-alives do not move the idle deadline). A failure met in the middle of
+    a chunk is raised on the next call, after the payloads before it."""
+
+    __slots__ = ("decoder", "end", "failure", "idle", "idle_at", "lines", "sse", "total")
+
+    def __init__(self, settings: Settings, opened: _Open) -> None:
+        t = settings.timeout
+        self.idle = t.stream_idle
+        self.total = t.stream
+        self.end = opened.end
+        self.idle_at = time.monotonic() + self.idle
+        self.lines = LineSplitter(settings.limits.event_bytes)
+        self.sse = SSEDecoder()
+        self.failure: _Cut | None = None
+        self.decoder: BodyDecoder | None = None
+        try:
+            # a prebuilt body (httpx.MockTransport) comes decoded already
+            encoding = (
+                None if prebuilt(opened.resp) else opened.resp.headers.get("content-encoding")
+            )
+            self.decoder = BodyDecoder(encoding)
+        except Undecodable as exc:
+            self.failure = _Cut("corrupt", f"the body could not be decoded ({exc})")
+
+    def next_deadline(self) -> float:
+        """The deadline for the next read; raises when it has passed (or a failure is pending),
+        which also bounds streams read through a user's own httpx client."""
+        if self.failure is not None:
+            raise self.failure
+        at = self.idle_at if self.idle_at < self.end else self.end
+        if time.monotonic() >= at:
+            raise self.timed_out()
+        return at
+
+    def timed_out(self) -> _Cut:
+        if self.end <= self.idle_at:
+            return _Cut("total", f"the stream took longer than stream_timeout ({self.total:g} s)")
+        return _Cut(
+            "idle",
+            f"no event for {self.idle:g} s (stream_idle timeout; keep-alive comments do not count)",
+        )
+
+    def feed(self, chunk: bytes) -> list[str]:
+        out: list[str] = []
+        decoder = self.decoder
+        assert decoder is not None
+        try:
+            if decoder.identity:  # the usual case: no generator in between
+                self._take((self.lines.feed(chunk),), out)
+            else:
+                self._take((self.lines.feed(p) for p in decoder.feed(chunk)), out)
+        except (Undecodable, TooLarge) as exc:
+            self.failure = self._failure(exc)
+        return out
+
+    def finish(self) -> list[str]:
+        """What is left at the end of the body; a failure met here stays in ``failure``."""
+        out: list[str] = []
+        assert self.decoder is not None
+        try:
+            tail = self.decoder.flush()
+            self._take(iter([self.lines.feed(tail) if tail else [], self.lines.flush()]), out)
+        except (Undecodable, TooLarge) as exc:
+            self.failure = self._failure(exc)
+            return out
+        last = self.sse.flush()
+        if last is not None:
+            out.append(last)
+        return out
+
+    @staticmethod
+    def _failure(exc: Exception) -> _Cut:
+        if isinstance(exc, TooLarge):
+            return _Cut(
+                "too_large", f"an event is larger than max_event_bytes ({exc.limit:,} bytes)"
+            )
+        return _Cut("corrupt", f"the body could not be decoded ({exc})")
+
+    def _take(self, batches: Iterable[list[bytes]], out: list[str]) -> None:
+        sse = self.sse
+        event_line = False
+        try:
+            for lines in batches:
+                for line in lines:
+                    if line and line[0] != 58:  # not a ":" comment (a keep-alive)
+                        event_line = True
+                    data = sse.feed(line.decode("utf-8", "replace"))
+                    if data is not None:
+                        out.append(data)
+        finally:
+            if event_line:
+                self.idle_at = time.monotonic() + self.idle
 
 
 @dataclass(slots=True)
@@ -117,19 +369,56 @@ class _Attempts:
             # the caller reads the usage and calibrates the pacer, which ends a probe
             self.call.pacer.observe(headers, self.sent_at, settle=False)
 
-    def transport_error(self, exc: Exception) -> AzoaiError:
+    def transport_error(self, exc: Exception, budget: float | None = None) -> AzoaiError:
+        """The typed, retryable error for a failed attempt: a timeout (``budget`` is the
+        attempt's deadline in seconds), a dropped connection or a body that did not decode."""
         import httpx
 
         if self.call.pacer is not None:
             self.call.pacer.observe({}, self.sent_at)  # no answer: end the probe, learn nothing
         dep = self.call.deployment
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, _NoSlot):
             return TimeoutError(
-                f"timed out talking to Azure ({type(exc).__name__}) [deployment '{dep}']",
+                f"no connection came free within the attempt's {budget:g} s: "
+                f"{MAX_CONNECTIONS} requests are in flight on this connection pool "
+                f"[deployment '{dep}']",
+                deployment=dep,
+                fix="raise timeout, or send fewer requests at once",
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            t = self.client.settings.timeout
+            limit = (
+                f"timeout={budget:g} s for the whole attempt, connect to last byte; "
+                f"connect_timeout={t.connect:g} s"
+                if budget is not None
+                else "timeout"
+            )
+            return TimeoutError(
+                f"timed out talking to Azure ({type(exc).__name__}; {limit}) [deployment '{dep}']",
+                deployment=dep,
+                fix="raise timeout (a retry gets a fresh deadline), or check the network",
+            )
+        if isinstance(exc, Undecodable | httpx.DecodingError):
+            return CorruptResponseError(
+                f"Azure's response body could not be decoded ({exc}) [deployment '{dep}']",
                 deployment=dep,
             )
         return APIConnectionError(
             f"connection to Azure failed: {type(exc).__name__}: {exc}", deployment=dep
+        )
+
+    def too_large(self, limit: int) -> ResponseTooLargeError:
+        if self.call.pacer is not None:
+            self.call.pacer.observe({}, self.sent_at)
+        dep = self.call.deployment
+        return ResponseTooLargeError(
+            f"the response from deployment '{dep}' is larger than max_response_bytes "
+            f"({limit:,} bytes, counted decompressed)",
+            setting="max_response_bytes",
+            limit=limit,
+            deployment=dep,
+            fix="raise max_response_bytes ([limits] response_bytes), or ask for less per call "
+            "(a smaller embeddings batch)",
         )
 
     def status_error(
@@ -223,6 +512,14 @@ class Client:
         self._checked_urls: set[str] = set()  # URLs already checked against the allowed hosts
         self._said_embeddings_route = False
         self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.websocket)
+        # Headers are per request: clients that differ only in them share one connection.
+        self._base_headers: dict[str, str] = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": _ACCEPT_ENCODING,
+            "Content-Type": "application/json",
+            **dict(settings.default_headers),
+        }
 
     def __repr__(self) -> str:
         return f"Client({self.settings!r})"
@@ -235,12 +532,16 @@ class Client:
         if conn is None:
             with self._conn_lock:
                 if self._conn is None:
-                    self._conn = acquire(self.settings, self._http_client, self._http_async_client)
+                    self._conn = acquire(
+                        self.settings, self._http_client, self._http_async_client, holder=self
+                    )
                 conn = self._conn
         return conn
 
     def close(self) -> None:
-        """Release this client's share of the pooled connection. Idempotent; never opens one."""
+        """Release this client's share of the pooled connection now (the last client of an
+        endpoint closes its sockets). Idempotent; never opens one. A client that is dropped
+        without ``close()`` is released when it is collected."""
         with self._conn_lock:
             conn, self._conn = self._conn, None
             routers, self._routers = list(self._routers.values()), {}
@@ -250,7 +551,7 @@ class Client:
         if ws is not None:
             ws.close()
         if conn is not None:
-            release(conn)
+            release(conn, self)
 
     async def aclose(self) -> None:
         with self._conn_lock:
@@ -262,7 +563,7 @@ class Client:
         if ws is not None:
             await ws.aclose()
         if conn is not None:
-            await arelease(conn)
+            await arelease(conn, self)
 
     def _router(self, model: str | None) -> Router | None:
         """The router when ``model`` (or the default deployment) names a configured route."""
@@ -519,26 +820,27 @@ class Client:
     # -- sending ---------------------------------------------------------------------------------
 
     def _headers(self, auth_headers: dict[str, str], options: CallOptions) -> dict[str, str]:
-        h = dict(self.connection.headers)
+        h = dict(self._base_headers)
         h["x-ms-client-request-id"] = str(uuid.uuid4())
         if options.extra_headers:
             for k in options.extra_headers:
                 if k.lower() in ("api-key", "authorization"):
-                    from azoai.errors import ConfigError
-
                     raise ConfigError(
                         "extra_headers must not carry credentials", setting="extra_headers"
+                    )
+                problem = header_problem(str(options.extra_headers[k]))
+                if problem is not None:  # described without the value: it may be a key
+                    raise ConfigError(
+                        f"extra_headers[{k!r}] {problem}", setting=f"extra_headers[{k!r}]"
                     )
             h.update(options.extra_headers)
         h.update(auth_headers)
         return h
 
     def _timeout(self, call: _Call, options: CallOptions) -> Any:
-        read = (
-            self.settings.timeout.stream_idle
-            if call.stream
-            else (options.timeout or self.settings.timeout.read)
-        )
+        """httpx's per-operation caps; the attempt's deadline (:func:`azoai.transport.deadline`)
+        cuts each operation further to the time left."""
+        read = self.settings.timeout.stream_idle if call.stream else self._budget(call, options)
         timeout = self._timeouts.get(read)
         if timeout is None:
             _httpx.load()
@@ -546,7 +848,7 @@ class Client:
 
             t = self.settings.timeout
             timeout = self._timeouts[read] = httpx.Timeout(
-                connect=t.connect, read=read, write=t.read, pool=t.read
+                connect=t.connect, read=read, write=read, pool=read
             )
         return timeout
 
@@ -564,7 +866,7 @@ class Client:
     ) -> AzoaiError:
         if 300 <= status < 400:
             return AzoaiError(
-                f"Azure answered {status} with a redirect to {headers.get('location', '?')!r}; azoai does not follow "
+                f"Azure answered {status} with a redirect to {_without_query(headers.get('location'))!r}; azoai does not follow "
                 "redirects because the credential would travel with them",
                 status_code=status,
                 fix="set endpoint to the URL the redirect points to, if you trust it",
@@ -588,48 +890,82 @@ class Client:
             timeout=self._timeout(call, options),
         )
 
-    def _send(self, call: _Call, options: CallOptions) -> httpx.Response:
-        """Send with the core's retry policy; returns a 2xx response (streamed if ``call.stream``)."""
+    def _budget(self, call: _Call, options: CallOptions) -> float:
+        """Seconds one attempt may take, connect to last byte: ``timeout`` (or the call's), or
+        ``stream_timeout`` for a stream (whose events are also bounded by ``stream_idle``)."""
+        t = self.settings.timeout
+        return t.stream if call.stream else (options.timeout or t.read)
+
+    def _slot_wait(self, call: _Call, budget: float) -> float:
+        """How long an attempt waits for a free request slot: within its deadline, and for a
+        stream no longer than it would wait for an event."""
+        return min(budget, self.settings.timeout.stream_idle) if call.stream else budget
+
+    def _send(self, call: _Call, options: CallOptions, state: _Attempts | None = None) -> Any:
+        """Send with the core's retry policy. A non-streamed call returns a :class:`_Reply` (the
+        2xx body read within the attempt's deadline and size limit); a stream an :class:`_Open`
+        (2xx headers arrived, the body unread). ``state`` carries retries across resends."""
         _httpx.load()
         import httpx
 
         conn = self.connection
         http = conn.sync_client()
+        slots = sync_slots(http)
         self._check_host(call.url)
-        state = _Attempts(self, call, options)
+        state = state or _Attempts(self, call, options)
+        limit = self.settings.limits.response_bytes
         while True:
             if call.pacer is not None:
                 state.sent_at = call.pacer.acquire(call.estimate)
+            budget = self._budget(call, options)
+            end = time.monotonic() + budget
             try:
                 auth = conn.auth.headers()
-                resp = http.send(
-                    self._request(http, call, auth, options),
-                    stream=call.stream,
-                    follow_redirects=False,
-                )
-            except httpx.TransportError as exc:
-                err = state.transport_error(exc)
+                if not slots.acquire(timeout=self._slot_wait(call, budget)):
+                    raise _NoSlot
+                opened: _Open | None = None
+                token = set_deadline(end)
+                try:
+                    resp = http.send(
+                        self._request(http, call, auth, options),
+                        stream=True,
+                        follow_redirects=False,
+                    )
+                    try:
+                        if call.stream and resp.status_code < 300:
+                            opened = _Open(resp, slots.release, end)
+                            status, headers, content = resp.status_code, resp.headers, b""
+                        else:
+                            status, headers = resp.status_code, resp.headers
+                            content = _body_or_empty(resp, limit, status)
+                    finally:
+                        if opened is None:
+                            resp.close()
+                finally:
+                    reset_deadline(token)
+                    if opened is None:
+                        slots.release()
+            except (httpx.TransportError, httpx.DecodingError, Undecodable, _NoSlot) as exc:
+                err = state.transport_error(exc, budget)
+            except TooLarge as exc:
+                raise state.too_large(exc.limit) from None
             except BaseException:
                 if call.pacer is not None:  # cancelled (or a credential failed): no answer
                     call.pacer.release(state.sent_at)
                 raise
             else:
-                if resp.status_code < 300:
-                    state.ok(resp.headers)
-                    return resp
-                try:
-                    content = resp.read()
-                except httpx.HTTPError:
-                    content = b""
-                finally:
-                    resp.close()
-                maybe = state.status_error(resp.status_code, content, resp.headers, auth)
+                if status < 300:
+                    state.ok(headers)
+                    return opened if opened is not None else _Reply(status, headers, content)
+                maybe = state.status_error(status, content, headers, auth)
                 if maybe is None:
                     continue
                 err = maybe
             time.sleep(state.next_delay(err))
 
-    async def _asend(self, call: _Call, options: CallOptions) -> httpx.Response:
+    async def _asend(
+        self, call: _Call, options: CallOptions, state: _Attempts | None = None
+    ) -> Any:
         import asyncio
 
         _httpx.load()
@@ -637,35 +973,60 @@ class Client:
 
         conn = self.connection
         http = conn.async_client()
+        slots = async_slots(http)
         self._check_host(call.url)
-        state = _Attempts(self, call, options)
+        state = state or _Attempts(self, call, options)
+        limit = self.settings.limits.response_bytes
         while True:
             if call.pacer is not None:
                 state.sent_at = await call.pacer.aacquire(call.estimate)
+            budget = self._budget(call, options)
+            end = time.monotonic() + budget
             try:
                 auth = await conn.auth.aheaders()
-                resp = await http.send(
-                    self._request(http, call, auth, options),
-                    stream=call.stream,
-                    follow_redirects=False,
-                )
-            except httpx.TransportError as exc:
-                err = state.transport_error(exc)
+                if slots.locked():  # wait in line, within the attempt's deadline
+                    try:
+                        async with asyncio.timeout(self._slot_wait(call, budget)):
+                            await slots.acquire()
+                    except builtins.TimeoutError:
+                        raise _NoSlot from None
+                else:
+                    await slots.acquire()
+                opened: _Open | None = None
+                token = set_deadline(end)
+                try:
+                    resp = await http.send(
+                        self._request(http, call, auth, options),
+                        stream=True,
+                        follow_redirects=False,
+                    )
+                    try:
+                        if call.stream and resp.status_code < 300:
+                            opened = _Open(resp, slots.release, end)
+                            status, headers, content = resp.status_code, resp.headers, b""
+                        else:
+                            status, headers = resp.status_code, resp.headers
+                            content = await _abody_or_empty(resp, limit, status)
+                    finally:
+                        if opened is None:
+                            await resp.aclose()
+                finally:
+                    reset_deadline(token)
+                    if opened is None:
+                        slots.release()
+            except (httpx.TransportError, httpx.DecodingError, Undecodable, _NoSlot) as exc:
+                err = state.transport_error(exc, budget)
+            except TooLarge as exc:
+                raise state.too_large(exc.limit) from None
             except BaseException:
                 if call.pacer is not None:  # cancelled (or a credential failed): no answer
                     call.pacer.release(state.sent_at)
                 raise
             else:
-                if resp.status_code < 300:
-                    state.ok(resp.headers)
-                    return resp
-                try:
-                    content = await resp.aread()
-                except httpx.HTTPError:
-                    content = b""
-                finally:
-                    await resp.aclose()
-                maybe = state.status_error(resp.status_code, content, resp.headers, auth)
+                if status < 300:
+                    state.ok(headers)
+                    return opened if opened is not None else _Reply(status, headers, content)
+                maybe = state.status_error(status, content, headers, auth)
                 if maybe is None:
                     continue
                 err = maybe
@@ -751,11 +1112,10 @@ class Client:
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> Iterator[StreamDelta]:
         """Stream a completion as :class:`StreamDelta` objects. The first delta carries the Azure
-        response headers; the last carries the finish reason (and usage). A stream that ends
-        before the model finished raises :class:`StreamInterruptedError` with the text so far."""
-        _httpx.load()
-        import httpx
-
+        response headers; the last carries the finish reason (and usage). Until the first delta
+        arrives, a failure is retried (and a route fails over) like any request; after it, a
+        stream that ends before the model finished raises :class:`StreamInterruptedError` with
+        the text so far."""
         router = self._router(model)
         if router is not None:
             yield from router.stream(request, options)
@@ -766,36 +1126,39 @@ class Client:
             return
         opts = options or _DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=True)
-        try:
-            resp = self._send(call, opts)
-        except UnsupportedParameterError as err:
-            if not self._learn(call, err):
-                raise
-            call = self._prepare(request, model, stream=True)
-            resp = self._send(call, opts)
-        state = _StreamState(call, opts, kept_headers(resp.headers))
-        try:
-            for data in iter_sse(resp.iter_lines()):
-                delta = state.feed(data)
-                if delta is not None:
-                    yield delta
-                if state.done:
-                    break
-        except httpx.TimeoutException:
-            raise state.interrupted(
-                f"no data for {self.settings.timeout.stream_idle:.0f} s (stream_idle timeout)"
-            ) from None
-        except httpx.TransportError as exc:
-            raise state.interrupted(f"the connection dropped ({type(exc).__name__})") from None
-        finally:
-            resp.close()
-        state.check_complete()
+        attempts = _Attempts(self, call, opts)
+        while True:
+            try:
+                opened = self._send(call, opts, attempts)
+            except UnsupportedParameterError as err:
+                if not self._learn(call, err):
+                    raise
+                call = self._prepare(request, model, stream=True)
+                attempts = _Attempts(self, call, opts)
+                opened = self._send(call, opts, attempts)
+            state = _StreamState(call, opts, kept_headers(opened.resp.headers))
+            try:
+                for data in self._events(opened):
+                    delta = state.feed(data)
+                    if delta is not None:
+                        yield delta
+                    if state.done:
+                        break
+            except _Cut as cut:
+                if not state.first or cut.kind == "too_large":
+                    raise state.interrupted(cut.why, fix=cut.fix()) from None
+                failure = cut.retryable(call)
+            else:
+                state.check_complete()
+                return
+            finally:
+                opened.close()
+            time.sleep(attempts.next_delay(failure))  # nothing reached the caller yet: resend
 
     async def astream(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> AsyncIterator[StreamDelta]:
-        _httpx.load()
-        import httpx
+        import asyncio
 
         router = self._router(model)
         if router is not None:
@@ -811,30 +1174,87 @@ class Client:
             return
         opts = options or _DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=True)
-        try:
-            resp = await self._asend(call, opts)
-        except UnsupportedParameterError as err:
-            if not self._learn(call, err):
-                raise
-            call = await self._aprepare(request, model, stream=True)
-            resp = await self._asend(call, opts)
-        state = _StreamState(call, opts, kept_headers(resp.headers))
-        try:
-            async for data in aiter_sse(resp.aiter_lines()):
-                delta = state.feed(data)
-                if delta is not None:
-                    yield delta
-                if state.done:
-                    break
-        except httpx.TimeoutException:
-            raise state.interrupted(
-                f"no data for {self.settings.timeout.stream_idle:.0f} s (stream_idle timeout)"
-            ) from None
-        except httpx.TransportError as exc:
-            raise state.interrupted(f"the connection dropped ({type(exc).__name__})") from None
-        finally:
-            await resp.aclose()
-        state.check_complete()
+        attempts = _Attempts(self, call, opts)
+        while True:
+            try:
+                opened = await self._asend(call, opts, attempts)
+            except UnsupportedParameterError as err:
+                if not self._learn(call, err):
+                    raise
+                call = await self._aprepare(request, model, stream=True)
+                attempts = _Attempts(self, call, opts)
+                opened = await self._asend(call, opts, attempts)
+            state = _StreamState(call, opts, kept_headers(opened.resp.headers))
+            try:
+                async with contextlib.aclosing(self._aevents(opened)) as events:
+                    async for data in events:
+                        delta = state.feed(data)
+                        if delta is not None:
+                            yield delta
+                        if state.done:
+                            break
+            except _Cut as cut:
+                if not state.first or cut.kind == "too_large":
+                    raise state.interrupted(cut.why, fix=cut.fix()) from None
+                failure = cut.retryable(call)
+            else:
+                state.check_complete()
+                return
+            finally:
+                await opened.aclose()
+            await asyncio.sleep(attempts.next_delay(failure))
+
+    def _events(self, opened: _Open) -> Iterator[str]:
+        """The SSE ``data`` payloads of a streamed body, read under the stream's deadlines: each
+        read gets until the earlier of the overall deadline (``stream_timeout``) and the idle
+        one (``stream_idle_timeout`` after the last event line; keep-alive comments do not
+        count). Raises :class:`_Cut` when the body stops early."""
+        import httpx
+
+        reader = _EventReader(self.settings, opened)
+        raw = iter([opened.resp.content]) if prebuilt(opened.resp) else opened.resp.iter_raw()
+        while True:
+            at = reader.next_deadline()
+            token = set_deadline(at)
+            try:
+                chunk = next(raw, None)
+            except httpx.TimeoutException:
+                raise reader.timed_out() from None
+            except httpx.TransportError as exc:
+                raise _Cut("dropped", f"the connection dropped ({type(exc).__name__})") from None
+            finally:
+                reset_deadline(token)
+            if chunk is None:
+                yield from reader.finish()
+                if reader.failure is not None:
+                    raise reader.failure
+                return
+            yield from reader.feed(chunk)
+
+    async def _aevents(self, opened: _Open) -> AsyncGenerator[str, None]:
+        import httpx
+
+        reader = _EventReader(self.settings, opened)
+        raw = _aiter_one(opened.resp.content) if prebuilt(opened.resp) else opened.resp.aiter_raw()
+        while True:
+            at = reader.next_deadline()
+            token = set_deadline(at)
+            try:
+                chunk = await anext(raw, None)
+            except httpx.TimeoutException:
+                raise reader.timed_out() from None
+            except httpx.TransportError as exc:
+                raise _Cut("dropped", f"the connection dropped ({type(exc).__name__})") from None
+            finally:
+                reset_deadline(token)
+            if chunk is None:
+                for data in reader.finish():
+                    yield data
+                if reader.failure is not None:
+                    raise reader.failure
+                return
+            for data in reader.feed(chunk):
+                yield data
 
     # -- embeddings ------------------------------------------------------------------------------
 
@@ -884,6 +1304,20 @@ class Client:
             progress=progress,
             extra_body=extra_body,
         )
+
+
+def _without_query(url: str | None) -> str:
+    """A redirect target fit for a message: scheme, host and path only (a gateway may carry a
+    key-bearing query string over, and userinfo may hold a password)."""
+    if not url:
+        return "?"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unparsable URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else parts.path
 
 
 _DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
@@ -983,13 +1417,14 @@ class _StreamState:
                 )
         return delta
 
-    def interrupted(self, why: str) -> StreamInterruptedError:
+    def interrupted(self, why: str, fix: str | None = None) -> StreamInterruptedError:
         text = "".join(self.text)
         return StreamInterruptedError(
             f"the stream from deployment '{self.call.deployment}' ended before the model finished: {why}; "
             f"{len(text)} characters arrived",
             partial_text=text,
             deployment=self.call.deployment,
+            fix=fix,
         )
 
     def check_complete(self) -> None:

@@ -27,12 +27,14 @@ __all__ = [
     "ConfigError",
     "ContentFilterError",
     "ContextLengthError",
+    "CorruptResponseError",
     "DeploymentNotFoundError",
     "DeploymentPausedError",
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "TimeoutError",
@@ -242,6 +244,21 @@ class InvalidResponseError(AzoaiError):
     """Azure (or a proxy in between) sent a body azoai cannot parse."""
 
 
+class CorruptResponseError(APIConnectionError):
+    """The response body could not be decoded (a ``Content-Encoding: gzip`` body that is not
+    gzip, say): damaged on the way, so it is retried and failed over like a dropped connection."""
+
+
+class ResponseTooLargeError(InvalidResponseError):
+    """A response body (decoded) or one stream event was larger than its limit. ``setting`` names
+    the limit (``max_response_bytes`` or ``max_event_bytes``) and ``limit`` its value in bytes."""
+
+    def __init__(self, message: str, *, setting: str, limit: int, **kw: Any) -> None:
+        self.setting = setting
+        self.limit = limit
+        super().__init__(message, **kw)
+
+
 # --- retry-after --------------------------------------------------------------------------------
 
 _RETRY_IN_TEXT = re.compile(
@@ -272,13 +289,13 @@ def parse_retry_after(headers: Mapping[str, str], message: str | None = None) ->
                 value = float(raw) * scale
             except ValueError:
                 continue
-            if value >= 0:
+            if 0 <= value < float("inf"):  # untrusted: nan, inf and negatives are ignored
                 return value
     raw = _header(headers, "retry-after")
     if raw is not None:
         try:
             value = float(raw)
-            if value >= 0:
+            if 0 <= value < float("inf"):
                 return value
         except ValueError:
             import email.utils  # an HTTP date: rare, so parsed on demand

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import os
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -28,12 +29,14 @@ from azoai.deployments import (
 from azoai.endpoints import Endpoint, endpoint_from_resource_name, parse_endpoint
 from azoai.errors import ConfigError
 from azoai.routing import RouteSpec, parse_routes
+from azoai.secrets import credential, header_problem
 from azoai.versions import Api, ApiVersion, Route, resolve_route
 
 __all__ = [
     "ENV_VARS",
     "AuthMode",
     "AuthSettings",
+    "Limits",
     "RetryPolicy",
     "Settings",
     "Timeouts",
@@ -83,7 +86,6 @@ ENV_VARS: Mapping[str, str] = MappingProxyType(
         "AZURE_SUBSCRIPTION_ID": "subscription for deployment discovery (when discovery is on)",
         "AZURE_RESOURCE_GROUP": "resource group for deployment discovery (when discovery is on)",
         "AZOAI_CONFIG": "path of the azoai TOML config file",
-        "AZOAI_SEAL_KEY": "set by azoai itself, not by you: the key that encrypts credentials in pickled copies for worker processes",
     }
 )
 
@@ -126,28 +128,74 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ConfigError("max_retries must be >= 0", setting="max_retries")
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
+            raise ConfigError(
+                f"max_retries must be an integer >= 0, got {self.max_retries!r}",
+                setting="max_retries",
+            )
         for name in ("initial_delay", "max_delay", "max_retry_after"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"retry {name} must be >= 0", setting=name)
-        if not 0 <= self.jitter <= 1:
-            raise ConfigError("retry jitter must be between 0 and 1", setting="jitter")
+            _seconds(getattr(self, name), f"retry.{name}", zero_ok=True)
+        if (
+            isinstance(self.jitter, bool)
+            or not isinstance(self.jitter, int | float)
+            or not 0 <= self.jitter <= 1
+        ):
+            raise ConfigError(
+                f"retry.jitter must be a number between 0 and 1, got {self.jitter!r}",
+                setting="retry.jitter",
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds. ``read`` bounds a whole non-streamed response; ``stream_idle`` the gap between two
-    chunks of a stream."""
+    """Seconds, each a deadline for one attempt (a retry gets a fresh one).
+
+    ``read`` (the ``timeout`` argument) bounds a whole non-streamed attempt, from connecting to
+    the last byte of the body, however slowly the bytes come; ``connect`` the connection and TLS
+    handshake within it. A stream is bounded by ``stream`` (``stream_timeout``) from connecting
+    to its last event, and by ``stream_idle`` (``stream_idle_timeout``) between two events
+    (SSE keep-alive comments do not count as events)."""
 
     connect: float = 10.0
     read: float = 120.0
     stream_idle: float = 60.0
+    stream: float = 3600.0
 
     def __post_init__(self) -> None:
-        for name in ("connect", "read", "stream_idle"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"timeout {name} must be > 0 seconds", setting=f"timeout.{name}")
+        for name in ("connect", "read", "stream_idle", "stream"):
+            _seconds(getattr(self, name), f"timeout.{name}")
+
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bytes. ``response_bytes`` (``max_response_bytes``) bounds a non-streamed response body,
+    counted after decompression; ``event_bytes`` (``max_event_bytes``) one stream event (its
+    lines together). The defaults hold the largest answers Azure gives: 2048 embeddings of 3072
+    dimensions are about 34 MB as base64 (what azoai asks for) and 2048 x 1536 about 75 MB as
+    JSON floats (older api-versions); a Responses ``response.completed`` event repeats the whole
+    response."""
+
+    response_bytes: int = 128 * MIB
+    event_bytes: int = 16 * MIB
+
+    def __post_init__(self) -> None:
+        for name, arg in (
+            ("response_bytes", "max_response_bytes"),
+            ("event_bytes", "max_event_bytes"),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+                raise ConfigError(
+                    f"{arg} (limits.{name}) must be a whole number of bytes >= 1024, got {value!r}",
+                    setting=arg,
+                )
 
 
 Transport = Literal["http", "websocket"]
@@ -182,10 +230,7 @@ class WebSocketOptions:
                 "header), 'bearer' (Authorization: Bearer <key>) or 'query'",
                 setting="websocket.key_auth",
             )
-        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int | float):
-            raise ConfigError("websocket max_age must be seconds", setting="websocket.max_age")
-        if self.max_age <= 0:
-            raise ConfigError("websocket max_age must be > 0 seconds", setting="websocket.max_age")
+        _seconds(self.max_age, "websocket.max_age")
         if isinstance(self.max_idle, bool) or not isinstance(self.max_idle, int):
             raise ConfigError("websocket max_idle must be an integer", setting="websocket.max_idle")
         if self.max_idle < 0:
@@ -266,6 +311,7 @@ class Settings:
     discovery: DiscoverySettings | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
     strict: bool = False
     check_api_version: bool = True
     default_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -312,11 +358,14 @@ class Settings:
         deployment_map: Mapping[str, str] | None = None,
         deployments: Sequence[DeploymentRecord | Mapping[str, Any] | str] | None = None,
         discovery: bool | Mapping[str, Any] | DiscoverySettings | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Mapping[str, Any] | None = None,
         max_retries: int | None = None,
         timeout: float | Timeouts | None = None,
         connect_timeout: float | None = None,
         stream_idle_timeout: float | None = None,
+        stream_timeout: float | None = None,
+        max_response_bytes: int | None = None,
+        max_event_bytes: int | None = None,
         strict: bool | None = None,
         check_api_version: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -372,6 +421,9 @@ class Settings:
             timeout=timeout,
             connect_timeout=connect_timeout,
             stream_idle_timeout=stream_idle_timeout,
+            stream_timeout=stream_timeout,
+            max_response_bytes=max_response_bytes,
+            max_event_bytes=max_event_bytes,
         )
 
 
@@ -381,11 +433,12 @@ _FILE_TOP_KEYS = {
     "endpoint", "resource_name", "custom_endpoint", "api", "route", "api_version", "deployment",
     "model", "model_version", "strict", "check_api_version", "default_headers",
     "auth", "deployment_map", "deployments", "discovery", "retry", "timeout", "routes",
-    "transport", "websocket",
+    "transport", "websocket", "limits",
 }  # fmt: skip
 _FILE_AUTH_KEYS = {"mode", "api_key", "token", "client_id", "tenant_id", "client_secret", "scope"}
 _FILE_RETRY_KEYS = {f.name for f in fields(RetryPolicy)}
 _FILE_TIMEOUT_KEYS = {f.name for f in fields(Timeouts)}
+_FILE_LIMIT_KEYS = {f.name for f in fields(Limits)}
 
 
 def _config_path(
@@ -428,6 +481,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         ("auth", _FILE_AUTH_KEYS),
         ("retry", _FILE_RETRY_KEYS),
         ("timeout", _FILE_TIMEOUT_KEYS),
+        ("limits", _FILE_LIMIT_KEYS),
     ):
         if section in data:
             if not isinstance(data[section], dict):
@@ -501,11 +555,14 @@ class _Builder:
     def build(
         self,
         *,
-        retry: RetryPolicy | None,
+        retry: RetryPolicy | Mapping[str, Any] | None,
         max_retries: int | None,
         timeout: float | Timeouts | None,
         connect_timeout: float | None,
         stream_idle_timeout: float | None,
+        stream_timeout: float | None = None,
+        max_response_bytes: int | None = None,
+        max_event_bytes: int | None = None,
     ) -> Settings:
         endpoint = self._endpoint()
         api = self.pick_str("api") or "chat"
@@ -557,6 +614,13 @@ class _Builder:
                     f"default_headers must not carry credentials ({h!r}); use api_key, azure_ad_token or credential",
                     setting="default_headers",
                 )
+            # An APIM subscription key may ride here: a bad character must fail now, without
+            # the value, not later inside httpx with the value in the message.
+            problem = header_problem(headers[h])
+            if problem is not None:
+                raise ConfigError(
+                    f"default_headers[{h!r}] {problem}", setting=f"default_headers[{h!r}]"
+                )
 
         return Settings(
             endpoint=endpoint,
@@ -571,7 +635,8 @@ class _Builder:
             deployments=static,
             discovery=discovery,
             retry=self._retry(retry, max_retries),
-            timeout=self._timeouts(timeout, connect_timeout, stream_idle_timeout),
+            timeout=self._timeouts(timeout, connect_timeout, stream_idle_timeout, stream_timeout),
+            limits=self._limits(max_response_bytes, max_event_bytes),
             strict=parse_bool(strict, setting="strict") if strict is not None else False,
             check_api_version=parse_bool(check, setting="check_api_version")
             if check is not None
@@ -698,7 +763,24 @@ class _Builder:
         values.setdefault("scope", endpoint.cloud.arm_scope)
         return DiscoverySettings.from_mapping(values)
 
-    def _retry(self, retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
+    def _retry(
+        self, retry: RetryPolicy | Mapping[str, Any] | None, max_retries: int | None
+    ) -> RetryPolicy:
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            # the same table as the config file's [retry], given as an argument
+            if not isinstance(retry, Mapping):
+                raise ConfigError(
+                    f"retry must be a RetryPolicy or a mapping, got {type(retry).__name__}",
+                    setting="retry",
+                )
+            unknown = sorted(set(retry) - _FILE_RETRY_KEYS)
+            if unknown:
+                raise ConfigError(
+                    f"unknown retry setting(s) {', '.join(map(repr, unknown))}; "
+                    f"known: {', '.join(sorted(_FILE_RETRY_KEYS))}",
+                    setting="retry",
+                )
+            retry = RetryPolicy(**_typed(retry, "retry"))
         base = retry or RetryPolicy(**_typed(self.file.get("retry") or {}, "retry"))
         if retry is not None:
             self.sources["retry"] = "argument"
@@ -714,7 +796,11 @@ class _Builder:
         return base
 
     def _timeouts(
-        self, timeout: float | Timeouts | None, connect: float | None, idle: float | None
+        self,
+        timeout: float | Timeouts | None,
+        connect: float | None,
+        idle: float | None,
+        whole_stream: float | None = None,
     ) -> Timeouts:
         if isinstance(timeout, Timeouts):
             base = timeout
@@ -730,7 +816,19 @@ class _Builder:
             base = replace(base, connect=_seconds(connect, "connect_timeout"))
         if idle is not None:
             base = replace(base, stream_idle=_seconds(idle, "stream_idle_timeout"))
+        if whole_stream is not None:
+            base = replace(base, stream=_seconds(whole_stream, "stream_timeout"))
         return base
+
+    def _limits(self, response_bytes: int | None, event_bytes: int | None) -> Limits:
+        raw = dict(self.file.get("limits") or {})
+        if raw:
+            self.sources["limits"] = f"file {self.path}"
+        for name, value in (("response_bytes", response_bytes), ("event_bytes", event_bytes)):
+            if value is not None:
+                raw[name] = value
+                self.sources[f"limits.{name}"] = "argument"
+        return Limits(**raw)
 
     # -- auth ------------------------------------------------------------------------------------
 
@@ -834,7 +932,7 @@ class _Builder:
                 raise ConfigError(
                     "auth_mode 'api_key' needs api_key (or AZURE_OPENAI_API_KEY)", setting="api_key"
                 )
-            out["api_key"] = _secret(key, "api_key")
+            out["api_key"] = _secret(key, "api_key", key_src)
             self.sources["api_key"] = str(key_src)
         elif mode == "token":
             token, token_src = first("token")
@@ -843,7 +941,7 @@ class _Builder:
                     "auth_mode 'token' needs azure_ad_token (or AZURE_OPENAI_AD_TOKEN)",
                     setting="azure_ad_token",
                 )
-            out["token"] = _secret(token, "azure_ad_token")
+            out["token"] = _secret(token, "azure_ad_token", token_src)
             self.sources["azure_ad_token"] = str(token_src)
         elif mode == "token_provider":
             sync_p, _ = first("token_provider")
@@ -907,7 +1005,9 @@ class _Builder:
             out.update(
                 tenant_id=str(tenant),
                 client_id=str(cid),
-                client_secret=_secret(secret, "client_secret"),
+                client_secret=_secret(
+                    secret, "client_secret", self.sources.get("client_secret"), header=False
+                ),
             )
         elif mode == "workload_identity":
             missing = [
@@ -946,24 +1046,32 @@ def _is_async_callable(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
 
-def _secret(value: Any, setting: str) -> SecretStr:
-    if isinstance(value, SecretStr):
-        raw = value.get_secret_value()
-        if not raw.strip():
-            raise ConfigError(f"{setting} is empty", setting=setting)
-        return value
-    if not isinstance(value, str):
+def _secret(value: Any, setting: str, source: str | None, *, header: bool = True) -> SecretStr:
+    """A credential as it enters (see :func:`azoai.secrets.credential`): stripped, and refused
+    without echoing it when a header could not carry it."""
+    if not isinstance(value, str | SecretStr):
         raise ConfigError(f"{setting} must be a string", setting=setting)
-    if not value.strip():
-        raise ConfigError(f"{setting} is empty", setting=setting)
-    return SecretStr(value.strip())
+    return credential(value, setting=setting, source=source, header=header)
 
 
-def _seconds(value: Any, setting: str) -> float:
+#: The longest wait any setting may ask for (about 115 days): larger values overflow the
+#: platform's timers (``socket.settimeout(1e10)`` raises ``OverflowError``).
+MAX_SECONDS = 10_000_000.0
+
+
+def _seconds(value: Any, setting: str, *, zero_ok: bool = False) -> float:
+    """A finite number of seconds, > 0 (>= 0 with ``zero_ok``) and at most ``MAX_SECONDS``; a
+    ``nan`` would compare false against every bound and disable what it configures."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{setting} must be a number of seconds, got {value!r}", setting=setting)
-    if value <= 0:
-        raise ConfigError(f"{setting} must be > 0 seconds", setting=setting)
+    low_ok = value >= 0 if zero_ok else value > 0
+    if not math.isfinite(value) or not low_ok or value > MAX_SECONDS:
+        low = ">= 0" if zero_ok else "> 0"
+        raise ConfigError(
+            f"{setting} must be {low} seconds (a finite number, at most {MAX_SECONDS:,.0f}), "
+            f"got {value!r}",
+            setting=setting,
+        )
     return float(value)
 
 
@@ -973,6 +1081,10 @@ def _typed(values: Mapping[str, Any], section: str) -> dict[str, Any]:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ConfigError(
                 f"{section}.{k} must be a number, got {v!r}", setting=f"{section}.{k}"
+            )
+        if not math.isfinite(v):  # TOML has nan and inf
+            raise ConfigError(
+                f"{section}.{k} must be a finite number, got {v!r}", setting=f"{section}.{k}"
             )
         out[k] = v
     return out

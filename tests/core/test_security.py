@@ -38,6 +38,50 @@ def test_redirects_are_refused_and_credentials_do_not_follow() -> None:
     ]  # even a user client set to follow
 
 
+def test_a_redirect_target_is_shown_without_its_query_or_userinfo() -> None:
+    # a gateway may carry a key-bearing query string (or a password) over to the redirect target
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            302,
+            headers={"location": "https://user:pw-777@other.example.com/openai/x?api-key=k-123"},
+        )
+
+    c = Client(
+        endpoint=EP,
+        api_key="k-123",
+        deployment="d",
+        env={},
+        config_file="",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    with pytest.raises(E.AzoaiError, match="does not follow redirects") as exc:
+        c.chat(ChatRequest(messages=[Message("user", "hi")]))
+    text = f"{exc.value} {exc.value!r}"
+    assert "https://other.example.com/openai/x" in text
+    assert "k-123" not in text and "pw-777" not in text and "user:" not in text
+
+
+def test_a_per_call_header_a_header_cannot_carry_is_refused_without_its_value() -> None:
+    from azoai.client import CallOptions
+
+    def handler(request: httpx.Request) -> httpx.Response:  # never reached
+        raise AssertionError("sent")
+
+    c = Client(
+        endpoint=EP,
+        api_key="k",
+        deployment="d",
+        env={},
+        config_file="",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    opts = CallOptions(extra_headers={"Ocp-Apim-Subscription-Key": "apim-SECRET-99\n"})
+    with pytest.raises(E.ConfigError, match="line break") as exc:
+        c.chat(ChatRequest(messages=[Message("user", "hi")]), options=opts)
+    assert exc.value.setting == "extra_headers['Ocp-Apim-Subscription-Key']"
+    assert "apim-SECRET-99" not in f"{exc.value} {exc.value!r}"
+
+
 def test_http_endpoints_are_refused_except_loopback() -> None:
     with pytest.raises(E.ConfigError, match="http:// on a non-loopback host"):
         Client(endpoint="http://myres.openai.azure.com", api_key="k", env={}, config_file="")

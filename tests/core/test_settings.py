@@ -500,3 +500,32 @@ def test_non_string_file_values_are_config_errors(tmp_path: Path, text: str) -> 
     # found by tests/core/test_fuzz.py: a list endpoint reached the URL parser
     with pytest.raises(ConfigError, match="must be a string"):
         Settings.build(env={}, config_file=write(tmp_path, text + '\n[auth]\napi_key = "k"\n'))
+
+
+def test_retry_as_a_mapping_is_the_config_files_retry_table() -> None:
+    s = Settings.build(
+        endpoint="https://r.openai.azure.com",
+        api_key="k",
+        retry={"max_retries": 0, "initial_delay": 0.1},
+        env={},
+        config_file="",
+    )
+    assert s.retry.max_retries == 0 and s.retry.initial_delay == 0.1
+    with pytest.raises(ConfigError, match="finite") as exc:
+        Settings.build(
+            endpoint="https://r.openai.azure.com",
+            api_key="k",
+            retry={"max_delay": float("nan")},
+            env={},
+            config_file="",
+        )
+    assert exc.value.setting == "retry.max_delay"
+    with pytest.raises(ConfigError, match="unknown retry setting") as exc:
+        Settings.build(
+            endpoint="https://r.openai.azure.com",
+            api_key="k",
+            retry={"retries": 1},
+            env={},
+            config_file="",
+        )
+    assert exc.value.setting == "retry"
