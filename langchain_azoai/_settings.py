@@ -45,6 +45,9 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "config_file": "config_file",
     "check_api_version": "check_api_version",
     "stream_idle_timeout": "stream_idle_timeout",
+    "stream_timeout": "stream_timeout",
+    "max_response_bytes": "max_response_bytes",
+    "max_event_bytes": "max_event_bytes",
     "transport": "transport",
     "websocket": "websocket",
 }

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -33,6 +34,7 @@ from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_n
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from azoai.client import CallOptions, Client
+from azoai.copying import copy_data, copy_model, deep_copy_model, field_names
 from azoai.wire import ChatRequest
 from azoai.wire import ChatResult as WireResult
 from langchain_azoai import _convert
@@ -49,6 +51,54 @@ _REASONING_KEYS = {"effort", "summary", "generate_summary"}
 # langchain-openai arguments with no counterpart here: refused with a message rather than sent to
 # Azure as body parameters.
 _UNSUPPORTED = ("default_query", "http_socket_options", "custom_get_token_ids")
+# Fields the core settings or the client are made from: changing one means new settings.
+_INPUT_FIELDS = frozenset(
+    {
+        "azure_endpoint",
+        "openai_api_base",
+        "resource_name",
+        "openai_api_version",
+        "openai_api_key",
+        "azure_ad_token",
+        "azure_ad_token_provider",
+        "azure_ad_async_token_provider",
+        "credential",
+        "auth_mode",
+        "managed_identity_client_id",
+        "deployment_name",
+        "model_name",
+        "model_version",
+        "route",
+        "deployment_map",
+        "routes",
+        "deployments",
+        "discovery",
+        "max_retries",
+        "default_headers",
+        "config_file",
+        "check_api_version",
+        "stream_idle_timeout",
+        "stream_chunk_timeout",
+        "stream_timeout",
+        "max_response_bytes",
+        "max_event_bytes",
+        "transport",
+        "websocket",
+        "request_timeout",
+        "http_client",
+        "http_async_client",
+        "openai_proxy",
+        "use_responses_api",
+        "reasoning",
+        "include",
+        "use_previous_response_id",
+        "settings",
+    }
+)
+
+
+#: id(settings) -> the model that built that settings object (see AzureChatOpenAI._setup).
+_ORIGINS: weakref.WeakValueDictionary[int, AzureChatOpenAI] = weakref.WeakValueDictionary()
 
 
 class AzureChatOpenAI(BaseChatModel):
@@ -135,6 +185,13 @@ class AzureChatOpenAI(BaseChatModel):
     config_file: str | None = None
     check_api_version: bool | None = None
     stream_idle_timeout: float | None = None
+    """Seconds a stream may go without data (keep-alive comments do not count)."""
+    stream_timeout: float | None = None
+    """Seconds a whole stream may last, from connecting to its end (default 3600)."""
+    max_response_bytes: int | None = None
+    """The largest response body accepted, after decompression (default 128 MiB)."""
+    max_event_bytes: int | None = None
+    """The largest single stream event accepted (default 16 MiB)."""
     return_filtered: bool = False
     """A completion cut by the content filter is returned (``finish_reason="content_filter"``,
     the verdicts in ``response_metadata``) instead of raising :class:`azoai.ContentFilterError`."""
@@ -180,12 +237,18 @@ class AzureChatOpenAI(BaseChatModel):
     finished), ``key_auth``, ``chain``, ``max_age``, ``max_idle`` (see ``azoai.websocket``)."""
 
     _client: Client | None = PrivateAttr(default=None)
+    # What the settings were built from (compared when LangChain rebuilds the model from its
+    # fields), whether the user passed them prebuilt, and the model this one is a view of.
+    _inputs: dict[str, Any] | None = PrivateAttr(default=None)
+    _settings_given: bool = PrivateAttr(default=False)
+    _origin: AzureChatOpenAI | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
     def _extra_to_model_kwargs(cls, values: Any) -> Any:
         if isinstance(values, dict):
-            unsupported = sorted(k for k in _UNSUPPORTED if k in values)
+            # None is what LangChain passes back when it rebuilds a model from its fields
+            unsupported = sorted(k for k in _UNSUPPORTED if values.get(k) is not None)
             if unsupported:
                 raise ValueError(
                     f"{', '.join(unsupported)}: not supported by AzureChatOpenAI "
@@ -215,12 +278,53 @@ class AzureChatOpenAI(BaseChatModel):
             include=self.include,
             use_previous_response_id=self.use_previous_response_id,
         )
+        inputs = self._settings_inputs(api)
+        if self.settings is not None and self.model_fields_set >= _INPUT_FIELDS:
+            # Rebuilt from another model's fields, as LangChain's configurable_fields does on
+            # every configured call: `settings` is that model's settings in effect.
+            origin = _ORIGINS.get(id(self.settings))
+            if origin is not None and origin.settings is self.settings:
+                if origin._inputs == inputs:
+                    # The same connection: a view of that model sharing its settings and client,
+                    # as its bind_tools views do (no settings rebuilt, no client per call).
+                    self._inputs, self._settings_given = origin._inputs, origin._settings_given
+                    self._origin = origin._origin or origin
+                    self._client = origin.client
+                    return
+                if not origin._settings_given:
+                    self.settings = None  # a connection field was configured: build afresh
+        self._settings_given = self.settings is not None
         self.settings = build_settings(
             self._connection_values(),
             api=api,
             timeout=self.request_timeout,
             settings=self.settings,
         )
+        self._inputs = inputs
+        self._register()
+
+    def _settings_inputs(self, api: str | None) -> dict[str, Any]:
+        """Everything the settings and the client are made from, as of now (a copy, so that
+        changing a dict field in place later counts as a change)."""
+        inputs: dict[str, Any] = copy_data(
+            {
+                **self._connection_values(),
+                "api": api,
+                "timeout": self.request_timeout,
+                "http_client": self.http_client,
+                "http_async_client": self.http_async_client,
+                "openai_proxy": self.openai_proxy,
+            },
+            {},
+        )
+        return inputs
+
+    def _register(self) -> None:
+        """Record this model as the owner of its settings object, for rebuilds from its fields."""
+        key = id(self.settings)
+        owner = _ORIGINS.get(key)
+        if owner is None or owner.settings is not self.settings:
+            _ORIGINS[key] = self
 
     def _connection_values(self) -> dict[str, Any]:
         return {
@@ -250,6 +354,9 @@ class AzureChatOpenAI(BaseChatModel):
             "stream_idle_timeout": self.stream_idle_timeout
             if self.stream_idle_timeout is not None
             else self.stream_chunk_timeout,
+            "stream_timeout": self.stream_timeout,
+            "max_response_bytes": self.max_response_bytes,
+            "max_event_bytes": self.max_event_bytes,
             "transport": self.transport,
             "websocket": self.websocket,
         }
@@ -278,6 +385,39 @@ class AzureChatOpenAI(BaseChatModel):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    # --- copies --------------------------------------------------------------------------------
+
+    def __copy__(self) -> Self:
+        return self._as_copy(super().__copy__())
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """The fields and their lists and dicts are copied; credentials, token providers, HTTP
+        clients, callback handlers, caches and the core settings are shared (see
+        :mod:`azoai.copying`)."""
+        return self._as_copy(deep_copy_model(self, memo))
+
+    def _as_copy(self, copied: Self) -> Self:
+        # Its own client: closing the copy or the original never closes the other's.
+        copied._client = None
+        copied._origin = None
+        if self.settings is not None:
+            # Its own (equal) settings object, so LangChain's rebuilds of the copy share the
+            # copy's client rather than the original's.
+            copied.__dict__["settings"] = self.settings.replace()
+            copied._register()
+        return copied
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see :meth:`__deepcopy__`); an ``update`` of a connection field (deployment,
+        endpoint, credentials, timeouts...) gives the copy settings built from its new fields."""
+        copied = copy_model(self, update, deep=deep)
+        names = field_names(type(self), update or {})
+        if not _INPUT_FIELDS.isdisjoint(names):
+            if not copied._settings_given and "settings" not in names:
+                copied.__dict__["settings"] = None
+            copied._setup()
+        return copied
 
     def websocket_session(self) -> WebSocketSession:
         """A long-lived Responses WebSocket for multi-turn use: inside ``with`` / ``async with``,

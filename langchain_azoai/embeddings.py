@@ -8,17 +8,51 @@ recombined, batches in parallel, ``dimensions`` only where the model takes it, r
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, Self
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from azoai.client import Client
+from azoai.copying import copy_model, deep_copy_model, field_names
 from langchain_azoai._settings import build_settings, make_client
 
 __all__ = ["AzureOpenAIEmbeddings"]
+
+# Fields the core settings or the client are made from: changing one means new settings.
+_INPUT_FIELDS = frozenset(
+    {
+        "azure_endpoint",
+        "openai_api_base",
+        "deployment",
+        "openai_api_version",
+        "openai_api_key",
+        "azure_ad_token",
+        "azure_ad_token_provider",
+        "azure_ad_async_token_provider",
+        "model",
+        "request_timeout",
+        "max_retries",
+        "default_headers",
+        "http_client",
+        "http_async_client",
+        "openai_proxy",
+        "credential",
+        "auth_mode",
+        "managed_identity_client_id",
+        "resource_name",
+        "route",
+        "deployment_map",
+        "deployments",
+        "discovery",
+        "config_file",
+        "check_api_version",
+        "max_response_bytes",
+        "settings",
+    }
+)
 
 
 class AzureOpenAIEmbeddings(BaseModel, Embeddings):
@@ -94,9 +128,13 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     discovery: Any = None
     config_file: str | None = None
     check_api_version: bool | None = None
+    max_response_bytes: int | None = None
+    """The largest response body accepted, after decompression (default 128 MiB); 2048 inputs
+    of 3072 dimensions fit as base64, which the core asks for."""
     settings: Any = Field(default=None, exclude=True)
 
     _client: Client | None = PrivateAttr(default=None)
+    _settings_given: bool = PrivateAttr(default=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -113,6 +151,7 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     def _setup(self) -> None:
         if not 1 <= self.chunk_size <= 2048:
             raise ValueError("chunk_size must be between 1 and 2048")
+        self._settings_given = self.settings is not None
         self.settings = build_settings(
             {
                 "azure_endpoint": self.azure_endpoint,
@@ -136,6 +175,7 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
                 "default_headers": self.default_headers,
                 "config_file": self.config_file,
                 "check_api_version": self.check_api_version,
+                "max_response_bytes": self.max_response_bytes,
             },
             timeout=self.request_timeout,
             settings=self.settings,
@@ -161,6 +201,29 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    def __copy__(self) -> Self:
+        copied = super().__copy__()
+        copied._client = None  # its own client: closing either never closes the other's
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """The fields and their lists and dicts are copied; credentials, token providers, HTTP
+        clients and the core settings are shared (see :mod:`azoai.copying`)."""
+        copied = deep_copy_model(self, memo)
+        copied._client = None
+        return copied
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; an ``update`` of a connection field (deployment, endpoint, credentials,
+        timeouts...) gives the copy settings built from its new fields."""
+        copied = copy_model(self, update, deep=deep)
+        names = field_names(type(self), update or {})
+        if not _INPUT_FIELDS.isdisjoint(names):
+            if not copied._settings_given and "settings" not in names:
+                copied.__dict__["settings"] = None
+            copied._setup()
+        return copied
 
     def _engine_options(self, chunk_size: int | None) -> dict[str, Any]:
         return {

@@ -9,17 +9,18 @@ validates the result. Nothing here knows how Azure works; it only renames.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
 
 from azoai.deployments import DeploymentRecord
 from azoai.errors import ConfigError
 from azoai.routing import require_named_keys
-from azoai.secrets import keep, prepare, recall, seal, unseal
+from azoai.secrets import SealedSecret, keep, recall, seal, unseal
 from azoai.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ CORE_OPTIONS: tuple[str, ...] = (
     "retry",
     "connect_timeout",
     "stream_idle_timeout",
+    "stream_timeout",
+    "max_response_bytes",
+    "max_event_bytes",
     "check_api_version",
     "config_file",
     "env",
@@ -231,6 +235,9 @@ class AzureConnection(BaseModel):
     discovery: Any = None
     connect_timeout: float | None = None
     stream_idle_timeout: float | None = None
+    stream_timeout: float | None = None
+    max_response_bytes: int | None = None
+    max_event_bytes: int | None = None
     check_api_version: bool | None = None
     transport: str | None = Field(
         default=None,
@@ -251,7 +258,13 @@ class AzureConnection(BaseModel):
         "named by api_key_env, never given inline.",
     )
     retry: Any = Field(default=None, exclude=True)
-    env: Mapping[str, str] | None = Field(default=None, exclude=True)
+    # Every value is a SecretStr from the start: env= stands in for the process environment, so
+    # any variable in it may be a key (routes name theirs freely with api_key_env).
+    env: dict[str, SecretStr] | None = Field(
+        default=None,
+        exclude=True,
+        description="Variables read instead of os.environ (values kept as secrets).",
+    )
 
     _settings: Settings | None = PrivateAttr(default=None)
     _client: Client | None = PrivateAttr(default=None)
@@ -264,13 +277,18 @@ class AzureConnection(BaseModel):
         return _plain(value)
 
     def _core_options(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in CORE_OPTIONS if getattr(self, k) is not None}
+        opts = {k: getattr(self, k) for k in CORE_OPTIONS if getattr(self, k) is not None}
+        if self.env is not None:
+            opts["env"] = {k: v.get_secret_value() for k, v in self.env.items()}
+        return opts
 
     def _build_settings(
         self, *, deployment: str | None, model: str | None, api: str | None = None
     ) -> Settings:
-        if self.api_key is not None or self.azure_ad_token is not None:
-            prepare()  # a sealing key before any worker process starts (see __getstate__)
+        # Credential objects are registered now, not at pickling time, so worker processes
+        # forked before the model is pickled (ProcessPoolExecutor) find them (see __getstate__).
+        for key in _CREDENTIAL_FIELDS:
+            keep(getattr(self, key), owner=self)
         require_named_keys(self.routes, owner="a LlamaIndex model")
         return build_settings(
             endpoint=self.endpoint,
@@ -334,6 +352,21 @@ class AzureConnection(BaseModel):
         if client is not None:
             await client.aclose()
 
+    def __copy__(self) -> Self:
+        copied = super().__copy__()
+        copied._client = None  # its own client: closing either never closes the other's
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """The fields and their lists and dicts are copied; credentials, token providers, HTTP
+        clients, the callback manager and the core settings are shared, and the copy gets its
+        own client (see :mod:`azoai.copying`)."""
+        from azoai.copying import deep_copy_model
+
+        copied = deep_copy_model(self, memo)
+        copied._client = None
+        return copied
+
     def websocket_session(self) -> Any:
         """A long-lived WebSocket session (``transport="websocket"``): inside ``with`` or
         ``async with`` every call of this object shares one socket and each turn sends only its
@@ -342,20 +375,29 @@ class AzureConnection(BaseModel):
 
     def __getstate__(self) -> dict[str, Any]:
         # Copies made for other processes (IngestionPipeline(num_workers=...)) rebuild their
-        # client from the fields. Keys and tokens travel encrypted with this process tree's key
-        # (readable only by its workers); credential objects do not travel at all; other values
-        # that cannot be pickled are left out with a warning instead of being deleted from this
-        # object, which is what llama-index's BaseComponent.__getstate__ would do.
+        # client from the fields. Keys, tokens and env= travel encrypted with this process
+        # tree's key (readable only by multiprocessing's workers of this tree, see
+        # azoai.secrets); credential objects do not travel at all; other values that cannot be
+        # pickled are left out with a warning instead of being deleted from this object, which
+        # is what llama-index's BaseComponent.__getstate__ would do.
         state = dict(BaseModel.__getstate__(self))
         fields: dict[str, Any] = {}
         for key, value in state["__dict__"].items():
             if key in _SECRET_FIELDS:
                 fields[key] = seal(value)
                 continue
+            if key == "env" and value is not None:
+                # One sealed blob: neither the values nor the names are readable in the pickle.
+                plain = {k: v.get_secret_value() for k, v in value.items()}
+                sealed = seal(SecretStr(json.dumps(plain)))
+                # Without encryption: an empty env, so the copy never reads its own environment
+                # in place of what the caller chose.
+                fields[key] = sealed if sealed is not None else {}
+                continue
             if key in _CREDENTIAL_FIELDS:
                 # Kept in this process's memory: this process and forked workers get it back;
                 # a spawned worker authenticates from its environment.
-                fields[key] = keep(value)
+                fields[key] = keep(value, owner=self)
                 continue
             try:
                 pickle.dumps(value)
@@ -379,6 +421,13 @@ class AzureConnection(BaseModel):
         for key in _CREDENTIAL_FIELDS:
             if key in fields:
                 fields[key] = recall(fields[key])
+        env_lost = False
+        if isinstance(fields.get("env"), SealedSecret):
+            opened = unseal(fields["env"])
+            # Unreadable here (another process tree): an empty env, never this process's
+            # os.environ in place of what the caller chose.
+            env_lost = opened is None
+            fields["env"] = json.loads(opened.get_secret_value()) if opened is not None else {}
         try:
             self.__init__(**fields)  # type: ignore[misc]  # as llama-index's BaseComponent does
         except ConfigError as err:
@@ -390,9 +439,15 @@ class AzureConnection(BaseModel):
             private["_unpickle_error"] = ConfigError(
                 f"a copy of this model made for another process could not be built: {err.message}",
                 setting=err.setting,
-                fix="keys and tokens reach worker processes only from this process tree; give "
-                "workers credentials through their environment (AZURE_OPENAI_API_KEY) or use "
-                "managed identity / DefaultAzureCredential via AZURE_USE_* variables",
+                fix="keys, tokens and env= reach only worker processes that multiprocessing "
+                "starts from this process tree"
+                + (
+                    "; pass env= values to workers another way"
+                    if env_lost
+                    else "; give workers credentials through their environment "
+                    "(AZURE_OPENAI_API_KEY) or use managed identity / DefaultAzureCredential via "
+                    "AZURE_USE_* variables"
+                ),
             )
             BaseModel.__setstate__(
                 self, {**state, "__dict__": fields, "__pydantic_private__": private}

@@ -7,14 +7,16 @@ order and retries; this class only hands it texts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.callbacks import CallbackManager
 
+from azoai.copying import copy_model, field_names
 from azoai.embeddings import MAX_INPUTS_PER_REQUEST
+from azoai.settings import Settings
 from llamaindex_azoai._settings import AzureConnection, resolve_alias
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ __all__ = ["AzureOpenAIEmbedding"]
 # additional_kwargs keys not forwarded as-is: dimensions has its own argument, and the core
 # picks the wire encoding itself.
 _HANDLED_KWARGS = frozenset({"dimensions", "encoding_format"})
+# Fields the core settings are built from (besides AzureConnection's): see model_copy.
+_SETTINGS_FIELDS = frozenset({"azure_deployment", "model"})
 
 
 class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
@@ -133,11 +137,24 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
         super().__init__(**fields)
         self._http_client = http_client
         self._async_http_client = async_http_client or http_async_client
+        self._settings = self._settings_from_fields()
+
+    def _settings_from_fields(self) -> Settings:
         # llama-index sends `model` as the deployment when no deployment is named; keeping that
         # means a chat deployment from AZURE_OPENAI_DEPLOYMENT never receives embedding calls.
-        self._settings = self._build_settings(
+        return self._build_settings(
             deployment=self.azure_deployment or self.model, model=self.model
         )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see ``AzureConnection.__deepcopy__``); an ``update`` of a connection field
+        (``azure_deployment``, endpoint, credentials, timeouts...) gives the copy settings built
+        from its new fields."""
+        copied = copy_model(self, update, deep=deep)
+        names = field_names(type(self), update or {})
+        if not (_SETTINGS_FIELDS | AzureConnection.model_fields.keys()).isdisjoint(names):
+            copied._settings = copied._settings_from_fields()
+        return copied
 
     @classmethod
     def class_name(cls) -> str:

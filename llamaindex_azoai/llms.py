@@ -10,8 +10,8 @@ calls to neutral requests and results back (see :mod:`llamaindex_azoai._convert`
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
 
 from llama_index.core.base.llms.generic_utils import (
     astream_chat_response_to_completion_response,
@@ -38,7 +38,9 @@ from llama_index.core.types import BaseOutputParser, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
 
 from azoai.client import CallOptions, Client
+from azoai.copying import copy_model, field_names
 from azoai.errors import AzoaiError
+from azoai.settings import Settings
 from azoai.wire import ChatRequest, ChatResult, ToolSpec
 from llamaindex_azoai._convert import (
     RESPONSE_ID,
@@ -97,6 +99,8 @@ _REQUEST_ALIASES = {
     "call_metadata": "metadata",
 }
 _OPTION_FIELDS = ("timeout", "max_retries", "extra_headers", "return_filtered")
+# Fields the core settings are built from (besides AzureConnection's): see model_copy.
+_SETTINGS_FIELDS = frozenset({"engine", "model", "use_responses_api"})
 
 
 class AzureOpenAI(AzureConnection, FunctionCallingLLM):
@@ -250,11 +254,24 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         self._http_client = http_client
         self._async_http_client = async_http_client or http_async_client
         self._previous_response_id = previous_response_id
-        self._settings = self._build_settings(
+        self._settings = self._settings_from_fields()
+
+    def _settings_from_fields(self) -> Settings:
+        return self._build_settings(
             deployment=self.engine,
             model=self.model,
             api="responses" if self.use_responses_api else None,
         )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see ``AzureConnection.__deepcopy__``); an ``update`` of a connection field
+        (``engine``, endpoint, credentials, timeouts...) gives the copy settings built from its
+        new fields."""
+        copied = copy_model(self, update, deep=deep)
+        names = field_names(type(self), update or {})
+        if not (_SETTINGS_FIELDS | AzureConnection.model_fields.keys()).isdisjoint(names):
+            copied._settings = copied._settings_from_fields()
+        return copied
 
     @classmethod
     def class_name(cls) -> str:
