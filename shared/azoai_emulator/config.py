@@ -4,7 +4,7 @@ A deployment is a name (what clients put in the URL or in ``model``) bound to a 
 (what decides the behaviour: reasoning rules, embeddings, context window; see
 :func:`azoai.catalog.lookup_model`), with its capacity (TPM/RPM) and optional latency.
 
-TOML shape (``python -m azoai.emulator --config deployments.toml``)::
+TOML shape (``python -m azoai_emulator --config deployments.toml``)::
 
     api_key = "emulator-key"        # optional
     token_lifetime = 3600           # optional, seconds
@@ -159,7 +159,7 @@ DEFAULT_DEPLOYMENTS: tuple[EmulatorDeployment, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class EmulatorConfig:
-    """Everything an :class:`~azoai.emulator.Emulator` can be built from (see :func:`load_config`)."""
+    """Everything an :class:`~azoai_emulator.Emulator` can be built from (see :func:`load_config`)."""
 
     deployments: tuple[EmulatorDeployment, ...] = DEFAULT_DEPLOYMENTS
     api_key: str = DEFAULT_API_KEY

@@ -13,11 +13,11 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from azoai.emulator import azure_errors
-from azoai.emulator.config import EmulatorDeployment
-from azoai.emulator.identity import authenticate_arm
-from azoai.emulator.protocol import Call, HttpResult
-from azoai.emulator.state import EmulatorState
+from azoai_emulator import azure_errors
+from azoai_emulator.config import EmulatorDeployment
+from azoai_emulator.identity import authenticate_arm
+from azoai_emulator.protocol import Call, HttpResult
+from azoai_emulator.state import EmulatorState
 
 __all__ = [
     "LEGACY_LIST_VERSIONS",

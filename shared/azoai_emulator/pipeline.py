@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from azoai.catalog import ModelInfo
-from azoai.emulator import azure_errors
-from azoai.emulator.config import EmulatorDeployment
-from azoai.emulator.faults import FAULT_HEADER, AppliedFaults, Fault
-from azoai.emulator.filters import prompt_results
-from azoai.emulator.identity import authenticate_data_plane
-from azoai.emulator.protocol import Call
-from azoai.emulator.ratelimit import Decision
-from azoai.emulator.state import EmulatorState
 from azoai.versions import DATED_GA, DATED_PREVIEW, ApiVersion, Feature, parse_api_version, supports
+from azoai_emulator import azure_errors
+from azoai_emulator.config import EmulatorDeployment
+from azoai_emulator.faults import FAULT_HEADER, AppliedFaults, Fault
+from azoai_emulator.filters import prompt_results
+from azoai_emulator.identity import authenticate_data_plane
+from azoai_emulator.protocol import Call
+from azoai_emulator.ratelimit import Decision
+from azoai_emulator.state import EmulatorState
 
 __all__ = ["DropConnection", "Target", "admit", "prepare", "sse", "success_headers"]
 

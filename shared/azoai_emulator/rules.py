@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from azoai.catalog import ModelInfo
-from azoai.emulator import azure_errors
-from azoai.emulator.pipeline import Target
-from azoai.emulator.protocol import ApiError
 from azoai.versions import REASONING_UNSUPPORTED, Feature
+from azoai_emulator import azure_errors
+from azoai_emulator.pipeline import Target
+from azoai_emulator.protocol import ApiError
 
 __all__ = [
     "check_numbers",
