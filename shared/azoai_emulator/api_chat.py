@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from azoai.versions import Feature
 from azoai_emulator import azure_errors
+from azoai_emulator.api_versions import Feature
 from azoai_emulator.filters import completion_results, prompt_filter_results
 from azoai_emulator.generation import Generation, generate, prompt_tokens, tool_specs, usage_details
 from azoai_emulator.model import Conversation, ToolCall, ToolSpec, Turn

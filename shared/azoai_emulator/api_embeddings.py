@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from azoai.versions import Feature
 from azoai_emulator import azure_errors
+from azoai_emulator.api_versions import Feature
 from azoai_emulator.embeddings import embed, encode_base64
 from azoai_emulator.pipeline import admit, prepare, reject_unknown, success_headers
 from azoai_emulator.protocol import Call, HttpResult

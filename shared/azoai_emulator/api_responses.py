@@ -23,9 +23,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from azoai.versions import Feature
 from azoai_emulator import azure_errors
 from azoai_emulator.api_chat import check_context
+from azoai_emulator.api_versions import Feature
 from azoai_emulator.generation import Generation, generate, prompt_tokens, tool_specs
 from azoai_emulator.identity import authenticate_data_plane
 from azoai_emulator.model import Conversation, ToolCall, Turn
