@@ -126,8 +126,8 @@ FIRST_VERSIONS: Mapping[Feature, tuple[str, str | None]] = {
     Feature.STREAM_OPTIONS: ("2024-09-01-preview", "2024-10-21"),
     # lifecycle, "Changes between 2024-12-01-preview and 2024-10-01-preview": reasoning_effort,
     # store, metadata; none of them, nor the developer role, is in spec 2024-10-21 (facts §1.4).
-    # Developer messages came with o1 (2024-12-17), served from 2024-12-01-preview (the
-    # reasoning-models page of 2025-01).
+    # Developer messages came with o1 (2024-12-17): the reasoning-models page of that time lists
+    # "o1, 2024-12-17 | API Version 2024-12-01-preview | Developer Messages ✅".
     Feature.REASONING_EFFORT: ("2024-12-01-preview", None),
     Feature.DEVELOPER_ROLE: ("2024-12-01-preview", None),
     Feature.STORE: ("2024-12-01-preview", None),

@@ -281,14 +281,11 @@ _TABLE: dict[str, ModelSpec] = {
     ),
     "gpt-5.2": replace(_GPT5, reasoning_efforts=("none", "low", "medium", "high")),
     # models: gpt-5.2-chat (Preview) "Chat Completions API, Responses API, Structured outputs,
-    # Functions, tools, and parallel tool calling", 128,000 (Input: 111,616 Output: 16,384).
-    "gpt-5.2-chat": replace(
-        _GPT5,
-        family="gpt-5.2-chat",
-        context_window=128_000,
-        max_output=16_384,
-        reasoning_efforts=("none", "low", "medium", "high"),
-    ),
+    # Functions, tools, and parallel tool calling", 128,000 (Input: 111,616 Output: 16,384). Not
+    # a reasoning model: its row has no "Reasoning" (gpt-5.1-chat's has), and the reasoning
+    # page's GPT-5 table, which lists gpt-5.2 and gpt-5.1-chat, does not list it. Image input as
+    # its siblings gpt-5-chat ("Input: Text/Image") and gpt-5.1-chat (reasoning: "Image input").
+    "gpt-5.2-chat": replace(_GPT4O, family="gpt-5.2-chat"),
     "text-embedding-3-small": _EMBEDDING_3,
     "text-embedding-3-large": replace(_EMBEDDING_3, embedding_dimensions=3_072),
     "text-embedding-ada-002": replace(
