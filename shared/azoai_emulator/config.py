@@ -1,8 +1,8 @@
 """What an emulator serves: its deployments and resource-level settings, in code or from TOML.
 
 A deployment is a name (what clients put in the URL or in ``model``) bound to a real model name
-(what decides the behaviour: reasoning rules, embeddings, context window; see
-the emulator's own table, :func:`azoai_emulator.models.model_spec`), with its capacity (TPM/RPM) and optional latency.
+(what decides the behaviour: reasoning rules, embeddings, context window; see the emulator's own
+table, :func:`azoai_emulator.models.model_spec`), with its capacity (TPM/RPM) and optional latency.
 
 TOML shape (``python -m azoai_emulator --config deployments.toml``)::
 
