@@ -1,6 +1,6 @@
 """RAG ingestion under an Azure quota: embed a corpus against the azoai emulator's rate limits.
 
-The emulator (:mod:`azoai.emulator`, run in its own process) has one deployment ``embed``
+The emulator (:mod:`azoai_emulator`, run in its own process) has one deployment ``embed``
 (text-embedding-3-small) with ``tpm`` tokens and ``rpm`` requests per minute. Azure's model, as
 the emulator implements it: two buckets, full at the start, refilling continuously at
 capacity/60 per second; a request is admitted when one request and its tokens are available,
@@ -13,7 +13,7 @@ The quota minimum for a run is what the buckets allow for the work the emulator 
 by the emulator) in R admitted requests. Reported per contender: wall time of the embedding
 call alone (after the contender's import and construction), wall / minimum, requests admitted, 429s, failed (errors raised) and lost texts (vectors
 missing, or not the emulator's vector for that text: 200 sampled texts are checked against
-:func:`azoai.emulator.embeddings.embed`, which proves order). A run that exceeds the time cap
+:func:`azoai_emulator.embeddings.embed`, which proves order). A run that exceeds the time cap
 is stopped and reported as such, with the texts the emulator had embedded by then.
 
 ``python -m benchmarks.quota --texts 20000 --words 100 --tpm 1000000 --rpm 600 --out FILE``
@@ -64,8 +64,8 @@ def texts_for(n: int, words: int) -> list[str]:
 
 def serve(tpm: int, rpm: int) -> int:
     """Run the emulator; answer ``reset`` and ``stats`` lines on stdin."""
-    from azoai.emulator import Emulator, EmulatorDeployment
-    from azoai.emulator.tokens import count_tokens
+    from azoai_emulator import Emulator, EmulatorDeployment
+    from azoai_emulator.tokens import count_tokens
 
     emu = Emulator(
         deployments=[EmulatorDeployment(DEPLOYMENT, model=EMBED_MODEL, tpm=tpm, rpm=rpm)]
@@ -172,7 +172,7 @@ def _embedder(name: str, endpoint: str, key: str) -> Callable[[list[str]], list[
 
 
 def run_one(name: str, endpoint: str, key: str, n: int, words: int) -> dict[str, Any]:
-    from azoai.emulator.embeddings import embed
+    from azoai_emulator.embeddings import embed
 
     texts = texts_for(n, words)
     embed_all = _embedder(name, endpoint, key)
@@ -265,7 +265,7 @@ def minimum(tokens: int, requests: int, tpm: int, rpm: int) -> float:
 def measure(
     n: int, words: int, tpm: int, rpm: int, cap: float | None, names: list[str]
 ) -> dict[str, Any]:
-    from azoai.emulator.tokens import count_tokens
+    from azoai_emulator.tokens import count_tokens
 
     corpus_tokens = sum(count_tokens(t) for t in texts_for(n, words))
     token_minimum = minimum(corpus_tokens, 0, tpm, rpm)

@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from azoai.client import Client
-from azoai.emulator import Emulator, EmulatorDeployment
 from azoai.wire import ChatRequest, Message, ToolSpec
+from azoai_emulator import Emulator, EmulatorDeployment
 
 WEATHER = ToolSpec(
     "get_weather",

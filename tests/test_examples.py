@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from azoai.emulator import Emulator, Fault
+from azoai_emulator import Emulator, Fault
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -36,3 +36,28 @@ def test_ruff_format() -> None:
 def test_mypy_strict_on_the_core_and_checked_adapters() -> None:
     r = run("mypy")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_import_contracts() -> None:
+    """pyproject's [tool.importlinter] contracts: the emulator and the product import nothing
+    from each other (the CLI and demo aside), the adapters are independent, the core imports no
+    framework. This checkout's packages come first on the path, whatever else is installed."""
+    src = os.pathsep.join([str(ROOT / "shared"), str(ROOT)])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])),
+    }
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+            "--no-cache",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -38,8 +38,8 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from azoai.emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment  # noqa: E402
 from azoai.settings import Settings  # noqa: E402
+from azoai_emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment  # noqa: E402
 
 PLACEHOLDER_ENDPOINT = "https://myres.openai.azure.com"
 

@@ -18,9 +18,9 @@ from azure.core.credentials import AccessToken as AzureAccessToken
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.emulator import Emulator
 from azoai.settings import Settings
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator
 
 KEY = "AZOAI-FAKE-KEY-7c1e9b30aa"
 
@@ -108,7 +108,7 @@ def _exercise(
         _assert_clean(secret, _texts(obj), "the object")
         call(obj)  # a call that succeeds
         emu.inject(
-            "*", __import__("azoai.emulator", fromlist=["Fault"]).Fault.status(500, count=None)
+            "*", __import__("azoai_emulator", fromlist=["Fault"]).Fault.status(500, count=None)
         )
         try:
             call(obj)  # a call that fails after retries

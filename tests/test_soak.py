@@ -24,7 +24,7 @@ import pytest
 
 from azoai import errors as E
 from azoai.embeddings import EmbeddingBatchError
-from azoai.emulator import Emulator, Fault
+from azoai_emulator import Emulator, Fault
 
 pytestmark = pytest.mark.slow
 

@@ -236,7 +236,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _emulator(rest: Sequence[str]) -> int:
     try:
-        from azoai.emulator.__main__ import main as emulator_main
+        from azoai_emulator.__main__ import main as emulator_main
     except ImportError as exc:
         print(
             f"azoai emulator needs its extra: pip install 'azoai[emulator]' ({exc})",

@@ -99,7 +99,7 @@ def demo_context(
         or os.path.exists("azoai.toml")
     )
     if force_emulator or not configured:
-        from azoai.emulator import Emulator
+        from azoai_emulator import Emulator
 
         with Emulator() as emu:
             write(

@@ -16,9 +16,9 @@ from azure.core.credentials import AccessToken as AzureAccessToken
 from azoai import errors as E
 from azoai.client import CallOptions, Client
 from azoai.embeddings import EmbeddingBatchError
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
 from azoai.settings import RetryPolicy
 from azoai.wire import ChatRequest, Message, ResponseFormat, StreamAccumulator, ToolSpec
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 WEATHER = ToolSpec(
     "get_weather",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from azoai.cli import main
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 
 @pytest.fixture(scope="module")

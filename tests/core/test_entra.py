@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from azoai.client import Client
-from azoai.emulator import Emulator, RequestRecord
 from azoai.errors import AuthenticationError
 from azoai.settings import Settings
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator, RequestRecord
 
 pytest.importorskip("azure.identity")
 

@@ -15,8 +15,8 @@ import pytest
 
 import azoai.pacing as pacing_mod
 from azoai.client import Client
-from azoai.emulator import Emulator, EmulatorDeployment
 from azoai.pacing import Pacer
+from azoai_emulator import Emulator, EmulatorDeployment
 
 
 class FakeTime:
@@ -190,7 +190,7 @@ def _simulate(
     import heapq
     import itertools
 
-    from azoai.emulator.ratelimit import RateLimiter
+    from azoai_emulator.ratelimit import RateLimiter
 
     server = RateLimiter(clock.time)
     pacer = Pacer()

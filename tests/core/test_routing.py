@@ -12,9 +12,9 @@ import pytest
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
 from azoai.settings import RetryPolicy, Settings
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 HI = ChatRequest(
     messages=[

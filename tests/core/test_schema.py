@@ -11,9 +11,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from azoai.client import Client
-from azoai.emulator import Emulator
 from azoai.errors import BadRequestError
 from azoai.wire import ChatRequest, Message, ResponseFormat, strict_json_schema
+from azoai_emulator import Emulator
 
 
 class Address(BaseModel):

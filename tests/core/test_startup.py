@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 
 CLI_MODULES = ("httpx._main", "click", "rich", "pygments")
 

@@ -19,11 +19,11 @@ import pytest
 
 from azoai import errors as E
 from azoai.client import CallOptions, Client
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
-from azoai.emulator.protocol import RequestRecord
 from azoai.settings import RetryPolicy, Settings, WebSocketOptions
 from azoai.websocket import WebSocketBusyError, WebSocketTransport
 from azoai.wire import ChatRequest, Message, ToolSpec
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
+from azoai_emulator.protocol import RequestRecord
 
 WEATHER = ToolSpec(
     "get_weather",

@@ -10,7 +10,7 @@ import pytest
 from emu_helpers import FakeClock
 from openai import AzureOpenAI, OpenAI
 
-from azoai.emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
+from azoai_emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
 
 EXTRA_DEPLOYMENTS = (
     EmulatorDeployment("instruct", model="gpt-35-turbo-instruct"),

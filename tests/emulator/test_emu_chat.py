@@ -13,7 +13,7 @@ from emu_helpers import CHAT, V1_CHAT, sse_payloads
 from emu_spec import PREVIEW, STABLE, validate
 from openai import AzureOpenAI, OpenAI
 
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 
 WEATHER = {
     "type": "function",

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from emu_helpers import CHAT, FakeClock
 
-from azoai.emulator import Emulator, EmulatorDeployment
+from azoai_emulator import Emulator, EmulatorDeployment
 
 COGNITIVE = "https://cognitiveservices.azure.com/.default"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -12,7 +12,6 @@ import pytest
 from emu_helpers import CHAT, V1_CHAT, FakeClock
 from openai import AzureOpenAI
 
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
 from azoai.errors import (
     ContentFilterError,
     DeploymentPausedError,
@@ -20,6 +19,7 @@ from azoai.errors import (
     ServiceUnavailableError,
     error_from_response,
 )
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 HELLO = {"messages": [{"role": "user", "content": "hello"}]}
 FAULT = "x-azoai-emulator-fault"

@@ -12,7 +12,7 @@ from openai import AzureOpenAI
 
 from azoai.auth import jwt_expiry
 from azoai.deployments import DeploymentDiscovery, DiscoverySettings
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 identity = pytest.importorskip("azure.identity")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from azoai.emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
-from azoai.emulator.__main__ import main
+from azoai_emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
+from azoai_emulator.__main__ import main
 
 
 def _emulator_threads() -> list[threading.Thread]:
@@ -137,10 +137,10 @@ def test_plugin_is_registered_through_the_entry_point(pytestconfig: pytest.Confi
 
 def test_imports_stay_light() -> None:
     code = (
-        "import sys, azoai.emulator.pytest_plugin;"
-        "assert not [m for m in sys.modules if m.startswith(('starlette', 'uvicorn', 'azoai.emulator.'))"
-        " and m != 'azoai.emulator.pytest_plugin'];"
-        "from azoai.emulator import Emulator, Fault;"
+        "import sys, azoai_emulator.pytest_plugin;"
+        "assert not [m for m in sys.modules if m.startswith(('starlette', 'uvicorn', 'azoai_emulator.'))"
+        " and m != 'azoai_emulator.pytest_plugin'];"
+        "from azoai_emulator import Emulator, Fault;"
         "assert not [m for m in sys.modules if m.startswith(('starlette', 'uvicorn'))]"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -168,7 +168,7 @@ def test_cli_reports_bad_configuration(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "azoai.emulator", "--duration", "0.01"],
+        [sys.executable, "-m", "azoai_emulator", "--duration", "0.01"],
         capture_output=True,
         text=True,
         timeout=60,

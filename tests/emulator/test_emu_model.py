@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from azoai.emulator.embeddings import embed
-from azoai.emulator.extract import arithmetic, evaluate, named_keys, proper_nouns
-from azoai.emulator.model import Conversation, ToolCall, ToolSpec, Turn, respond
-from azoai.emulator.schema import Hints, instance
-from azoai.emulator.tokens import count_tokens, sentences, stream_pieces
+from azoai_emulator.embeddings import embed
+from azoai_emulator.extract import arithmetic, evaluate, named_keys, proper_nouns
+from azoai_emulator.model import Conversation, ToolCall, ToolSpec, Turn, respond
+from azoai_emulator.schema import Hints, instance
+from azoai_emulator.tokens import count_tokens, sentences, stream_pieces
 
 WEATHER = ToolSpec(
     "get_weather",

@@ -12,7 +12,7 @@ from emu_helpers import sse_payloads
 from emu_spec import validate
 from openai import AzureOpenAI, OpenAI
 
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 
 RESPONSES = "/openai/v1/responses"
 WEATHER = {

@@ -10,7 +10,6 @@ import pytest
 from emu_helpers import CHAT, V1_CHAT, FakeClock
 from openai import AsyncOpenAI, AzureOpenAI, OpenAI
 
-from azoai.emulator import Emulator, EmulatorDeployment
 from azoai.errors import (
     AuthenticationError,
     DeploymentNotFoundError,
@@ -18,6 +17,7 @@ from azoai.errors import (
     UnsupportedParameterError,
     error_from_response,
 )
+from azoai_emulator import Emulator, EmulatorDeployment
 
 HELLO = {"messages": [{"role": "user", "content": "hello"}]}
 KEY_DENIED = {

@@ -13,7 +13,7 @@ from emu_helpers import CHAT, V1_CHAT, sse_payloads
 from emu_spec import PREVIEW, STABLE, validate
 from openai import AzureOpenAI
 
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 WEATHER = {
     "type": "function",

@@ -8,10 +8,10 @@ import pytest
 from emu_helpers import FakeClock
 
 from azoai.auth import jwt_expiry
-from azoai.emulator import DEFAULT_DEPLOYMENTS, EmulatorDeployment, Fault, load_config
-from azoai.emulator.faults import FaultBook
-from azoai.emulator.identity import TokenIssuer
-from azoai.emulator.ratelimit import RateLimiter
+from azoai_emulator import DEFAULT_DEPLOYMENTS, EmulatorDeployment, Fault, load_config
+from azoai_emulator.faults import FaultBook
+from azoai_emulator.identity import TokenIssuer
+from azoai_emulator.ratelimit import RateLimiter
 
 
 def test_fault_header_syntax() -> None:

@@ -15,7 +15,7 @@ from emu_helpers import FakeClock, sse_payloads
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed", "error"}
 

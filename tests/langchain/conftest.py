@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from azoai.emulator import Emulator, EmulatorDeployment
+from azoai_emulator import Emulator, EmulatorDeployment
 from langchain_azoai import AzureChatOpenAI, AzureOpenAIEmbeddings
 
 DEPLOYMENTS = (

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from azoai import ContentFilterError, StreamInterruptedError
-from azoai.emulator import Emulator, Fault, RequestRecord
+from azoai_emulator import Emulator, Fault, RequestRecord
 from langchain_azoai import AzureChatOpenAI
 
 PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n fake image").decode()

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from azoai import ConfigError
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 from langchain_azoai import AzureOpenAIEmbeddings
 
 

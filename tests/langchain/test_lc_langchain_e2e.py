@@ -16,7 +16,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from azoai.emulator import Emulator, EmulatorDeployment
+from azoai_emulator import Emulator, EmulatorDeployment
 from langchain_azoai import AzureChatOpenAI
 
 SCOPE = "https://cognitiveservices.azure.com/.default"

@@ -14,8 +14,8 @@ from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from azoai.emulator import Emulator
-from azoai.emulator.protocol import RequestRecord
+from azoai_emulator import Emulator
+from azoai_emulator.protocol import RequestRecord
 from langchain_azoai import AzureChatOpenAI
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from li_helpers import ISOLATED
 
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
 

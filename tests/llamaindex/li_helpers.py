@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 
 DOCS = Path(__file__).parent / "docs"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from azoai.emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
+from azoai_emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
 from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
 _README = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -30,7 +30,7 @@ from llama_index.core.schema import BaseNode
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from azoai.emulator import Emulator
+from azoai_emulator import Emulator
 from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
 # --- RAG --------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 from li_helpers import ISOLATED, bodies
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 
-from azoai.emulator import Emulator
 from azoai.errors import AzoaiError
+from azoai_emulator import Emulator
 from llamaindex_azoai import AzureOpenAIEmbedding
 
 

@@ -34,8 +34,8 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from azoai.emulator import Emulator, Fault
 from azoai.errors import ContentFilterError, DeploymentNotFoundError
+from azoai_emulator import Emulator, Fault
 from llamaindex_azoai import AzureOpenAI, InvalidToolArgumentsError
 
 USER = [ChatMessage(role="user", content="Say hello big world")]

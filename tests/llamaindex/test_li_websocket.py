@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from azoai.emulator import Emulator
 from azoai.errors import ConfigError
+from azoai_emulator import Emulator
 from llamaindex_azoai import AzureOpenAI
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from azoai.emulator import Emulator, EmulatorDeployment
+from azoai_emulator import Emulator, EmulatorDeployment
 
 #: "gpt-4o-mini" is the second deployment the model-override tests switch to. It is named after
 #: its model, as Azure deployments often are, because the standard override tests check that the

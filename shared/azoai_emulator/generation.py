@@ -1,7 +1,7 @@
 """From a conversation to a finished generation: scripted or rule-based reply, stop sequences,
 output limit, reasoning tokens, completion-side content filter, and token accounting.
 
-Accounting (see :mod:`azoai.emulator.tokens` for the per-text estimate): a prompt costs 3 tokens
+Accounting (see :mod:`azoai_emulator.tokens` for the per-text estimate): a prompt costs 3 tokens
 per message plus its text, name and tool calls, 85 per image, the tools' JSON, and 3 to prime the
 reply. Reasoning deployments spend reasoning tokens by effort (minimal/none 0, low 64, medium
 192, high 512; medium by default) inside the output limit, as Azure counts them; a limit smaller
@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from azoai.emulator.config import EmulatorDeployment
-from azoai.emulator.faults import Fault
-from azoai.emulator.model import Conversation, Reply, ToolCall, ToolSpec, Turn, respond
-from azoai.emulator.state import EmulatorState
-from azoai.emulator.tokens import count_tokens, stream_pieces, tokenize
+from azoai_emulator.config import EmulatorDeployment
+from azoai_emulator.faults import Fault
+from azoai_emulator.model import Conversation, Reply, ToolCall, ToolSpec, Turn, respond
+from azoai_emulator.state import EmulatorState
+from azoai_emulator.tokens import count_tokens, stream_pieces, tokenize
 
 __all__ = ["REASONING_TOKENS", "Generation", "generate", "prompt_tokens"]
 

@@ -4,7 +4,7 @@ Starting binds the sockets first (so the ports are known at once, even with ``po
 runs uvicorn on its own thread and event loop and returns when it accepts connections; stopping
 asks uvicorn to exit, joins the thread and closes the sockets. Both take a fraction of a second.
 starlette and uvicorn are imported only by :meth:`Emulator.start`, so configuring an emulator
-(and ``import azoai.emulator``) works without them.
+(and ``import azoai_emulator``) works without them.
 
 Two listeners share that thread and loop: Azure OpenAI over plain HTTP (:attr:`Emulator.endpoint`),
 and the Entra token service over HTTPS (:attr:`Emulator.authority_host`), with a certificate from
@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from azoai.emulator.config import (
+from azoai_emulator.config import (
     DEFAULT_ACCOUNT,
     DEFAULT_API_KEY,
     DEFAULT_DEPLOYMENTS,
@@ -36,16 +36,16 @@ from azoai.emulator.config import (
     EmulatorDeployment,
     load_config,
 )
-from azoai.emulator.entra import (
+from azoai_emulator.entra import (
     DEFAULT_TENANT_ID,
     EntraDirectory,
     handle_entra,
     mint_federated_token,
 )
-from azoai.emulator.faults import Fault
-from azoai.emulator.identity import DEFAULT_AUDIENCE
-from azoai.emulator.protocol import RequestRecord
-from azoai.emulator.state import EmulatorState
+from azoai_emulator.faults import Fault
+from azoai_emulator.identity import DEFAULT_AUDIENCE
+from azoai_emulator.protocol import RequestRecord
+from azoai_emulator.state import EmulatorState
 
 __all__ = ["Emulator"]
 
@@ -87,7 +87,7 @@ class Emulator:
         with Emulator() as emu:
             client = AzureOpenAI(azure_endpoint=emu.endpoint, api_key=emu.api_key, api_version="2024-10-21")
 
-    ``deployments`` default to :data:`~azoai.emulator.DEFAULT_DEPLOYMENTS`; ``token_lifetime`` is
+    ``deployments`` default to :data:`~azoai_emulator.DEFAULT_DEPLOYMENTS`; ``token_lifetime`` is
     the lifetime of Entra tokens it issues; ``port=0`` picks a free port; ``clock`` (epoch
     seconds) drives token expiry, the rate-limit buckets and WebSocket ages, so tests can control
     time; ``ws_max_age`` is how long a Responses WebSocket lives before
@@ -176,7 +176,7 @@ class Emulator:
         try:
             import uvicorn  # noqa: F401  (imported here to fail early with a clear message)
 
-            from azoai.emulator.app import build_app
+            from azoai_emulator.app import build_app
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "the emulator needs starlette and uvicorn: pip install 'azoai[emulator]'"
@@ -249,7 +249,7 @@ class Emulator:
         try:
             import cryptography  # noqa: F401
 
-            from azoai.emulator.tls import write_tls_files
+            from azoai_emulator.tls import write_tls_files
         except ImportError:  # pragma: no cover - depends on the environment
             self._entra_unavailable = (
                 "the emulator's Entra token service needs the cryptography package for its TLS "

@@ -1,4 +1,4 @@
-"""``python -m azoai.emulator [--port N] [--config deployments.toml]``: run the emulator until
+"""``python -m azoai_emulator [--port N] [--config deployments.toml]``: run the emulator until
 interrupted (or for ``--duration`` seconds), printing where it listens and how to connect."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from azoai.emulator.config import load_config
-from azoai.emulator.server import Emulator
+from azoai_emulator.config import load_config
+from azoai_emulator.server import Emulator
 
 __all__ = ["build_parser", "main"]
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument(
-        "--config", metavar="TOML", help="deployments and settings (see azoai.emulator.config)"
+        "--config", metavar="TOML", help="deployments and settings (see azoai_emulator.config)"
     )
     parser.add_argument("--api-key", help="the API key to accept (overrides the config file)")
     parser.add_argument(

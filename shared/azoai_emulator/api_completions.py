@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from azoai.emulator.api_chat import check_context, fingerprint, new_id
-from azoai.emulator.filters import completion_results, prompt_results
-from azoai.emulator.generation import Generation, generate, prompt_tokens
-from azoai.emulator.model import Conversation, Turn
-from azoai.emulator.pipeline import (
+from azoai_emulator.api_chat import check_context, fingerprint, new_id
+from azoai_emulator.filters import completion_results, prompt_results
+from azoai_emulator.generation import Generation, generate, prompt_tokens
+from azoai_emulator.model import Conversation, Turn
+from azoai_emulator.pipeline import (
     admit,
     check_blocklist,
     prepare,
@@ -21,10 +21,10 @@ from azoai.emulator.pipeline import (
     sse,
     success_headers,
 )
-from azoai.emulator.protocol import Call, HttpResult, StreamResult
-from azoai.emulator.rules import check_numbers, check_output_limit, invalid_type
-from azoai.emulator.state import EmulatorState
-from azoai.emulator.tokens import wordset
+from azoai_emulator.protocol import Call, HttpResult, StreamResult
+from azoai_emulator.rules import check_numbers, check_output_limit, invalid_type
+from azoai_emulator.state import EmulatorState
+from azoai_emulator.tokens import wordset
 
 __all__ = ["handle_completions"]
 

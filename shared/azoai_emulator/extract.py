@@ -13,7 +13,7 @@ import operator
 import re
 from collections.abc import Callable, Collection
 
-from azoai.emulator.tokens import FUNCTION_WORDS, STOPWORDS, stem, words, wordset
+from azoai_emulator.tokens import FUNCTION_WORDS, STOPWORDS, stem, words, wordset
 
 __all__ = [
     "IMPERATIVE_VERBS",

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from azoai.emulator.filters import COMPLETION_CATEGORIES, PROMPT_CATEGORIES
+from azoai_emulator.filters import COMPLETION_CATEGORIES, PROMPT_CATEGORIES
 
 __all__ = ["FAULT_HEADER", "AppliedFaults", "Fault", "FaultBook"]
 

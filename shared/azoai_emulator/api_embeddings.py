@@ -1,7 +1,7 @@
 """Embeddings, on both routes, with Azure's limits (azure-openai-facts §6): at most 2048 inputs,
 each non-empty and at most 8192 tokens; ``dimensions`` only for text-embedding-3 models (and
 only from api-version 2024-03-01-preview / 2024-06-01 on the dated route); ``encoding_format``
-``float`` or ``base64``. Vectors come from :mod:`azoai.emulator.embeddings`.
+``float`` or ``base64``. Vectors come from :mod:`azoai_emulator.embeddings`.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from azoai.emulator import azure_errors
-from azoai.emulator.embeddings import embed, encode_base64
-from azoai.emulator.pipeline import admit, prepare, reject_unknown, success_headers
-from azoai.emulator.protocol import Call, HttpResult
-from azoai.emulator.rules import check_version_gated, invalid_type
-from azoai.emulator.state import EmulatorState
-from azoai.emulator.tokens import count_tokens
-from azoai.versions import Feature
+from azoai_emulator import azure_errors
+from azoai_emulator.api_versions import Feature
+from azoai_emulator.embeddings import embed, encode_base64
+from azoai_emulator.pipeline import admit, prepare, reject_unknown, success_headers
+from azoai_emulator.protocol import Call, HttpResult
+from azoai_emulator.rules import check_version_gated, invalid_type
+from azoai_emulator.state import EmulatorState
+from azoai_emulator.tokens import count_tokens
 
 __all__ = ["MAX_INPUTS", "MAX_INPUT_TOKENS", "handle_embeddings"]
 

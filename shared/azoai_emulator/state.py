@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from azoai.emulator.config import EmulatorDeployment
-from azoai.emulator.entra import EntraDirectory
-from azoai.emulator.faults import AppliedFaults, Fault, FaultBook
-from azoai.emulator.identity import TokenIssuer
-from azoai.emulator.model import Reply, Turn
-from azoai.emulator.protocol import RequestRecord
-from azoai.emulator.ratelimit import RateLimiter
+from azoai_emulator.config import EmulatorDeployment
+from azoai_emulator.entra import EntraDirectory
+from azoai_emulator.faults import AppliedFaults, Fault, FaultBook
+from azoai_emulator.identity import TokenIssuer
+from azoai_emulator.model import Reply, Turn
+from azoai_emulator.protocol import RequestRecord
+from azoai_emulator.ratelimit import RateLimiter
 
 __all__ = ["EmulatorState", "PromptCache", "StopServing", "StoredResponse"]
 

@@ -14,7 +14,7 @@ and call :func:`respond`. The rules, in order:
      when ``parallel_tool_calls`` allows it.
 
    Arguments come from the user's message through the tool's JSON schema (see
-   :mod:`azoai.emulator.schema`). Name- and place-like parameters (``customer_name``, ``city``)
+   :mod:`azoai_emulator.schema`). Name- and place-like parameters (``customer_name``, ``city``)
    take quoted text first ("a customer named '你好啊集团'"), then proper nouns; a sentence-initial
    imperative verb ("Create", "Book", "Schedule") is not a name, nor is a capitalised word of the
    tool's own name or description ("Weather in Lisbon and in Madrid?" asking ``get_weather``
@@ -28,7 +28,7 @@ and call :func:`respond`. The rules, in order:
    in ``?``, else the last sentence) is matched against every sentence of the system messages,
    earlier user messages, tool results and the rest of the last message; the sentence sharing
    the most content words wins and is quoted. This makes RAG prompts and "what is my name?"
-   conversations answer sensibly. Sentences come from :func:`azoai.emulator.passages.passages`:
+   conversations answer sensibly. Sentences come from :func:`azoai_emulator.passages.passages`:
    metadata lines (``file_path: ...``) are skipped, labels (``Context:``, ``Document 1:``,
    ``[1]``) are left out of the quote, and a sentence of marked context (between ``-----``
    lines, in ``<context>`` tags, or in a ``Context:`` paragraph) wins over any other sentence, so
@@ -39,7 +39,7 @@ Under ``response_format`` ``json_schema`` the reply is an object valid against t
 free-text fields holding the rule-based answer. Under ``json_object`` it follows a JSON schema or
 example object found in the prompt; else, when the prompt names keys in prose ("Return the result
 as a JSON with 'setup' and 'punchline' keys", "keys 'a', 'b'", "fields a and b", see
-:func:`azoai.emulator.extract.named_keys`), an object with exactly those keys, each holding the
+:func:`azoai_emulator.extract.named_keys`), an object with exactly those keys, each holding the
 answer to the message less its JSON instructions; else ``{"answer": ...}``.
 """
 
@@ -53,10 +53,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from azoai.emulator import extract
-from azoai.emulator.passages import Passage, passages
-from azoai.emulator.schema import Hints, instance, name_class
-from azoai.emulator.tokens import content_words, sentences, stem, words, wordset
+from azoai_emulator import extract
+from azoai_emulator.passages import Passage, passages
+from azoai_emulator.schema import Hints, instance, name_class
+from azoai_emulator.tokens import content_words, sentences, stem, words, wordset
 
 __all__ = ["Conversation", "Reply", "ToolCall", "ToolSpec", "Turn", "new_call_id", "respond"]
 

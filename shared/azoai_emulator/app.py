@@ -1,7 +1,7 @@
-"""The starlette application: turns HTTP into :class:`~azoai.emulator.protocol.Call` objects,
+"""The starlette application: turns HTTP into :class:`~azoai_emulator.protocol.Call` objects,
 logs each request (secrets redacted), and sends results, including server-sent event streams
 that can be cut mid-way by closing the TCP connection. The Responses WebSocket
-(``/openai/v1/responses``) is adapted here to :class:`~azoai.emulator.api_responses_ws.SocketIO`.
+(``/openai/v1/responses``) is adapted here to :class:`~azoai_emulator.api_responses_ws.SocketIO`.
 The HTTPS listener's application (the Entra token service) is built here too, with another
 handler and no WebSocket.
 
@@ -22,10 +22,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from azoai.emulator.api_responses_ws import ResponsesSocket, authenticate_handshake
-from azoai.emulator.dispatch import handle
-from azoai.emulator.pipeline import request_id_headers
-from azoai.emulator.protocol import (
+from azoai_emulator.api_responses_ws import ResponsesSocket, authenticate_handshake
+from azoai_emulator.dispatch import handle
+from azoai_emulator.pipeline import request_id_headers
+from azoai_emulator.protocol import (
     ApiError,
     Call,
     HttpResult,
@@ -34,7 +34,7 @@ from azoai.emulator.protocol import (
     redact_headers,
     redact_query,
 )
-from azoai.emulator.state import EmulatorState, StopServing
+from azoai_emulator.state import EmulatorState, StopServing
 
 __all__ = ["build_app"]
 
@@ -205,7 +205,7 @@ def build_app(
 
 
 class _StarletteSocket:
-    """:class:`~azoai.emulator.api_responses_ws.SocketIO` over a starlette WebSocket."""
+    """:class:`~azoai_emulator.api_responses_ws.SocketIO` over a starlette WebSocket."""
 
     def __init__(self, websocket: WebSocket, state: EmulatorState) -> None:
         self._ws = websocket

@@ -1,7 +1,7 @@
 """Deterministic embeddings in which texts that share words are close.
 
 Each text becomes a hashed bag of words: every stemmed word (lower-cased, see
-:func:`azoai.emulator.tokens.stem`; function words are left out when any other word remains) adds
+:func:`azoai_emulator.tokens.stem`; function words are left out when any other word remains) adds
 ``±1`` at a position chosen by BLAKE2b of the word, and the vector is L2-normalised. Cosine similarity is then roughly the share of words two texts have
 in common; identical texts give identical vectors on every run and machine. Token-id inputs
 (lists of integers) hash each id as a word. A text without any word hashes as a whole, so no
@@ -16,7 +16,7 @@ import math
 import struct
 from collections.abc import Sequence
 
-from azoai.emulator.tokens import FUNCTION_WORDS, stem, words
+from azoai_emulator.tokens import FUNCTION_WORDS, stem, words
 
 __all__ = ["embed", "encode_base64"]
 

@@ -23,12 +23,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from azoai.emulator import azure_errors
-from azoai.emulator.api_chat import check_context
-from azoai.emulator.generation import Generation, generate, prompt_tokens, tool_specs
-from azoai.emulator.identity import authenticate_data_plane
-from azoai.emulator.model import Conversation, ToolCall, Turn
-from azoai.emulator.pipeline import (
+from azoai_emulator import azure_errors
+from azoai_emulator.api_chat import check_context
+from azoai_emulator.api_versions import Feature
+from azoai_emulator.generation import Generation, generate, prompt_tokens, tool_specs
+from azoai_emulator.identity import authenticate_data_plane
+from azoai_emulator.model import Conversation, ToolCall, Turn
+from azoai_emulator.pipeline import (
     Target,
     admit,
     check_blocklist,
@@ -39,8 +40,8 @@ from azoai.emulator.pipeline import (
     sse,
     success_headers,
 )
-from azoai.emulator.protocol import ApiError, Call, HttpResult, StreamResult, ws_frame
-from azoai.emulator.rules import (
+from azoai_emulator.protocol import ApiError, Call, HttpResult, StreamResult, ws_frame
+from azoai_emulator.rules import (
     check_numbers,
     check_output_limit,
     check_reasoning,
@@ -49,9 +50,8 @@ from azoai.emulator.rules import (
     effort_of,
     invalid_type,
 )
-from azoai.emulator.state import EmulatorState, StoredResponse
-from azoai.emulator.tokens import stream_pieces, wordset
-from azoai.versions import Feature
+from azoai_emulator.state import EmulatorState, StoredResponse
+from azoai_emulator.tokens import stream_pieces, wordset
 
 __all__ = ["ConnectionCache", "handle_response_item", "handle_responses"]
 

@@ -25,30 +25,30 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from azoai.emulator import azure_errors
-from azoai.emulator.api_chat import handle_chat
-from azoai.emulator.api_completions import handle_completions
-from azoai.emulator.api_embeddings import handle_embeddings
-from azoai.emulator.api_responses import handle_response_item, handle_responses
-from azoai.emulator.arm import (
+from azoai_emulator import azure_errors
+from azoai_emulator.api_chat import handle_chat
+from azoai_emulator.api_completions import handle_completions
+from azoai_emulator.api_embeddings import handle_embeddings
+from azoai_emulator.api_responses import handle_response_item, handle_responses
+from azoai_emulator.arm import (
     LEGACY_LIST_VERSIONS,
     list_arm_deployments,
     list_legacy_deployments,
     list_models,
 )
-from azoai.emulator.identity import app_service_token, authenticate_data_plane, imds_token
-from azoai.emulator.pipeline import (
+from azoai_emulator.identity import app_service_token, authenticate_data_plane, imds_token
+from azoai_emulator.pipeline import (
     DropConnection,
     check_dated_version,
     check_v1_version,
     request_id_headers,
 )
-from azoai.emulator.protocol import ApiError, Call, HttpResult, StreamResult
-from azoai.emulator.state import EmulatorState, StopServing
+from azoai_emulator.protocol import ApiError, Call, HttpResult, StreamResult
+from azoai_emulator.state import EmulatorState, StopServing
 
 __all__ = ["handle"]
 
-log = logging.getLogger("azoai.emulator")
+log = logging.getLogger("azoai_emulator")
 
 Result = HttpResult | StreamResult
 Handler = Callable[[Call, EmulatorState, re.Match[str]], Awaitable[Result]]

@@ -20,11 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from azoai.emulator import azure_errors
-from azoai.emulator.filters import completion_results, prompt_filter_results
-from azoai.emulator.generation import Generation, generate, prompt_tokens, tool_specs, usage_details
-from azoai.emulator.model import Conversation, ToolCall, ToolSpec, Turn
-from azoai.emulator.pipeline import (
+from azoai_emulator import azure_errors
+from azoai_emulator.api_versions import Feature
+from azoai_emulator.filters import completion_results, prompt_filter_results
+from azoai_emulator.generation import Generation, generate, prompt_tokens, tool_specs, usage_details
+from azoai_emulator.model import Conversation, ToolCall, ToolSpec, Turn
+from azoai_emulator.pipeline import (
     Target,
     admit,
     check_blocklist,
@@ -33,8 +34,8 @@ from azoai.emulator.pipeline import (
     sse,
     success_headers,
 )
-from azoai.emulator.protocol import Call, HttpResult, StreamResult
-from azoai.emulator.rules import (
+from azoai_emulator.protocol import Call, HttpResult, StreamResult
+from azoai_emulator.rules import (
     check_numbers,
     check_output_limit,
     check_reasoning,
@@ -44,9 +45,8 @@ from azoai.emulator.rules import (
     effort_of,
     invalid_type,
 )
-from azoai.emulator.state import EmulatorState
-from azoai.emulator.tokens import wordset
-from azoai.versions import Feature
+from azoai_emulator.state import EmulatorState
+from azoai_emulator.tokens import wordset
 
 __all__ = ["handle_chat"]
 

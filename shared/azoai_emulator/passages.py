@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from azoai.emulator.tokens import sentences, wordset
+from azoai_emulator.tokens import sentences, wordset
 
 __all__ = ["Passage", "passages", "strip_label"]
 

@@ -30,8 +30,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from azoai.emulator import azure_errors
-from azoai.emulator.protocol import Call, HttpResult
+from azoai_emulator import azure_errors
+from azoai_emulator.protocol import Call, HttpResult
 
 __all__ = [
     "ARM_AUDIENCES",

@@ -12,13 +12,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from azoai.catalog import ModelInfo
-from azoai.emulator import azure_errors
-from azoai.emulator.pipeline import Target
-from azoai.emulator.protocol import ApiError
-from azoai.versions import REASONING_UNSUPPORTED, Feature
+from azoai_emulator import azure_errors
+from azoai_emulator.api_versions import Feature
+from azoai_emulator.models import ModelSpec
+from azoai_emulator.pipeline import Target
+from azoai_emulator.protocol import ApiError
 
 __all__ = [
+    "REASONING_UNSUPPORTED",
     "check_numbers",
     "check_output_limit",
     "check_reasoning",
@@ -28,6 +29,21 @@ __all__ = [
     "effort_of",
     "invalid_type",
 ]
+
+#: Sampling parameters reasoning models reject by their mere presence: "Not supported:
+#: temperature, top_p, presence_penalty, frequency_penalty, logprobs, top_logprobs, logit_bias,
+#: max_tokens" (facts §8; reasoning.md "Not Supported"). ``max_tokens`` is checked apart: on Chat
+#: Completions it is refused with a pointer to ``max_completion_tokens``, and the Responses API
+#: has no such parameter.
+REASONING_UNSUPPORTED = (
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+)
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _RANGES: dict[str, tuple[float, float]] = {
@@ -101,15 +117,9 @@ def check_reasoning(
     """Reasoning-model rules (facts §8) and the reasoning_effort / verbosity values."""
     info = target.info
     if info.reasoning:
-        if target.version is not None:
-            first = "2024-12-01-preview" if info.reasoning_efforts else "2024-09-01-preview"
-            feature = (
-                Feature.REASONING_EFFORT
-                if info.reasoning_efforts
-                else Feature.MAX_COMPLETION_TOKENS
-            )
-            if not target.supports(feature):
-                raise azure_errors.model_needs_newer_version(first)
+        first = info.first_dated_version
+        if target.version is not None and first is not None and not target.at_least(first):
+            raise azure_errors.model_needs_newer_version(first)
         for name in unsupported:
             if name in body:
                 raise azure_errors.unsupported_parameter(name)
@@ -120,7 +130,8 @@ def check_reasoning(
     effort = effort_of(body, api)
     if effort is not None:
         param = "reasoning_effort" if api == "chat" else "reasoning.effort"
-        if not info.reasoning and info.known:
+        if (not info.reasoning or not info.reasoning_efforts) and info.known:
+            # A chat model, or a reasoning model without the setting (o1-mini, facts §8).
             raise azure_errors.unsupported_parameter(param)
         if info.reasoning_efforts and effort not in info.reasoning_efforts:
             raise azure_errors.unsupported_value(
@@ -152,7 +163,7 @@ def _choices(values: Iterable[str]) -> str:
     return ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
 
 
-def check_output_limit(info: ModelInfo, name: str, value: Any) -> int | None:
+def check_output_limit(info: ModelSpec, name: str, value: Any) -> int | None:
     """``max_tokens`` / ``max_completion_tokens`` / ``max_output_tokens``: a positive integer no
     larger than the model's output limit."""
     if value is None:

@@ -13,11 +13,12 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from azoai.emulator import azure_errors
-from azoai.emulator.config import EmulatorDeployment
-from azoai.emulator.identity import authenticate_arm
-from azoai.emulator.protocol import Call, HttpResult
-from azoai.emulator.state import EmulatorState
+from azoai_emulator import azure_errors
+from azoai_emulator.config import EmulatorDeployment
+from azoai_emulator.identity import authenticate_arm
+from azoai_emulator.models import COMPLETIONS
+from azoai_emulator.protocol import Call, HttpResult
+from azoai_emulator.state import EmulatorState
 
 __all__ = [
     "LEGACY_LIST_VERSIONS",
@@ -46,8 +47,10 @@ def _capabilities(d: EmulatorDeployment) -> dict[str, str]:
             "embeddingsMaxInputs": "2048",
             "maxContextToken": str(info.context_window),
         }
+    # Capability values are strings (facts §3.3); a completions-only model (instruct) lists
+    # "completion" instead of "chatCompletion".
     caps = {
-        "chatCompletion": "true",
+        ("chatCompletion" if info.is_chat else "completion"): "true",
         "maxContextToken": str(info.context_window),
         "maxOutputToken": str(info.max_output),
         "jsonObjectResponse": str(info.json_object).lower(),
@@ -154,7 +157,7 @@ def list_models(state: EmulatorState) -> dict[str, Any]:
                 "capabilities": {
                     "fine_tune": False,
                     "inference": True,
-                    "completion": False,
+                    "completion": COMPLETIONS in info.apis,
                     "chat_completion": info.is_chat,
                     "embeddings": info.is_embedding,
                 },

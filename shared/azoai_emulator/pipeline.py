@@ -13,16 +13,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from azoai.catalog import ModelInfo
-from azoai.emulator import azure_errors
-from azoai.emulator.config import EmulatorDeployment
-from azoai.emulator.faults import FAULT_HEADER, AppliedFaults, Fault
-from azoai.emulator.filters import prompt_results
-from azoai.emulator.identity import authenticate_data_plane
-from azoai.emulator.protocol import Call
-from azoai.emulator.ratelimit import Decision
-from azoai.emulator.state import EmulatorState
-from azoai.versions import DATED_GA, DATED_PREVIEW, ApiVersion, Feature, parse_api_version, supports
+from azoai_emulator import azure_errors
+from azoai_emulator.api_versions import V1_VERSIONS, DatedVersion, Feature, dated_version, supports
+from azoai_emulator.config import EmulatorDeployment
+from azoai_emulator.faults import FAULT_HEADER, AppliedFaults, Fault
+from azoai_emulator.filters import prompt_results
+from azoai_emulator.identity import authenticate_data_plane
+from azoai_emulator.models import ModelSpec
+from azoai_emulator.protocol import Call
+from azoai_emulator.ratelimit import Decision
+from azoai_emulator.state import EmulatorState
 
 __all__ = ["DropConnection", "Target", "admit", "prepare", "sse", "success_headers"]
 
@@ -33,7 +33,6 @@ OPERATIONS = {
     "embeddings": ("Embeddings_Create", "embeddings"),
     "responses": ("Responses_Create", "responses"),
 }
-V1_VERSIONS = ("v1", "preview")
 
 
 class DropConnection(Exception):
@@ -46,29 +45,36 @@ class Target:
 
     operation: str
     route: str  # "deployments" or "v1"
-    version: ApiVersion | None  # the dated version; None on the v1 route
+    version: DatedVersion | None  # the dated version; None on the v1 route
     version_label: str  # for messages: the dated version, "v1" or "preview"
     deployment: EmulatorDeployment
     body: dict[str, Any]
     faults: AppliedFaults
 
     @property
-    def info(self) -> ModelInfo:
+    def info(self) -> ModelSpec:
         return self.deployment.info
 
     def supports(self, feature: Feature) -> bool:
         return self.version is None or supports(self.version, feature)
 
+    def at_least(self, first: str) -> bool:
+        """Whether the dated version is dated on or after ``first`` (a catalogue version; the v1
+        route always is)."""
+        floor = dated_version(first)
+        assert floor is not None, first
+        return self.version is None or self.version.day >= floor.day
 
-def check_dated_version(call: Call, needs: Feature | None = None) -> ApiVersion:
+
+def check_dated_version(call: Call, needs: Feature | None = None) -> DatedVersion:
     """The deployments route's api-version rules: missing -> 404, unknown -> 400, an operation
     the version lacks -> 404 (facts §4.6)."""
     raw = call.query.get("api-version")
     if raw is None:
         raise azure_errors.resource_not_found()
-    if raw not in DATED_GA and raw not in DATED_PREVIEW:
+    version = dated_version(raw)
+    if version is None:
         raise azure_errors.api_version_not_supported()
-    version = parse_api_version(raw)
     if needs is not None and not supports(version, needs):
         raise azure_errors.resource_not_found()
     return version
@@ -93,7 +99,7 @@ async def prepare(
     """``websocket``: a message on an open WebSocket (authenticated at the handshake, no
     request latency, always streamed)."""
     needs = {"chat": Feature.CHAT_COMPLETIONS, "responses": Feature.RESPONSES}.get(operation)
-    version: ApiVersion | None = None
+    version: DatedVersion | None = None
     if route == "deployments":
         version = check_dated_version(call, needs)
         label = version.value
@@ -135,11 +141,7 @@ async def prepare(
     target = Target(operation, route, version, label, deployment, body, faults)
     if faults.terminal is not None:
         _raise_terminal(faults.terminal, target)
-    info = deployment.info
-    wanted_kind = "embedding" if operation == "embeddings" else "chat"
-    if info.kind != wanted_kind or (
-        operation == "completions" and not _completions_model(deployment.model)
-    ):
+    if operation not in deployment.info.apis:  # e.g. embeddings on a chat model (models.py)
         raise azure_errors.operation_not_supported(OPERATIONS[operation][1], deployment.model)
     return target
 
@@ -154,13 +156,6 @@ def parse_body(call: Call) -> Any:
             "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
             "sent was not valid JSON.)"
         ) from None
-
-
-def _completions_model(model: str) -> bool:
-    m = model.lower()
-    return "instruct" in m or m.startswith(
-        ("davinci", "babbage", "text-davinci", "text-curie", "text-ada")
-    )
 
 
 def _raise_terminal(fault: Fault, target: Target) -> None:

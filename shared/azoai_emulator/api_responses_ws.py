@@ -37,10 +37,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from azoai.emulator.api_responses import ConnectionCache, handle_responses
-from azoai.emulator.identity import authenticate_data_plane
-from azoai.emulator.pipeline import DropConnection, check_v1_version
-from azoai.emulator.protocol import (
+from azoai_emulator.api_responses import ConnectionCache, handle_responses
+from azoai_emulator.identity import authenticate_data_plane
+from azoai_emulator.pipeline import DropConnection, check_v1_version
+from azoai_emulator.protocol import (
     ApiError,
     Call,
     HttpResult,
@@ -50,11 +50,11 @@ from azoai.emulator.protocol import (
     redact_query,
     ws_frame,
 )
-from azoai.emulator.state import EmulatorState, StopServing
+from azoai_emulator.state import EmulatorState, StopServing
 
 __all__ = ["ResponsesSocket", "SocketIO", "authenticate_handshake", "error_event"]
 
-log = logging.getLogger("azoai.emulator")
+log = logging.getLogger("azoai_emulator")
 
 
 class SocketIO(Protocol):

@@ -16,7 +16,7 @@ How values are chosen, property by property:
   counts as a name unless its first letter is lower-case), then its proper nouns in order (or,
   for places, the phrase after "in"/"for"/...); proper nouns skip sentence-initial verbs
   ("Create ...") and words of the request itself ("Weather in Lisbon" asking ``get_weather``),
-  see :func:`azoai.emulator.extract.proper_nouns` and :attr:`Hints.ignore`; expressions take the
+  see :func:`azoai_emulator.extract.proper_nouns` and :attr:`Hints.ignore`; expressions take the
   arithmetic in the text; anything else takes quoted text not used yet, else
   :attr:`Hints.default_text`;
 * arrays: one item per name or number for such items, else ``max(minItems, 1)`` items;
@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from azoai.emulator import extract
-from azoai.emulator.tokens import stem, words, wordset
+from azoai_emulator import extract
+from azoai_emulator.tokens import stem, words, wordset
 
 __all__ = ["Hints", "instance", "name_class"]
 

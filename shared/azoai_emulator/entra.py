@@ -44,16 +44,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from azoai.emulator.identity import (
+from azoai_emulator.identity import (
     ARM_AUDIENCES,
     DATA_PLANE_AUDIENCES,
     TENANT_ID,
     normalise_resource,
 )
-from azoai.emulator.protocol import REDACTED, Call, HttpResult
+from azoai_emulator.protocol import REDACTED, Call, HttpResult
 
 if TYPE_CHECKING:
-    from azoai.emulator.state import EmulatorState
+    from azoai_emulator.state import EmulatorState
 
 __all__ = [
     "DEFAULT_ENTRA_CLIENT_ID",
@@ -67,7 +67,7 @@ __all__ = [
     "mint_federated_token",
 ]
 
-log = logging.getLogger("azoai.emulator")
+log = logging.getLogger("azoai_emulator")
 
 #: The tenant the emulator's tokens name unless a request names another (any tenant works).
 DEFAULT_TENANT_ID = TENANT_ID

@@ -1,8 +1,8 @@
 """pytest plugin (registered as the ``azoai`` ``pytest11`` entry point): the ``azoai_emulator``
 fixture.
 
-``azoai_emulator`` yields a started :class:`~azoai.emulator.Emulator` with
-:data:`~azoai.emulator.DEFAULT_DEPLOYMENTS` on a free port, and stops it after the test. The
+``azoai_emulator`` yields a started :class:`~azoai_emulator.Emulator` with
+:data:`~azoai_emulator.DEFAULT_DEPLOYMENTS` on a free port, and stops it after the test. The
 ``azoai_emulator`` marker passes keyword arguments to the emulator::
 
     @pytest.mark.azoai_emulator(deployments=[EmulatorDeployment("chat", model="gpt-4o", tpm=1000)])
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from azoai.emulator import Emulator
+    from azoai_emulator import Emulator
 
 __all__ = ["azoai_emulator"]
 
@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def azoai_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A running Azure OpenAI emulator for one test (see the module docstring)."""
-    from azoai.emulator import Emulator
+    from azoai_emulator import Emulator
 
     marker = request.node.get_closest_marker(MARKER)
     kwargs = dict(marker.kwargs) if marker is not None else {}

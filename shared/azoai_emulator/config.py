@@ -1,10 +1,10 @@
 """What an emulator serves: its deployments and resource-level settings, in code or from TOML.
 
 A deployment is a name (what clients put in the URL or in ``model``) bound to a real model name
-(what decides the behaviour: reasoning rules, embeddings, context window; see
-:func:`azoai.catalog.lookup_model`), with its capacity (TPM/RPM) and optional latency.
+(what decides the behaviour: reasoning rules, embeddings, context window; see the emulator's own
+table, :func:`azoai_emulator.models.model_spec`), with its capacity (TPM/RPM) and optional latency.
 
-TOML shape (``python -m azoai.emulator --config deployments.toml``)::
+TOML shape (``python -m azoai_emulator --config deployments.toml``)::
 
     api_key = "emulator-key"        # optional
     token_lifetime = 3600           # optional, seconds
@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from azoai.catalog import ModelInfo, lookup_model
+from azoai_emulator.models import ModelSpec, model_spec
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -124,8 +124,8 @@ class EmulatorDeployment:
         object.__setattr__(self, "blocklist", tuple(self.blocklist))
 
     @property
-    def info(self) -> ModelInfo:
-        return lookup_model(self.model)
+    def info(self) -> ModelSpec:
+        return model_spec(self.model)
 
     @property
     def requests_per_minute(self) -> int:
@@ -159,7 +159,7 @@ DEFAULT_DEPLOYMENTS: tuple[EmulatorDeployment, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class EmulatorConfig:
-    """Everything an :class:`~azoai.emulator.Emulator` can be built from (see :func:`load_config`)."""
+    """Everything an :class:`~azoai_emulator.Emulator` can be built from (see :func:`load_config`)."""
 
     deployments: tuple[EmulatorDeployment, ...] = DEFAULT_DEPLOYMENTS
     api_key: str = DEFAULT_API_KEY

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from azoai.emulator.protocol import ApiError
+from azoai_emulator.protocol import ApiError
 
 __all__ = [
     "api_version_not_supported",
