@@ -26,9 +26,9 @@ from pydantic import SecretStr
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.emulator import Emulator
 from azoai.settings import Settings
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator
 
 KEY = "AZOAI-FAKE-KEY-4be0c2d917"
 #: A recognisable tail put after the bad character, so either half leaking is caught.

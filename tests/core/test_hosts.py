@@ -20,10 +20,10 @@ import pytest
 
 from azoai.client import CallOptions, Client
 from azoai.deployments import DiscoverySettings
-from azoai.emulator import Emulator, EmulatorDeployment, Fault
 from azoai.errors import AzoaiError, ConfigError
 from azoai.settings import RetryPolicy
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 HI = ChatRequest(messages=[Message("user", "Lisbon is the capital of Portugal. Capital?")])
 FAST = RetryPolicy(max_retries=1, initial_delay=0.01, max_delay=0.02, max_retry_after=2.0)
@@ -229,7 +229,7 @@ def test_discovery_never_follows_a_next_link_from_https_to_http(
     """Page one over https links page two over http on the same host and port: following it
     would send the management token in clear. Discovery refuses (a typed error, logged, and the
     static list is used) and the token never crosses plain HTTP."""
-    from azoai.emulator.tls import write_tls_files
+    from azoai_emulator.tls import write_tls_files
 
     files = write_tls_files(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(files.ca_bundle))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from azoai.client import Client
-from azoai.emulator import Emulator, EmulatorDeployment
 from azoai.errors import ConfigError
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator, EmulatorDeployment
 
 LONE = "\ud800"
 

@@ -19,8 +19,8 @@ from scripted_http import CHAT_BODY, Out, Received, Scripted
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.emulator import Emulator
 from azoai.wire import ChatRequest, Message
+from azoai_emulator import Emulator
 
 HI = ChatRequest(messages=[Message("user", "Context: Tea is a drink.\n\nWhat is tea?")])
 

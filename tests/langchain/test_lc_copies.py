@@ -26,7 +26,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import ConfigurableField
 from pydantic import BaseModel, Field, SecretStr
 
-from azoai.emulator import Emulator, Fault, RequestRecord
+from azoai_emulator import Emulator, Fault, RequestRecord
 from langchain_azoai import AzureChatOpenAI, AzureOpenAIEmbeddings
 
 ARM_AUDIENCE = "https://management.azure.com"

@@ -26,7 +26,7 @@ from li_helpers import ISOLATED, bodies, chat_bodies
 from llama_index.core.base.llms.types import ChatMessage
 from pydantic import BaseModel, SecretStr
 
-from azoai.emulator import Emulator, Fault, RequestRecord
+from azoai_emulator import Emulator, Fault, RequestRecord
 from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
 USER = [ChatMessage(role="user", content="Say hello")]
