@@ -1,4 +1,4 @@
-"""Constructor arguments of the LangChain classes -> :meth:`azoai.settings.Settings.build`.
+"""Constructor arguments of the LangChain classes -> :meth:`azoai.config.settings.Settings.build`.
 
 LangChain users know langchain-openai's names (``azure_endpoint``, ``openai_api_version``,
 ``deployment_name``...); the core knows its own (``endpoint``, ``api_version``, ``deployment``).
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from azoai.routing import require_named_keys
-from azoai.settings import Settings
+from azoai.config.routes import require_named_keys
+from azoai.config.settings import Settings
 
 __all__ = ["CONNECTION_FIELDS", "build_settings", "choose_api", "make_client", "split_timeout"]
 
@@ -116,7 +116,7 @@ def build_settings(
     if settings is not None:
         if not isinstance(settings, Settings):
             raise ValueError(
-                f"settings must be an azoai.settings.Settings, got {type(settings).__name__}"
+                f"settings must be an azoai.config.settings.Settings, got {type(settings).__name__}"
             )
         clash = sorted(k for k in given if k not in ("model_name", "model"))
         if clash or api is not None or timeout is not None:

@@ -41,7 +41,7 @@ from langchain_azoai import _convert
 from langchain_azoai._settings import build_settings, choose_api, make_client
 
 if TYPE_CHECKING:
-    from azoai.websocket import WebSocketSession
+    from azoai.io.websocket import WebSocketSession
 
 __all__ = ["AzureChatOpenAI"]
 
@@ -234,7 +234,7 @@ class AzureChatOpenAI(BaseChatModel):
     see :meth:`websocket_session`) instead of HTTP; needs the Responses API and openai>=3."""
     websocket: dict[str, Any] | None = None
     """WebSocket options: ``close_on_finish`` (default true: a call's socket closes when it
-    finished), ``key_auth``, ``chain``, ``max_age``, ``max_idle`` (see ``azoai.websocket``)."""
+    finished), ``key_auth``, ``chain``, ``max_age``, ``max_idle`` (see ``azoai.io.websocket``)."""
 
     _client: Client | None = PrivateAttr(default=None)
     # What the settings were built from (compared when LangChain rebuilds the model from its

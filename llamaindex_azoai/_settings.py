@@ -3,7 +3,7 @@
 llama-index's Azure classes name one thing several ways (``engine``, ``deployment_name``,
 ``deployment_id``, ``deployment``, ``azure_deployment``; ``azure_endpoint`` or ``api_base``).
 This module folds the aliases into the core's single names and hands everything to
-:meth:`azoai.settings.Settings.build`, which reads the config file and the environment and
+:meth:`azoai.config.settings.Settings.build`, which reads the config file and the environment and
 validates the result. Nothing here knows how Azure works; it only renames.
 """
 
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
 
-from azoai.deployments import DeploymentRecord
+from azoai.config.deployments import DeploymentRecord
+from azoai.config.routes import require_named_keys
+from azoai.config.secrets import SealedSecret, keep, recall, seal, unseal
+from azoai.config.settings import Settings
 from azoai.errors import ConfigError
-from azoai.routing import require_named_keys
-from azoai.secrets import SealedSecret, keep, recall, seal, unseal
-from azoai.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CORE_OPTIONS", "AzureConnection", "build_settings", "resolve_alias"]
 
-#: Fields whose values go into a pickle only encrypted (see azoai.secrets).
+#: Fields whose values go into a pickle only encrypted (see azoai.config.secrets).
 _SECRET_FIELDS = ("api_key", "azure_ad_token")
 #: Credential objects never go into a pickle (one could carry a client secret or a token): they
-#: stay in this process's memory (see azoai.secrets.keep).
+#: stay in this process's memory (see azoai.config.secrets.keep).
 _CREDENTIAL_FIELDS = ("credential", "azure_ad_token_provider", "azure_ad_async_token_provider")
 
 log = logging.getLogger("llamaindex_azoai")
@@ -377,7 +377,7 @@ class AzureConnection(BaseModel):
         # Copies made for other processes (IngestionPipeline(num_workers=...)) rebuild their
         # client from the fields. Keys, tokens and env= travel encrypted with this process
         # tree's key (readable only by multiprocessing's workers of this tree, see
-        # azoai.secrets); credential objects do not travel at all; other values that cannot be
+        # azoai.config.secrets); credential objects do not travel at all; other values that cannot be
         # pickled are left out with a warning instead of being deleted from this object, which
         # is what llama-index's BaseComponent.__getstate__ would do.
         state = dict(BaseModel.__getstate__(self))

@@ -14,9 +14,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.callbacks import CallbackManager
 
+from azoai.config.settings import Settings
 from azoai.copying import copy_model, field_names
 from azoai.embeddings import MAX_INPUTS_PER_REQUEST
-from azoai.settings import Settings
 from llamaindex_azoai._settings import AzureConnection, resolve_alias
 
 if TYPE_CHECKING:

@@ -38,9 +38,9 @@ from llama_index.core.types import BaseOutputParser, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
 
 from azoai.client import CallOptions, Client
+from azoai.config.settings import Settings
 from azoai.copying import copy_model, field_names
 from azoai.errors import AzoaiError
-from azoai.settings import Settings
 from azoai.wire import ChatRequest, ChatResult, ToolSpec
 from llamaindex_azoai._convert import (
     RESPONSE_ID,
@@ -282,7 +282,7 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         """From the core's catalogue and discovery; an unknown model gets conservative limits."""
-        from azoai.catalog import lookup_model
+        from azoai.config.catalog import lookup_model
 
         try:
             info = self.client.model_info()

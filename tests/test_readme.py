@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from azoai.settings import ENV_VARS
+from azoai.config.settings import ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -14,7 +14,9 @@ README = (ROOT / "README.md").read_text()
 def test_env_table_matches_the_code() -> None:
     table = README.split("<!-- env-table")[1].split("<!-- /env-table -->")[0]
     documented = re.findall(r"^\| `([A-Z0-9_]+)` \|", table, re.M)
-    assert documented == list(ENV_VARS), "README env table and azoai.settings.ENV_VARS differ"
+    assert documented == list(ENV_VARS), (
+        "README env table and azoai.config.settings.ENV_VARS differ"
+    )
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
@@ -38,7 +40,7 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from azoai.settings import Settings  # noqa: E402
+from azoai.config.settings import Settings  # noqa: E402
 from azoai_emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment  # noqa: E402
 
 PLACEHOLDER_ENDPOINT = "https://myres.openai.azure.com"

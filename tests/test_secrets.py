@@ -18,7 +18,7 @@ from azure.core.credentials import AccessToken as AzureAccessToken
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.settings import Settings
+from azoai.config.settings import Settings
 from azoai.wire import ChatRequest, Message
 from azoai_emulator import Emulator
 
@@ -493,7 +493,7 @@ def test_keyed_llamaindex_objects_leave_the_environment_alone_and_the_registry_f
     import gc
     import os
 
-    from azoai.secrets import kept
+    from azoai.config.secrets import kept
     from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
     environ = dict(os.environ)

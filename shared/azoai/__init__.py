@@ -40,26 +40,26 @@ _LAZY = {
     "Client": "azoai.client",
     "CallOptions": "azoai.client",
     "EmbeddingBatchError": "azoai.embeddings",
-    "WebSocketBusyError": "azoai.websocket",
-    "Settings": "azoai.settings",
-    "AuthSettings": "azoai.settings",
-    "RetryPolicy": "azoai.settings",
-    "Timeouts": "azoai.settings",
-    "ModelInfo": "azoai.catalog",
-    "lookup_model": "azoai.catalog",
-    "DeploymentRecord": "azoai.deployments",
-    "DiscoverySettings": "azoai.deployments",
+    "WebSocketBusyError": "azoai.io.websocket",
+    "Settings": "azoai.config.settings",
+    "AuthSettings": "azoai.config.settings",
+    "RetryPolicy": "azoai.config.settings",
+    "Timeouts": "azoai.config.settings",
+    "ModelInfo": "azoai.config.catalog",
+    "lookup_model": "azoai.config.catalog",
+    "DeploymentRecord": "azoai.config.deployments",
+    "DiscoverySettings": "azoai.config.deployments",
     "ContentFilterResults": "azoai.content_filter",
 }
 
 if TYPE_CHECKING:
-    from azoai.catalog import ModelInfo, lookup_model
     from azoai.client import CallOptions, Client
+    from azoai.config.catalog import ModelInfo, lookup_model
+    from azoai.config.deployments import DeploymentRecord, DiscoverySettings
+    from azoai.config.settings import AuthSettings, RetryPolicy, Settings, Timeouts
     from azoai.content_filter import ContentFilterResults
-    from azoai.deployments import DeploymentRecord, DiscoverySettings
     from azoai.embeddings import EmbeddingBatchError
-    from azoai.settings import AuthSettings, RetryPolicy, Settings, Timeouts
-    from azoai.websocket import WebSocketBusyError
+    from azoai.io.websocket import WebSocketBusyError
 
 
 def __getattr__(name: str) -> Any:

@@ -27,9 +27,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from azoai import _httpx
-from azoai.catalog import ModelInfo, lookup_model
-from azoai.deployments import DeploymentDiscovery, DeploymentRecord, Resolution, resolve_deployment
+from azoai.config.catalog import ModelInfo, lookup_model
+from azoai.config.deployments import (
+    DeploymentDiscovery,
+    DeploymentRecord,
+    Resolution,
+    resolve_deployment,
+)
+from azoai.config.secrets import header_problem
+from azoai.config.settings import Settings
+from azoai.config.versions import DEFAULT_DATED_VERSION, REASONING_UNSUPPORTED
 from azoai.errors import (
     APIConnectionError,
     AzoaiError,
@@ -44,11 +51,8 @@ from azoai.errors import (
     error_from_response,
     kept_headers,
 )
-from azoai.pacing import Pacer
-from azoai.routing import Router
-from azoai.secrets import header_problem
-from azoai.settings import Settings
-from azoai.transport import (
+from azoai.io import _httpx
+from azoai.io.http import (
     MAX_CONNECTIONS,
     USER_AGENT,
     BodyDecoder,
@@ -68,7 +72,8 @@ from azoai.transport import (
     set_deadline,
     sync_slots,
 )
-from azoai.versions import DEFAULT_DATED_VERSION, REASONING_UNSUPPORTED
+from azoai.pipeline.pacing import Pacer
+from azoai.pipeline.routing import Router
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import dumps, loads
 from azoai.wire.types import ChatRequest, ChatResult, EmbeddingResult, StreamDelta
@@ -77,7 +82,7 @@ if TYPE_CHECKING:
     import httpx
 
     from azoai.embeddings import ProgressCallback
-    from azoai.websocket import WebSocketSession, WebSocketTransport
+    from azoai.io.websocket import WebSocketSession, WebSocketTransport
 
 __all__ = ["CallOptions", "Client"]
 
@@ -107,7 +112,7 @@ class CallOptions:
                 setting="max_retries",
             )
         if self.timeout is not None:
-            from azoai.settings import MAX_SECONDS
+            from azoai.config.settings import MAX_SECONDS
 
             t = self.timeout
             if (
@@ -125,7 +130,7 @@ class CallOptions:
 _DEFAULT_OPTIONS = CallOptions()
 #: An error body longer than this is cut (its JSON then does not parse: a generic error results).
 _ERROR_BODY_LIMIT = 1024 * 1024
-#: What azoai decodes itself, in bounded pieces (see :class:`azoai.transport.BodyDecoder`).
+#: What azoai decodes itself, in bounded pieces (see :class:`azoai.io.http.BodyDecoder`).
 _ACCEPT_ENCODING = "gzip, deflate"
 
 
@@ -479,7 +484,7 @@ class _Attempts:
 
 
 class Client:
-    """Azure OpenAI, the Azure way. Build from :class:`~azoai.settings.Settings` or from the same
+    """Azure OpenAI, the Azure way. Build from :class:`~azoai.config.settings.Settings` or from the same
     keyword arguments :meth:`Settings.build` takes::
 
         client = Client(endpoint="https://myres.openai.azure.com", api_key="...", deployment="chat")
@@ -511,7 +516,7 @@ class Client:
         self._timeouts: dict[float, Any] = {}  # httpx.Timeout per read timeout, built once
         self._checked_urls: set[str] = set()  # URLs already checked against the allowed hosts
         self._said_embeddings_route = False
-        self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.websocket)
+        self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.io.websocket)
         # Headers are per request: clients that differ only in them share one connection.
         self._base_headers: dict[str, str] = {
             "User-Agent": USER_AGENT,
@@ -586,17 +591,17 @@ class Client:
     def _websocket(self) -> WebSocketTransport | None:
         """The Responses WebSocket transport when ``transport="websocket"`` or a
         :meth:`websocket_session` is active here; ``None`` sends over HTTP."""
-        if self.settings.transport != "websocket" and "azoai.websocket" not in sys.modules:
+        if self.settings.transport != "websocket" and "azoai.io.websocket" not in sys.modules:
             return None  # no session can be active: keep HTTP calls free of the import
-        from azoai.websocket import transport_for
+        from azoai.io.websocket import transport_for
 
         return transport_for(self)
 
     def websocket_session(self) -> WebSocketSession:
         """A long-lived Responses WebSocket session for multi-turn use: its sockets stay open
         (whatever ``close_on_finish`` says) until it is closed, and while it is active (``with``
-        / ``async with``) this client's calls go through it. See :mod:`azoai.websocket`."""
-        from azoai.websocket import WebSocketSession
+        / ``async with``) this client's calls go through it. See :mod:`azoai.io.websocket`."""
+        from azoai.io.websocket import WebSocketSession
 
         return WebSocketSession(self)
 
@@ -623,7 +628,7 @@ class Client:
         return self._discovery.deployments()
 
     def _make_discovery(self) -> DeploymentDiscovery:
-        from azoai.auth import TokenCache, build_credential, credential_fetchers
+        from azoai.io.auth import TokenCache, build_credential, credential_fetchers
 
         d = self.settings.discovery
         assert d is not None
@@ -701,7 +706,7 @@ class Client:
         """Whether structured output can use ``response_format`` json_schema for this deployment:
         the api-version has it and the model is known to support it (otherwise adapters fall
         back to tool calling)."""
-        from azoai.versions import Feature, supports
+        from azoai.config.versions import Feature, supports
 
         info = self.model_info(model)
         return supports(self.settings.api_version, Feature.JSON_SCHEMA) and info.json_schema
@@ -716,7 +721,7 @@ class Client:
         """Tokens in ``texts`` for the deployment's model, counted offline (exact with a locally
         cached tiktoken encoding, else a high estimate). With ``per_message``, each text is
         counted as a chat message with that overhead plus the reply primer."""
-        from azoai.tokens import counter_for
+        from azoai.wire.tokens import counter_for
 
         counter = counter_for(self.model_info(model).encoding)
         items = [texts] if isinstance(texts, str) else list(texts)
@@ -838,7 +843,7 @@ class Client:
         return h
 
     def _timeout(self, call: _Call, options: CallOptions) -> Any:
-        """httpx's per-operation caps; the attempt's deadline (:func:`azoai.transport.deadline`)
+        """httpx's per-operation caps; the attempt's deadline (:func:`azoai.io.http.deadline`)
         cuts each operation further to the time left."""
         read = self.settings.timeout.stream_idle if call.stream else self._budget(call, options)
         timeout = self._timeouts.get(read)
@@ -855,7 +860,7 @@ class Client:
     def _check_host(self, url: str) -> None:
         if url in self._checked_urls:
             return
-        from azoai.auth import check_host
+        from azoai.io.auth import check_host
 
         check_host(url, self.connection.allowed_hosts)
         if len(self._checked_urls) < 256:

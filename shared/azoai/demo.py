@@ -89,7 +89,7 @@ def demo_context(
 ) -> Iterator[DemoContext]:
     """Point the demo at real Azure when it is configured (``AZURE_OPENAI_ENDPOINT`` or a config
     file), else (or with ``force_emulator``) at a fresh emulator on loopback."""
-    from azoai.settings import Settings
+    from azoai.config.settings import Settings
 
     out = stream or (lambda text: print(text, end="", flush=True))
     configured = bool(

@@ -1,6 +1,6 @@
 """``azoai doctor`` and ``azoai deployments``: explain the configuration, then check it step by step.
 
-The checks build :class:`~azoai.settings.Settings` exactly as the adapters do, so what doctor
+The checks build :class:`~azoai.config.settings.Settings` exactly as the adapters do, so what doctor
 says is what a LangChain or LlamaIndex model would do. Nothing here prints; the command line
 renders the :class:`Report` (as text or JSON). No secret ever enters a report: credentials are
 described by their source and a short fingerprint-free label, tokens by their scope and expiry.
@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from azoai.catalog import ModelInfo, lookup_model
-from azoai.deployments import DeploymentRecord
+from azoai.config.catalog import ModelInfo, lookup_model
+from azoai.config.deployments import DeploymentRecord
+from azoai.config.versions import REASONING_UNSUPPORTED, Feature, supports
 from azoai.errors import (
     ApiVersionError,
     AuthenticationError,
@@ -25,7 +26,6 @@ from azoai.errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from azoai.versions import REASONING_UNSUPPORTED, Feature, supports
 
 __all__ = ["Check", "DeploymentRow", "Report", "deployment_rows", "family_rules", "run_doctor"]
 
@@ -214,7 +214,7 @@ def run_doctor(
     """Build settings as the adapters would, then check token, discovery and one minimal call
     per deployment. Never raises for a configuration problem: it becomes a failed check."""
     from azoai.client import Client
-    from azoai.settings import Settings
+    from azoai.config.settings import Settings
 
     report = Report()
     try:
@@ -364,7 +364,7 @@ def run_doctor(
 def _route_checks(client: Any, settings: Any) -> list[Check]:
     """One minimal call through every target of every route, each with its own endpoint and
     credentials, so a failover target that would fail is found before it is needed."""
-    from azoai.routing import Router
+    from azoai.pipeline.routing import Router
 
     checks: list[Check] = []
     for name, spec in settings.routes.items():

@@ -34,15 +34,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from azoai.config.versions import Feature, require_feature, supports
 from azoai.errors import AzoaiError, ConfigError, InvalidResponseError, RateLimitError
-from azoai.tokens import counter_for, estimate_tokens
-from azoai.versions import Feature, require_feature, supports
 from azoai.wire.common import dumps, int_or_zero, loads
+from azoai.wire.tokens import counter_for, estimate_tokens
 from azoai.wire.types import EmbeddingResult, Usage
 
 if TYPE_CHECKING:
-    from azoai.catalog import ModelInfo
     from azoai.client import CallOptions, Client, _Call
+    from azoai.config.catalog import ModelInfo
 
 __all__ = ["MAX_INPUTS_PER_REQUEST", "EmbeddingBatchError", "EmbeddingEngine", "ProgressCallback"]
 

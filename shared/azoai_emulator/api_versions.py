@@ -1,6 +1,6 @@
 """The emulator's own api-version catalogue and feature gates, as Azure documents them.
 
-Written from Azure's sources, not from ``azoai.versions`` (``tests/emulator/test_tables_agree.py``
+Written from Azure's sources, not from ``azoai.config.versions`` (``tests/emulator/test_tables_agree.py``
 holds the two side by side, so a disagreement is investigated rather than copied):
 
 * ``facts`` = ``../shared/reference/azure-openai-facts.md`` (section numbers below);

@@ -1,6 +1,6 @@
 """The emulator's own table of model capabilities, keyed by the model name behind a deployment.
 
-Written from Azure's sources, not from ``azoai.catalog`` (``tests/emulator/test_tables_agree.py``
+Written from Azure's sources, not from ``azoai.config.catalog`` (``tests/emulator/test_tables_agree.py``
 holds the two side by side):
 
 * ``facts`` = ``../shared/reference/azure-openai-facts.md`` (section numbers below);

@@ -17,7 +17,9 @@ import pytest
 from azure.core.credentials import AccessToken as AzureAccessToken
 from pydantic import SecretStr
 
-from azoai.auth import (
+from azoai.config.settings import Settings
+from azoai.errors import AuthenticationError, ConfigError
+from azoai.io.auth import (
     AccessToken,
     ApiKeyAuth,
     BearerAuth,
@@ -26,8 +28,6 @@ from azoai.auth import (
     check_host,
     jwt_expiry,
 )
-from azoai.errors import AuthenticationError, ConfigError
-from azoai.settings import Settings
 
 EP = "https://myres.openai.azure.com"
 
@@ -439,7 +439,7 @@ def test_private_authority_hosts_build_credentials_without_instance_discovery(
 
     import azure.identity
 
-    import azoai.auth as auth_module
+    import azoai.io.auth as auth_module
 
     fake = types.SimpleNamespace(
         AzureAuthorityHosts=azure.identity.AzureAuthorityHosts,
@@ -471,7 +471,7 @@ def test_private_authority_hosts_build_credentials_without_instance_discovery(
 def test_real_client_secret_credential_gets_instance_discovery_off_only_for_private_hosts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from azoai.auth import build_credential
+    from azoai.io.auth import build_credential
 
     def built() -> Any:
         return build_credential(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from azoai.catalog import known_families, lookup_model
+from azoai.config.catalog import known_families, lookup_model
 
 
 @pytest.mark.parametrize(

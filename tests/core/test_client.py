@@ -15,8 +15,8 @@ from azure.core.credentials import AccessToken as AzureAccessToken
 
 from azoai import errors as E
 from azoai.client import CallOptions, Client
+from azoai.config.settings import RetryPolicy
 from azoai.embeddings import EmbeddingBatchError
-from azoai.settings import RetryPolicy
 from azoai.wire import ChatRequest, Message, ResponseFormat, StreamAccumulator, ToolSpec
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.settings import Settings
+from azoai.config.settings import Settings
 from azoai.wire import ChatRequest, Message
 from azoai_emulator import Emulator
 

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from azoai.client import Client
+from azoai.config.settings import RetryPolicy
 from azoai.embeddings import OFF_LOOP_BYTES, EmbeddingBatchError
 from azoai.errors import InvalidResponseError
-from azoai.settings import RetryPolicy
 
 Items = list[dict[str, Any]]
 NO_RETRY = RetryPolicy(max_retries=0)

@@ -16,7 +16,7 @@ from scripted_http import CHAT_BODY, Out, Received, Scripted, chunk_event
 
 from azoai import errors as E
 from azoai.client import CallOptions, Client
-from azoai.settings import RetryPolicy, Settings, Timeouts
+from azoai.config.settings import RetryPolicy, Settings, Timeouts
 from azoai.wire import ChatRequest, Message, StreamDelta
 
 HI = ChatRequest(messages=[Message("user", "hi")])

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from azoai.deployments import (
+from azoai.config.deployments import (
     DeploymentDiscovery,
     DeploymentRecord,
     DiscoverySettings,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from azoai.endpoints import CHINA, PUBLIC, US_GOV, endpoint_from_resource_name, parse_endpoint
+from azoai.config.endpoints import (
+    CHINA,
+    PUBLIC,
+    US_GOV,
+    endpoint_from_resource_name,
+    parse_endpoint,
+)
 from azoai.errors import ConfigError
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from azoai.client import Client
+from azoai.config.settings import Settings
 from azoai.errors import AuthenticationError
-from azoai.settings import Settings
 from azoai.wire import ChatRequest, Message
 from azoai_emulator import Emulator, RequestRecord
 

@@ -9,12 +9,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from azoai.config.endpoints import parse_endpoint
+from azoai.config.settings import Settings, parse_bool
+from azoai.config.versions import parse_api_version, resolve_route
 from azoai.content_filter import parse_category_results, parse_prompt_filter_results
-from azoai.endpoints import parse_endpoint
 from azoai.errors import AzoaiError, error_from_response, parse_retry_after
-from azoai.settings import Settings, parse_bool
-from azoai.transport import iter_sse
-from azoai.versions import parse_api_version, resolve_route
+from azoai.io.http import iter_sse
 from azoai.wire import chat_completions as cc
 from azoai.wire import responses as rs
 from azoai.wire.common import loads, parse_tool_arguments

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from azoai.client import CallOptions, Client
-from azoai.deployments import DiscoverySettings
+from azoai.config.deployments import DiscoverySettings
+from azoai.config.settings import RetryPolicy
 from azoai.errors import AzoaiError, ConfigError
-from azoai.settings import RetryPolicy
 from azoai.wire import ChatRequest, Message
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 

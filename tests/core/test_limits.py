@@ -25,7 +25,7 @@ from scripted_http import (
 
 from azoai import errors as E
 from azoai.client import CallOptions, Client
-from azoai.settings import Limits, RetryPolicy, Settings, Timeouts
+from azoai.config.settings import Limits, RetryPolicy, Settings, Timeouts
 from azoai.wire import ChatRequest, Message
 
 HI = ChatRequest(messages=[Message("user", "hi")])

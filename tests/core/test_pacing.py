@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-import azoai.pacing as pacing_mod
+import azoai.pipeline.pacing as pacing_mod
 from azoai.client import Client
-from azoai.pacing import Pacer
+from azoai.pipeline.pacing import Pacer
 from azoai_emulator import Emulator, EmulatorDeployment
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from azoai import errors as E
 from azoai.client import Client
-from azoai.settings import RetryPolicy, Settings
+from azoai.config.settings import RetryPolicy, Settings
 from azoai.wire import ChatRequest, Message
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 

@@ -1,4 +1,4 @@
-"""azoai.secrets: keys cross a pickle encrypted with a key derived from multiprocessing's authkey;
+"""azoai.config.secrets: keys cross a pickle encrypted with a key derived from multiprocessing's authkey;
 credential objects stay in memory, once each and only while they live; nothing goes into
 os.environ; a process outside the tree gets nothing readable."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from azoai.secrets import keep, kept, recall, seal, unseal
+from azoai.config.secrets import keep, kept, recall, seal, unseal
 
 SECRET = "KEY-0123456789"
 
@@ -51,7 +51,7 @@ def test_a_subprocess_child_cannot_unseal_a_pickle_from_disk(tmp_path: Path) -> 
     path.write_bytes(pickle.dumps(seal(SecretStr(SECRET))))
     code = (
         "import pickle, sys\n"
-        "from azoai.secrets import unseal\n"
+        "from azoai.config.secrets import unseal\n"
         "print(unseal(pickle.loads(open(sys.argv[1], 'rb').read())))\n"
     )
     out = subprocess.run(

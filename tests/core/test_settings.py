@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from azoai.deployments import DeploymentRecord
+from azoai.config.deployments import DeploymentRecord
+from azoai.config.settings import ENV_VARS, RetryPolicy, Settings, Timeouts, parse_bool
 from azoai.errors import ConfigError
-from azoai.settings import ENV_VARS, RetryPolicy, Settings, Timeouts, parse_bool
 
 EP = "https://myres.openai.azure.com"
 
@@ -155,10 +155,10 @@ def test_entra_env_flags(env: dict[str, str], mode: str, client_id: str | None) 
 
 
 def test_every_env_var_read_by_the_code_is_documented_in_env_vars() -> None:
-    import azoai.secrets
-    import azoai.settings as mod
+    import azoai.config.secrets
+    import azoai.config.settings as mod
 
-    source = Path(mod.__file__).read_text() + Path(azoai.secrets.__file__).read_text()
+    source = Path(mod.__file__).read_text() + Path(azoai.config.secrets.__file__).read_text()
     import re
 
     used = set(re.findall(r'"((?:AZURE|OPENAI|AZOAI)_[A-Z_]+)"', source))

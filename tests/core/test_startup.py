@@ -58,7 +58,7 @@ def test_httpx_stays_whole_its_command_still_runs_and_an_earlier_import_is_used_
         pytest.skip("click, rich and pygments are not installed")
     code = (
         "import json, sys\n"
-        "from azoai import _httpx\n"
+        "from azoai.io import _httpx\n"
         "httpx = _httpx.load()\n"
         "before = 'httpx._main' in sys.modules\n"
         "try:\n"
@@ -73,7 +73,7 @@ def test_httpx_stays_whole_its_command_still_runs_and_an_earlier_import_is_used_
 
     code = (
         "import json, sys, httpx\n"
-        "from azoai import _httpx\n"
+        "from azoai.io import _httpx\n"
         "print(json.dumps({'same': _httpx.load() is httpx,"
         " 'main': httpx.main is sys.modules['httpx._main'].main}))\n"
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from azoai.catalog import lookup_model
 from azoai.client import Client
+from azoai.config.catalog import lookup_model
 from azoai.embeddings import EmbeddingEngine
 from azoai.errors import ConfigError
-from azoai.tokens import TokenCounter, estimate_tokens
+from azoai.wire.tokens import TokenCounter, estimate_tokens
 
 EMB = lookup_model("text-embedding-3-small")
 

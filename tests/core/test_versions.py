@@ -6,9 +6,8 @@ import logging
 
 import pytest
 
-from azoai.catalog import lookup_model
-from azoai.errors import ApiVersionError, ConfigError
-from azoai.versions import (
+from azoai.config.catalog import lookup_model
+from azoai.config.versions import (
     DATED_GA,
     DATED_PREVIEW,
     DEFAULT_DATED_VERSION,
@@ -20,6 +19,7 @@ from azoai.versions import (
     shape_chat_params,
     supports,
 )
+from azoai.errors import ApiVersionError, ConfigError
 
 
 @pytest.mark.parametrize(

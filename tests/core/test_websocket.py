@@ -19,8 +19,8 @@ import pytest
 
 from azoai import errors as E
 from azoai.client import CallOptions, Client
-from azoai.settings import RetryPolicy, Settings, WebSocketOptions
-from azoai.websocket import WebSocketBusyError, WebSocketTransport
+from azoai.config.settings import RetryPolicy, Settings, WebSocketOptions
+from azoai.io.websocket import WebSocketBusyError, WebSocketTransport
 from azoai.wire import ChatRequest, Message, ToolSpec
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 from azoai_emulator.protocol import RequestRecord
@@ -188,7 +188,7 @@ def test_importing_azoai_and_building_a_websocket_client_stays_light() -> None:
         "import azoai, azoai.client\n"
         "c = azoai.client.Client(endpoint='https://res.openai.azure.com', api_key='k', "
         "api='responses', transport='websocket', deployment='d', env={}, config_file='')\n"
-        "print(sorted(m for m in ('openai', 'websockets', 'azoai.websocket') if m in sys.modules))\n"
+        "print(sorted(m for m in ('openai', 'websockets', 'azoai.io.websocket') if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

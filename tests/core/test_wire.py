@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from azoai.catalog import lookup_model
+from azoai.config.catalog import lookup_model
+from azoai.config.versions import parse_api_version
 from azoai.errors import ApiVersionError, ConfigError, InvalidResponseError, RateLimitError
-from azoai.versions import parse_api_version
 from azoai.wire import (
     ChatRequest,
     FilePart,

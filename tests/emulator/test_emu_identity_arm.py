@@ -10,8 +10,8 @@ import pytest
 from emu_helpers import FakeClock
 from openai import AzureOpenAI
 
-from azoai.auth import jwt_expiry
-from azoai.deployments import DeploymentDiscovery, DiscoverySettings
+from azoai.config.deployments import DeploymentDiscovery, DiscoverySettings
+from azoai.io.auth import jwt_expiry
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 identity = pytest.importorskip("azure.identity")

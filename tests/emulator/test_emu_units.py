@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from emu_helpers import FakeClock
 
-from azoai.auth import jwt_expiry
+from azoai.io.auth import jwt_expiry
 from azoai_emulator import DEFAULT_DEPLOYMENTS, EmulatorDeployment, Fault, load_config
 from azoai_emulator.faults import FaultBook
 from azoai_emulator.identity import TokenIssuer

@@ -8,8 +8,8 @@ each with its evidence, and run as ``xfail(strict=True)``: fixing the product ma
 strict turns that pass into a failure, and the entry has to go. Nothing is skipped.
 
 Compared: the api-version catalogue and each feature's first preview / first GA version
-(``azoai.versions`` / ``azoai_emulator.api_versions``), the parameters reasoning models refuse,
-each model's capabilities and limits (``azoai.catalog`` / ``azoai_emulator.models``), the
+(``azoai.config.versions`` / ``azoai_emulator.api_versions``), the parameters reasoning models refuse,
+each model's capabilities and limits (``azoai.config.catalog`` / ``azoai_emulator.models``), the
 content-filter verdicts the emulator sends as read by ``azoai.content_filter``, and the emulator's
 error bodies as classified by ``azoai.errors``. Not compared, for the product has no such table:
 which API a model serves (Responses-only codex models, completions-only instruct) and the first
@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from azoai import catalog, content_filter, errors, versions
+from azoai import content_filter, errors
+from azoai.config import catalog, versions
 from azoai_emulator import api_versions, azure_errors, filters, models
 from azoai_emulator.rules import REASONING_UNSUPPORTED
 

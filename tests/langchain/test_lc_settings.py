@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from azoai import ConfigError
-from azoai.settings import Settings
+from azoai.config.settings import Settings
 from langchain_azoai import AzureChatOpenAI, AzureOpenAIEmbeddings
 
 ENDPOINT = "https://test.openai.azure.com"

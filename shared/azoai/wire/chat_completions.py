@@ -12,13 +12,8 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from azoai.catalog import ModelInfo
-from azoai.content_filter import (
-    ContentFilterResults,
-    parse_prompt_filter_results,
-)
-from azoai.errors import InvalidResponseError
-from azoai.versions import (
+from azoai.config.catalog import ModelInfo
+from azoai.config.versions import (
     ApiVersion,
     Feature,
     developer_role_for,
@@ -26,6 +21,11 @@ from azoai.versions import (
     shape_chat_params,
     supports,
 )
+from azoai.content_filter import (
+    ContentFilterResults,
+    parse_prompt_filter_results,
+)
+from azoai.errors import InvalidResponseError
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
 from azoai.wire.types import (
     AudioPart,

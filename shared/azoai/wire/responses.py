@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from azoai.catalog import ModelInfo
+from azoai.config.catalog import ModelInfo
+from azoai.config.versions import ApiVersion, shape_chat_params
 from azoai.errors import (
     AzoaiError,
     ContextLengthError,
@@ -21,7 +22,6 @@ from azoai.errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
-from azoai.versions import ApiVersion, shape_chat_params
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
 from azoai.wire.types import (
     AudioPart,

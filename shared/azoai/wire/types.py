@@ -231,7 +231,7 @@ class ChatResult:
     headers: dict[str, str] = field(default_factory=dict)
     api: str = "chat"
     raw: Any = None
-    target: str | None = None  # the route target that served the call (see azoai.routing)
+    target: str | None = None  # the route target that served the call (see azoai.pipeline.routing)
     logprobs: list[dict[str, Any]] | None = None  # per-token entries, as the API reports them
     model_version: str | None = None  # configured, discovered, or read from Azure's model name
 

@@ -43,16 +43,17 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from azoai import __version__, _httpx
-from azoai.auth import Auth, BearerKeyAuth, build_auth
-from azoai.pacing import Pacer
+from azoai import __version__
+from azoai.io import _httpx
+from azoai.io.auth import Auth, BearerKeyAuth, build_auth
+from azoai.pipeline.pacing import Pacer
 
 if TYPE_CHECKING:
     import asyncio
 
     import httpx
 
-    from azoai.settings import AuthSettings, Settings
+    from azoai.config.settings import AuthSettings, Settings
 
 __all__ = [
     "MAX_CONNECTIONS",
@@ -309,7 +310,7 @@ class _Sockets:
     """The httpx clients for one origin: one sync, one async per event loop."""
 
     def __init__(self, origin: tuple[str, str, int | None], key: tuple[Any, ...]) -> None:
-        from azoai.endpoints import is_loopback_host
+        from azoai.config.endpoints import is_loopback_host
 
         self.origin = origin
         self.key = key

@@ -21,16 +21,16 @@ from typing import Any, Literal, cast
 
 from pydantic import SecretStr
 
-from azoai.deployments import (
+from azoai.config.deployments import (
     DeploymentRecord,
     DiscoverySettings,
     parse_model_id,
 )
-from azoai.endpoints import Endpoint, endpoint_from_resource_name, parse_endpoint
+from azoai.config.endpoints import Endpoint, endpoint_from_resource_name, parse_endpoint
+from azoai.config.routes import RouteSpec, parse_routes
+from azoai.config.secrets import credential, header_problem
+from azoai.config.versions import Api, ApiVersion, Route, resolve_route
 from azoai.errors import ConfigError
-from azoai.routing import RouteSpec, parse_routes
-from azoai.secrets import credential, header_problem
-from azoai.versions import Api, ApiVersion, Route, resolve_route
 
 __all__ = [
     "ENV_VARS",
@@ -205,7 +205,7 @@ KeyAuth = Literal["header", "bearer", "query"]
 @dataclass(frozen=True, slots=True)
 class WebSocketOptions:
     """How the Responses API's WebSocket transport (``transport="websocket"``) behaves; see
-    :mod:`azoai.websocket`.
+    :mod:`azoai.io.websocket`.
 
     ``close_on_finish`` closes a call's socket when its response finished (the default); with
     ``False`` sockets stay open for the next call, so continuations hit the connection-local
@@ -1047,7 +1047,7 @@ def _is_async_callable(fn: Any) -> bool:
 
 
 def _secret(value: Any, setting: str, source: str | None, *, header: bool = True) -> SecretStr:
-    """A credential as it enters (see :func:`azoai.secrets.credential`): stripped, and refused
+    """A credential as it enters (see :func:`azoai.config.secrets.credential`): stripped, and refused
     without echoing it when a header could not carry it."""
     if not isinstance(value, str | SecretStr):
         raise ConfigError(f"{setting} must be a string", setting=setting)

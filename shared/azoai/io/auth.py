@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from azoai.config.secrets import credential as checked_credential
+from azoai.config.secrets import header_problem
 from azoai.errors import AuthenticationError, AzoaiError, ConfigError
-from azoai.secrets import credential as checked_credential
-from azoai.secrets import header_problem
 
 __all__ = [
     "AccessToken",
@@ -547,7 +547,7 @@ def credential_fetchers(
 
 
 def build_auth(auth: Any) -> Auth:
-    """The header provider for :class:`~azoai.settings.AuthSettings`. Credentials from the
+    """The header provider for :class:`~azoai.config.settings.AuthSettings`. Credentials from the
     environment flags are created lazily, on the first token request."""
     mode = auth.mode
     if mode == "none":

@@ -99,14 +99,14 @@ from azoai.errors import (
     UnsupportedParameterError,
     kept_headers,
 )
-from azoai.transport import USER_AGENT
+from azoai.io.http import USER_AGENT
 from azoai.wire import responses
 from azoai.wire.common import dumps, loads
 from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
 
 if TYPE_CHECKING:
     from azoai.client import Client
-    from azoai.settings import WebSocketOptions
+    from azoai.config.settings import WebSocketOptions
 
 __all__ = ["WebSocketBusyError", "WebSocketSession", "WebSocketTransport", "transport_for"]
 
@@ -191,7 +191,7 @@ def _redact(text: str, secrets: Sequence[str]) -> str:
 
 class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
     """The logger handed to each WebSocket connection (websockets' ``logger=`` option), so the
-    library's records come out under ``azoai.websocket.wire`` with every credential masked
+    library's records come out under ``azoai.io.websocket.wire`` with every credential masked
     before the record exists: the handshake's key and bearer headers, a key in the query string,
     and any exception text. Nothing of the host's logging is patched or filtered."""
 

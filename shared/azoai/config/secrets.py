@@ -5,7 +5,7 @@
 (a key read from a file ends in a newline) and a character an HTTP header cannot carry is
 refused with a :class:`~azoai.errors.ConfigError` that names the setting and where the value came
 from, never the value. :func:`header_problem` is the check itself, also applied to the tokens a
-credential returns at run time (see :mod:`azoai.auth`).
+credential returns at run time (see :mod:`azoai.io.auth`).
 
 **Pickles.** Frameworks pickle models to hand them to worker processes (LlamaIndex's
 ``IngestionPipeline(num_workers=...)`` starts a process pool). A pickled

@@ -2,7 +2,7 @@
 
 On Azure the name in a request is a *deployment* ("prod-chat"), not a model ("gpt-4o"). This module
 decides which deployment a call uses and what real model is behind it, so that the model-family
-rules (:mod:`azoai.versions`) key off the model, never off the deployment's name.
+rules (:mod:`azoai.config.versions`) key off the model, never off the deployment's name.
 
 Resolution order for a requested name: an explicit ``deployment_map`` entry; a known deployment
 (static list or discovered); the default deployment (when nothing was requested, or when the
@@ -20,10 +20,10 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from azoai import _httpx
-from azoai.catalog import ModelInfo, lookup_model
-from azoai.endpoints import is_loopback_host
+from azoai.config.catalog import ModelInfo, lookup_model
+from azoai.config.endpoints import is_loopback_host
 from azoai.errors import AzoaiError, ConfigError
+from azoai.io import _httpx
 
 __all__ = [
     "MODEL_ID_PREFIX",

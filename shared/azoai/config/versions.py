@@ -21,7 +21,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from azoai.catalog import ModelInfo
+from azoai.config.catalog import ModelInfo
 from azoai.errors import ApiVersionError, ConfigError
 
 __all__ = [
