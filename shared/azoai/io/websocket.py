@@ -221,6 +221,22 @@ class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
 # --- the SDK ----------------------------------------------------------------------------------
 
 
+def _check_query_key_logging() -> None:
+    """openai 2.x logs the WebSocket URL, query string and all, at DEBUG from its own logger
+    (``Connecting to ...?api-key=...``); azoai cannot redact another library's records without
+    patching its logging, so a key in the query needs an SDK that does not log it."""
+    import openai
+
+    major = str(getattr(openai, "__version__", "0")).split(".", 1)[0]
+    if not major.isdigit() or int(major) < 3:
+        raise ConfigError(
+            f"websocket key_auth='query' needs openai>=3: openai {openai.__version__} logs the "
+            "connection URL, key included, at DEBUG",
+            setting="websocket.key_auth",
+            fix="use key_auth='header' (the default) or 'bearer', or pip install 'openai>=3'",
+        )
+
+
 def _openai() -> Any:
     """The openai module, checked for WebSocket support (openai>=3 with websockets)."""
     try:
@@ -739,6 +755,7 @@ class WebSocketTransport:
             elif mode == "bearer":
                 headers["Authorization"] = f"Bearer {key}"
             else:
+                _check_query_key_logging()
                 query["api-key"] = key
         else:
             headers.update(auth)
