@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
+from azoai.client import Client
 from azoai.config.catalog import known_families, lookup_model
+from azoai.errors import ConfigError
+from azoai.wire import ChatRequest, Message, ToolSpec
+from azoai_emulator import Emulator, EmulatorDeployment
 
 
 @pytest.mark.parametrize(
@@ -78,3 +85,97 @@ def test_prefix_matching_respects_name_boundaries() -> None:
 def test_known_families_is_sorted_and_nonempty() -> None:
     fams = known_families()
     assert fams == sorted(fams) and "gpt-4o" in fams
+
+
+# --- corrected families, through the client against the emulator (issue 15's table review) ------
+# Each was a disagreement tests/emulator/test_tables_agree.py found; the evidence is in
+# azoai/config/catalog.py beside each entry. Asserted where a user meets them: a request the
+# service would refuse is refused before it is sent, one it takes goes out as it should.
+
+_WEATHER = ToolSpec("get_weather", "Weather", {"type": "object", "properties": {}})
+_HI = [Message("user", "hi")]
+_MODELS = {
+    "instruct": "gpt-35-turbo-instruct",
+    "g5chat": "gpt-5-chat",
+    "g5codex": "gpt-5-codex",
+    "g5pro": "gpt-5-pro",
+    "codexmax": "gpt-5.1-codex-max",
+}
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator([EmulatorDeployment(n, model=m) for n, m in _MODELS.items()]) as e:
+        yield e
+
+
+def _client(emu: Emulator, deployment: str, **kw: Any) -> Client:
+    return Client(
+        endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        deployment=deployment,
+        deployments=[{"name": n, "model": m} for n, m in _MODELS.items()],
+        env={},
+        config_file="",
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("deployment", ["instruct", "g5chat"])
+def test_tools_on_a_model_without_them_are_refused_before_sending(
+    emu: Emulator, deployment: str
+) -> None:
+    emu.clear_requests()
+    with pytest.raises(ConfigError, match="does not support tool calling") as exc:
+        _client(emu, deployment).chat(ChatRequest(messages=_HI, tools=[_WEATHER]))
+    assert exc.value.setting == "tools"
+    assert emu.requests == []
+
+
+def test_gpt5_chat_structured_output_does_not_use_json_schema(emu: Emulator) -> None:
+    assert not _client(emu, "g5chat").supports_json_schema()
+    assert not lookup_model("gpt-35-turbo-instruct-0914").tools
+
+
+def test_gpt5_codex_refuses_minimal_effort_before_sending(emu: Emulator) -> None:
+    emu.clear_requests()
+    with pytest.raises(ConfigError, match="'minimal' is not valid") as exc:
+        _client(emu, "g5codex", api="responses").chat(
+            ChatRequest(messages=_HI, reasoning_effort="minimal")
+        )
+    assert exc.value.setting == "reasoning_effort"
+    assert emu.requests == []
+
+
+def test_gpt51_codex_max_takes_xhigh_and_not_none(emu: Emulator) -> None:
+    c = _client(emu, "codexmax", api="responses")
+    emu.clear_requests()
+    assert c.chat(ChatRequest(messages=_HI, reasoning_effort="xhigh")).text
+    [sent] = emu.requests
+    assert sent.body["reasoning"]["effort"] == "xhigh"
+    with pytest.raises(ConfigError, match="'none' is not valid"):
+        c.chat(ChatRequest(messages=_HI, reasoning_effort="none"))
+
+
+def test_gpt5_pro_is_not_sent_parallel_tool_calls(emu: Emulator) -> None:
+    emu.clear_requests()
+    _client(emu, "g5pro", api="responses").chat(
+        ChatRequest(messages=_HI, tools=[_WEATHER], parallel_tool_calls=True)
+    )
+    [sent] = emu.requests
+    assert "parallel_tool_calls" not in sent.body
+
+
+@pytest.mark.parametrize(
+    ("name", "window", "output"),
+    [
+        ("gpt-35-turbo-instruct", 4_097, 4_096),
+        ("gpt-5.1-chat-2025-11-13", 128_000, 16_384),
+        ("gpt-5.2-chat", 128_000, 16_384),
+        ("gpt-5.1", 400_000, 128_000),
+        ("gpt-5.2", 400_000, 128_000),
+    ],
+)
+def test_chat_variants_have_their_own_window(name: str, window: int, output: int) -> None:
+    info = lookup_model(name)
+    assert (info.context_window, info.max_output) == (window, output)

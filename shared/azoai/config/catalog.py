@@ -112,6 +112,18 @@ _CATALOG: dict[str, ModelInfo] = {
     "gpt-3.5-turbo": ModelInfo(
         name="gpt-3.5-turbo", family="gpt-3.5", context_window=16_385, max_output=4_096
     ),
+    # Azure: "gpt-35-turbo-instruct (0914) | Completions endpoint only | 4,097" (concepts/models.md
+    # @005fa2f). No tools or JSON mode, so adapters never offer them; chat on it is refused by
+    # Azure (OperationNotSupported), a typed error for that belongs with the completions call.
+    "gpt-3.5-turbo-instruct": ModelInfo(
+        name="gpt-3.5-turbo-instruct",
+        family="gpt-3.5-turbo-instruct",
+        context_window=4_097,
+        max_output=4_096,
+        tools=False,
+        parallel_tool_calls=False,
+        json_object=False,
+    ),
     "gpt-4": ModelInfo(name="gpt-4", family="gpt-4", context_window=8_192, max_output=8_192),
     "gpt-4-32k": ModelInfo(
         name="gpt-4-32k", family="gpt-4", context_window=32_768, max_output=8_192
@@ -178,15 +190,57 @@ _CATALOG: dict[str, ModelInfo] = {
     "gpt-5": _GPT5,
     "gpt-5-mini": replace(_GPT5, name="gpt-5-mini"),
     "gpt-5-nano": replace(_GPT5, name="gpt-5-nano"),
-    "gpt-5-codex": replace(_GPT5, name="gpt-5-codex"),
-    "gpt-5-pro": replace(_GPT5, name="gpt-5-pro", reasoning_efforts=("high",)),
-    # gpt-5-chat is the non-reasoning chat variant: it keeps temperature and max_tokens.
+    # Azure reasoning.md: "gpt-5-codex does not support reasoning_effort minimal".
+    "gpt-5-codex": replace(_GPT5, name="gpt-5-codex", reasoning_efforts=("low", "medium", "high")),
+    # Azure reasoning.md GPT-5 table: gpt-5-pro "Parallel Tool Calls -", effort high only.
+    "gpt-5-pro": replace(
+        _GPT5, name="gpt-5-pro", parallel_tool_calls=False, reasoning_efforts=("high",)
+    ),
+    # gpt-5-chat is the non-reasoning chat variant: it keeps temperature and max_tokens. Azure
+    # lists no functions/tools and no structured outputs for it (models table; structured-outputs
+    # "Supported models" has every other GPT-5 but not it), and the service says "tools is not
+    # supported in this model".
     "gpt-5-chat": replace(
-        _GPT4O, name="gpt-5-chat", family="gpt-5-chat", context_window=128_000, max_output=16_384
+        _GPT4O,
+        name="gpt-5-chat",
+        family="gpt-5-chat",
+        context_window=128_000,
+        max_output=16_384,
+        tools=False,
+        parallel_tool_calls=False,
+        json_schema=False,
     ),
     "gpt-5.1": replace(_GPT5, name="gpt-5.1", reasoning_efforts=("none", "low", "medium", "high")),
+    # Azure models/reasoning tables: the -chat models have "128,000 (Input: 111,616 Output:
+    # 16,384)", not their base model's 400,000 window.
+    "gpt-5.1-chat": replace(
+        _GPT5,
+        name="gpt-5.1-chat",
+        family="gpt-5.1-chat",
+        context_window=128_000,
+        max_output=16_384,
+        reasoning_efforts=("none", "low", "medium", "high"),
+    ),
+    # Azure models: "gpt-5.1-codex-max adds support for setting reasoning_effort to xhigh.
+    # Reasoning effort none is not supported with gpt-5.1-codex-max."
+    "gpt-5.1-codex-max": replace(
+        _GPT5, name="gpt-5.1-codex-max", reasoning_efforts=("low", "medium", "high", "xhigh")
+    ),
+    # xhigh: OpenAI's API reference says "xhigh is supported for all models after
+    # gpt-5.1-codex-max"; Azure's one line saying otherwise is stale (the same row says none is
+    # gpt-5.1 only, which its own footnote contradicts for gpt-5.2).
     "gpt-5.2": replace(
         _GPT5, name="gpt-5.2", reasoning_efforts=("none", "low", "medium", "high", "xhigh")
+    ),
+    # Window as the Azure models table gives it; the reasoning rules stay gpt-5.2's until Azure
+    # documents otherwise (tests/emulator/test_tables_agree.py, UNSETTLED).
+    "gpt-5.2-chat": replace(
+        _GPT5,
+        name="gpt-5.2-chat",
+        family="gpt-5.2-chat",
+        context_window=128_000,
+        max_output=16_384,
+        reasoning_efforts=("none", "low", "medium", "high", "xhigh"),
     ),
     "text-embedding-ada-002": replace(
         _EMBED,
