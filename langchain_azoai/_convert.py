@@ -43,11 +43,13 @@ from azoai.wire import (
     Message,
     ReasoningItem,
     ResponseFormat,
+    StreamAccumulator,
     StreamDelta,
     TextPart,
     ToolCall,
     ToolSpec,
     Usage,
+    openai_filter_fields,
 )
 
 __all__ = [
@@ -373,21 +375,9 @@ def usage_metadata(usage: Usage) -> UsageMetadata:
 
 
 def filter_metadata(results: Sequence[ContentFilterResults]) -> dict[str, Any]:
-    """Content-filter verdicts in langchain-openai's ``response_metadata`` shape:
-    ``prompt_filter_results`` (one entry per prompt) and ``content_filter_results`` (the
-    completion's verdict; for a stream, the verdict on the last annotated segment)."""
-    out: dict[str, Any] = {}
-    prompt = [
-        {"prompt_index": r.index, "content_filter_results": r.to_dict()}
-        for r in results
-        if r.side == "prompt"
-    ]
-    if prompt:
-        out["prompt_filter_results"] = prompt
-    completion = [r for r in results if r.side == "completion"]
-    if completion:
-        out["content_filter_results"] = completion[-1].to_dict()
-    return out
+    """Content-filter verdicts in langchain-openai's ``response_metadata`` shape (see
+    :func:`azoai.wire.openai_filter_fields`)."""
+    return openai_filter_fields(results)
 
 
 def _metadata(
@@ -490,38 +480,27 @@ class StreamState:
     fragments as they arrive, then :meth:`last` -- the one chunk that carries the usage, the
     finish reason, the model name, the content-filter verdicts and the headers, marked
     ``chunk_position="last"`` (so usage and metadata are counted exactly once when LangChain adds
-    the chunks up)."""
+    the chunks up). What the stream adds up to is kept by the core's
+    :class:`azoai.wire.StreamAccumulator` (``acc``); this class only presents it."""
+
+    __slots__ = ("acc", "model_version", "reasoning_streamed")
 
     def __init__(self, *, deployment: str | None, model_version: str | None = None) -> None:
-        self.deployment = deployment
+        self.acc = StreamAccumulator(deployment=deployment)
         self.model_version = model_version
-        self.model: str | None = None
-        self.response_id: str | None = None
-        self.system_fingerprint: str | None = None
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-        self.filters: list[ContentFilterResults] = []
-        self.headers: dict[str, str] = {}
         self.reasoning_streamed = False
-        self.target: str | None = None
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
-        if delta.headers:
-            self.headers.update(delta.headers)
-        if delta.model and not self.model:
-            self.model = delta.model
-        if delta.response_id and not self.response_id:
-            self.response_id = delta.response_id
-        if delta.system_fingerprint:
-            self.system_fingerprint = delta.system_fingerprint
-        if delta.finish_reason:
-            self.finish_reason = delta.finish_reason
-        if delta.usage is not None:
-            self.usage = delta.usage
-        if delta.target and not self.target:
-            self.target = delta.target
-        self.filters.extend(delta.content_filter)
-
+        if self.acc.add(delta):
+            # Text and metadata only, nearly every chunk: the message with no empty extras to
+            # validate (the same message the general path builds).
+            if not delta.text:
+                return None
+            return AIMessageChunk(
+                content=delta.text,
+                response_metadata={"model_provider": PROVIDER},
+                id=self.acc.response_id,
+            )
         additional: dict[str, Any] = {}
         if delta.reasoning_text:
             additional["reasoning_content"] = delta.reasoning_text
@@ -547,26 +526,27 @@ class StreamState:
             additional_kwargs=additional,
             tool_call_chunks=calls,
             response_metadata=meta,
-            id=self.response_id,
+            id=self.acc.response_id,
         )
 
     def last(self) -> AIMessageChunk:
+        acc = self.acc
         return AIMessageChunk(
             content="",
-            usage_metadata=usage_metadata(self.usage) if self.usage is not None else None,
+            usage_metadata=usage_metadata(acc.usage) if acc.usage is not None else None,
             response_metadata=_metadata(
-                model=self.model,
-                deployment=self.deployment,
+                model=acc.model,
+                deployment=acc.deployment,
                 model_version=self.model_version,
-                finish_reason=self.finish_reason,
-                response_id=self.response_id,
-                system_fingerprint=self.system_fingerprint,
-                filters=self.filters,
-                headers=self.headers,
-                usage=self.usage,
-                target=self.target,
+                finish_reason=acc.finish_reason,
+                response_id=acc.response_id,
+                system_fingerprint=acc.system_fingerprint,
+                filters=acc.content_filter,
+                headers=acc.headers,
+                usage=acc.usage,
+                target=acc.target,
             ),
-            id=self.response_id,
+            id=acc.response_id,
             chunk_position="last",
         )
 

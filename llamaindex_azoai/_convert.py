@@ -52,6 +52,7 @@ from azoai.wire import (
     ToolCall,
     ToolSpec,
     Usage,
+    filter_records,
     parse_tool_arguments,
     strict_json_schema,
 )
@@ -312,28 +313,9 @@ def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
 
 
 def content_filter_data(results: Sequence[ContentFilterResults]) -> list[dict[str, Any]]:
-    """The content-filter verdicts as plain data, one entry per distinct verdict (a stream
-    repeats the completion verdict on nearly every chunk: compared as received, before any
-    copying, since a long stream has hundreds)."""
-    out: list[dict[str, Any]] = []
-    seen: dict[tuple[str, int], list[Any]] = {}
-    for r in results:
-        same_place = seen.setdefault((r.side, r.index), [])
-        verdict = r.raw if r.raw is not None else r.categories
-        if verdict in same_place:
-            continue
-        same_place.append(verdict)
-        names = r.filtered_categories
-        out.append(
-            {
-                "side": r.side,
-                "index": r.index,
-                "filtered": bool(names),
-                "filtered_categories": names,
-                "categories": r.to_dict(),
-            }
-        )
-    return out
+    """The content-filter verdicts as plain data, one entry per distinct verdict (see
+    :func:`azoai.wire.filter_records`)."""
+    return filter_records(results)
 
 
 def response_kwargs(result: ChatResult) -> dict[str, Any]:
@@ -363,34 +345,38 @@ class StreamFolder:
     ``delta`` the new text. Until the model finishes, tool-call arguments are the partial JSON
     text and the response is flagged ``tool_calls_partial``; from the finish reason on, the
     message is exactly what a non-streamed call returns and ``additional_kwargs`` carry the
-    usage, content-filter verdicts, model and ids."""
+    usage, content-filter verdicts, model and ids. What the stream adds up to is kept by the
+    core's :class:`azoai.wire.StreamAccumulator` (``acc``); this class only presents it."""
+
+    __slots__ = ("acc", "text")
 
     def __init__(self, *, deployment: str | None, api: str) -> None:
         self.acc = StreamAccumulator(deployment=deployment, api=api)
+        # The cumulative text LlamaIndex puts in every response's message: kept as one string
+        # (not joined from the accumulator's parts on every chunk).
         self.text = ""
-        self.thinking = ""
-        self.calls: dict[int, list[Any]] = {}  # index -> [id, name, arguments text]
-        self.finished = False
 
     def add(self, delta: StreamDelta) -> ChatResponse:
-        self.acc.add(delta)
-        self.text += delta.text
-        self.thinking += delta.reasoning_text
-        for chunk in delta.tool_calls:
-            slot = self.calls.setdefault(chunk.index, ["", "", ""])
-            slot[0] = chunk.id or slot[0]
-            slot[1] = chunk.name or slot[1]
-            slot[2] += chunk.arguments
-        if delta.finish_reason is not None:
-            self.finished = True
+        acc = self.acc
+        plain = acc.add(delta)
+        if delta.text:
+            self.text += delta.text
+        if plain and acc.finish_reason is None and not acc.calls and not acc.reasoning:
+            # Text and metadata only, nearly every chunk: the same response as below, built
+            # without the general path's lookups.
+            return ChatResponse(
+                message=ChatMessage(role=MessageRole.ASSISTANT, content=self.text),
+                delta=delta.text,
+                raw=delta.raw,
+            )
         kwargs: dict[str, Any] = {}
-        if self.finished:
-            result = self.acc.result()
+        if acc.finish_reason is not None:
+            result = acc.result()
             message = from_result(result)
             kwargs.update(response_kwargs(result))
         else:
             message = self._partial_message()
-            if self.calls:
+            if acc.calls:
                 kwargs[PARTIAL_TOOL_CALLS] = True
         if delta.reasoning_text:
             kwargs["thinking_delta"] = delta.reasoning_text
@@ -404,11 +390,11 @@ class StreamFolder:
 
     def _partial_message(self) -> ChatMessage:
         blocks: list[Any] = []
-        if self.thinking:
-            blocks.append(ThinkingBlock(content=self.thinking))
+        thinking = self.acc.reasoning_text
+        if thinking:
+            blocks.append(ThinkingBlock(content=thinking))
         blocks.append(TextBlock(text=self.text))
-        for index in sorted(self.calls):
-            call_id, name, args = self.calls[index]
+        for call_id, name, args in self.acc.partial_tool_calls():
             blocks.append(ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=args))
         return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
 

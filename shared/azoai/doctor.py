@@ -369,7 +369,7 @@ def _route_checks(client: Any, settings: Any) -> list[Check]:
     checks: list[Check] = []
     for name, spec in settings.routes.items():
         try:
-            router = Router(client, name, spec)
+            router = Router(client, name, spec, client._target)
         except ConfigError as err:
             checks.append(
                 Check(

@@ -32,17 +32,46 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from azoai.config.versions import Feature, require_feature, supports
 from azoai.errors import AzoaiError, ConfigError, InvalidResponseError, RateLimitError
+from azoai.pipeline.pacing import pacer_for
+from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
 from azoai.wire.common import dumps, int_or_zero, loads
 from azoai.wire.tokens import counter_for, estimate_tokens
 from azoai.wire.types import EmbeddingResult, Usage
 
 if TYPE_CHECKING:
-    from azoai.client import CallOptions, Client, _Call
     from azoai.config.catalog import ModelInfo
+    from azoai.config.deployments import DeploymentRecord, Resolution
+    from azoai.config.settings import Settings
+    from azoai.io.exchange import Reply
+    from azoai.io.http import Connection
+
+
+class EmbeddingHost(Protocol):
+    """What the engine needs from the client that runs it (:class:`azoai.client.Client`): its
+    settings and connection, deployment resolution, URLs, and one call sent through the
+    request loop."""
+
+    settings: Settings
+
+    @property
+    def connection(self) -> Connection: ...
+
+    def resolve(self, model: str | None = None) -> Resolution: ...
+
+    def known_deployments(self) -> tuple[DeploymentRecord, ...]: ...
+
+    def _model_for(self, res: Resolution) -> ModelInfo: ...
+
+    def _url(self, op: str, deployment: str) -> str: ...
+
+    def _send(self, call: Call, options: CallOptions) -> Reply: ...
+
+    async def _asend(self, call: Call, options: CallOptions) -> Reply: ...
+
 
 __all__ = ["MAX_INPUTS_PER_REQUEST", "EmbeddingBatchError", "EmbeddingEngine", "ProgressCallback"]
 
@@ -116,11 +145,9 @@ class _Run:
         progress: ProgressCallback | None,
         extra_body: Mapping[str, Any] | None,
     ) -> None:
-        from azoai.client import _DEFAULT_OPTIONS
-
         client = engine.client
         self.engine = engine
-        self.options = options or _DEFAULT_OPTIONS
+        self.options = options or DEFAULT_OPTIONS
         self.n = len(texts)
         self.res = client.resolve(model)
         self.info = client._model_for(self.res)
@@ -128,7 +155,7 @@ class _Run:
         self.dimensions = dimensions
         self.extra_body = extra_body
         self.progress = progress
-        self.pacer = client.connection.pacer(self.res.deployment)
+        self.pacer = pacer_for(client.connection, self.res.deployment)
         record = self.res.record
         if self.pacer.limit_tokens is None and record is not None and record.tokens_per_minute:
             self.pacer.limit_tokens = record.tokens_per_minute  # discovery knows the quota up front
@@ -145,13 +172,11 @@ class _Run:
         self.probed = False
         self.lock = threading.Lock()
 
-    def call_for(self, batch: _Batch) -> _Call:
-        from azoai.client import _Call
-
+    def call_for(self, batch: _Batch) -> Call:
         url, body = self.engine._request(
             batch, self.res.deployment, self.info, self.dimensions, self.extra_body
         )
-        return _Call(
+        return Call(
             self.res.deployment,
             "embeddings",
             url,
@@ -292,7 +317,7 @@ def _normalise(v: list[float]) -> list[float]:
 class EmbeddingEngine:
     def __init__(
         self,
-        client: Client,
+        client: EmbeddingHost,
         *,
         batch_size: int = MAX_INPUTS_PER_REQUEST,
         max_tokens_per_request: int | None = None,

@@ -14,10 +14,10 @@ from azoai.config.settings import Settings, parse_bool
 from azoai.config.versions import parse_api_version, resolve_route
 from azoai.content_filter import parse_category_results, parse_prompt_filter_results
 from azoai.errors import AzoaiError, error_from_response, parse_retry_after
-from azoai.io.http import iter_sse
 from azoai.wire import chat_completions as cc
 from azoai.wire import responses as rs
 from azoai.wire.common import loads, parse_tool_arguments
+from azoai.wire.sse import iter_sse
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

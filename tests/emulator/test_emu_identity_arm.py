@@ -12,6 +12,7 @@ from openai import AzureOpenAI
 
 from azoai.config.deployments import DeploymentDiscovery, DiscoverySettings
 from azoai.io.auth import jwt_expiry
+from azoai.pipeline.discovery import arm_get
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 
 identity = pytest.importorskip("azure.identity")
@@ -178,7 +179,9 @@ def test_core_discovery_follows_next_link(resource: Emulator) -> None:
         arm_host=resource.arm_endpoint,
     )
     discovery = DeploymentDiscovery(
-        settings, get_token=lambda: resource.issue_token(audience=MANAGEMENT)
+        settings,
+        get_token=lambda: resource.issue_token(audience=MANAGEMENT),
+        http_get=arm_get(settings),
     )
     records = discovery.deployments()
     assert discovery.last_error is None

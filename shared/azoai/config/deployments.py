@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 from azoai.config.catalog import ModelInfo, lookup_model
 from azoai.config.endpoints import is_loopback_host
 from azoai.errors import AzoaiError, ConfigError
-from azoai.io import _httpx
 
 __all__ = [
     "MODEL_ID_PREFIX",
@@ -335,7 +334,9 @@ class DeploymentDiscovery:
     list); it never raises into a chat call.
 
     ``get_token`` returns a bearer token for the ARM scope; ``http_get(url, headers)`` returns
-    ``(status, json_body)``. Both are injected so the rule can be tested without a network.
+    ``(status, json_body)``: the HTTP is the io layer's, retried by the request loop
+    (:func:`azoai.pipeline.discovery.arm_get`), and injected so the rule is tested without a
+    network.
     """
 
     def __init__(
@@ -343,12 +344,12 @@ class DeploymentDiscovery:
         settings: DiscoverySettings,
         *,
         get_token: Callable[[], str],
-        http_get: Callable[[str, Mapping[str, str]], tuple[int, Any]] | None = None,
+        http_get: Callable[[str, Mapping[str, str]], tuple[int, Any]],
         fallback: Sequence[DeploymentRecord] = (),
     ) -> None:
         self.settings = settings
         self._get_token = get_token
-        self._http_get = http_get or _httpx_get(settings.timeout)
+        self._http_get = http_get
         self.fallback = tuple(fallback)
         self._lock = threading.Lock()
         self._cached: tuple[DeploymentRecord, ...] | None = None
@@ -441,19 +442,3 @@ def _token_safe(url: str) -> bool:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme == "https" or (scheme == "http" and is_loopback_host(parts.hostname or ""))
-
-
-def _httpx_get(timeout: float) -> Callable[[str, Mapping[str, str]], tuple[int, Any]]:
-    def get(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:
-        _httpx.load()
-        import httpx
-
-        # Redirects are not followed: the bearer token must not travel to another host.
-        resp = httpx.get(url, headers=dict(headers), timeout=timeout, follow_redirects=False)
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        return resp.status_code, body
-
-    return get

@@ -1,4 +1,5 @@
-"""HTTP transport: pooled httpx clients, credential state, deadlines, bounded bodies, SSE decoding.
+"""HTTP transport: pooled httpx clients, credential state, deadlines, bounded bodies (SSE framing
+is :mod:`azoai.wire.sse`, re-exported here).
 
 Two layers, each shared as far as what it holds allows:
 
@@ -7,7 +8,7 @@ Two layers, each shared as far as what it holds allows:
   bound to a closed loop). Timeouts and headers are per request in httpx, so every client of an
   origin, whatever its headers, timeouts or credential, shares one pool of sockets.
 * **Connections** (one per endpoint, credential and user-supplied HTTP clients): the token cache
-  and the quota pacers. Every :class:`~azoai.client.Client` built from equal settings (each
+  (the quota pacers hang off it, see :func:`azoai.pipeline.pacing.pacer_for`). Every :class:`~azoai.client.Client` built from equal settings (each
   adapter instance, each ``bind_tools`` copy) shares one.
 
 Nothing here keeps a client alive: connections are held weakly, so a dropped client (a LangChain
@@ -38,7 +39,7 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -46,7 +47,9 @@ from urllib.parse import urlsplit
 from azoai import __version__
 from azoai.io import _httpx
 from azoai.io.auth import Auth, BearerKeyAuth, build_auth
-from azoai.pipeline.pacing import Pacer
+
+# SSE framing is pure and lives in the wire layer; re-exported for the client.
+from azoai.wire.sse import LineSplitter, SSEDecoder, TooLarge, aiter_sse, iter_sse
 
 if TYPE_CHECKING:
     import asyncio
@@ -484,7 +487,7 @@ def _pool_key(base: str) -> tuple[Any, ...]:
 
 
 class Connection:
-    """Credential state (token cache) and quota pacers for one endpoint + credential, and the
+    """Credential state (token cache) for one endpoint + credential, and the
     HTTP clients its requests use: the user's, or its origin's shared socket pool."""
 
     def __init__(
@@ -509,15 +512,6 @@ class Connection:
         self._user_sync = http_client
         self._user_async = http_async_client
         self._lock = threading.Lock()
-        self._pacers: dict[str, Pacer] = {}
-
-    def pacer(self, deployment: str) -> Pacer:
-        """The quota pacer for one deployment, shared by every client on this connection."""
-        with self._lock:
-            p = self._pacers.get(deployment)
-            if p is None:
-                p = self._pacers[deployment] = Pacer()
-            return p
 
     def sync_client(self) -> httpx.Client:
         if self._user_sync is not None:
@@ -675,14 +669,6 @@ async def arelease(conn: Connection, holder: Any = None) -> bool:
 # --- bodies -------------------------------------------------------------------------------------
 
 
-class TooLarge(Exception):
-    """A body or stream line went past its limit (the client turns it into a typed error)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"more than {limit} bytes")
-
-
 class Undecodable(Exception):
     """A body that does not decode: corrupt compressed data, or an encoding not asked for."""
 
@@ -804,118 +790,3 @@ async def aread_body(resp: httpx.Response, limit: int) -> bytes:
     if tail:
         out.add(tail)
     return out.parts[0] if len(out.parts) == 1 else b"".join(out.parts)
-
-
-class LineSplitter:
-    """Splits decoded stream bytes into lines (``\\n``, ``\\r\\n`` or ``\\r``, as SSE allows),
-    raising :class:`TooLarge` when one line, or one event's lines together, exceed ``limit``."""
-
-    __slots__ = ("cr", "event", "limit", "pending", "size")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.pending: list[bytes] = []
-        self.size = 0  # bytes in pending
-        self.event = 0  # bytes in the lines of the event being read
-        self.cr = False  # the last line ended with "\r": a "\n" opening the next data is its end
-
-    def feed(self, data: bytes) -> list[bytes]:
-        if self.cr:
-            self.cr = False
-            if data[:1] == b"\n":
-                data = data[1:]
-        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        if last < 0:
-            self.size += len(data)
-            if self.size > self.limit or self.event + self.size > self.limit:
-                raise TooLarge(self.limit)
-            if data:
-                self.pending.append(data)
-            return []
-        head, tail = data[: last + 1], data[last + 1 :]
-        if self.pending:
-            self.pending.append(head)
-            head = b"".join(self.pending)
-        self.cr = head[-1:] == b"\r"
-        lines = head.splitlines()
-        self.pending = [tail] if tail else []
-        self.size = len(tail)
-        event = self.event
-        for line in lines:
-            if line:
-                event += len(line)
-                if event > self.limit:
-                    raise TooLarge(self.limit)
-            else:
-                event = 0
-        self.event = event
-        if self.size > self.limit:
-            raise TooLarge(self.limit)
-        return lines
-
-    def flush(self) -> list[bytes]:
-        if not self.pending:
-            return []
-        line = b"".join(self.pending)
-        self.pending = []
-        return [line]
-
-
-# --- server-sent events -------------------------------------------------------------------------
-
-
-class _SSE:
-    """Incremental SSE decoder: yields the ``data`` of each event (multi-line data joined)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self) -> None:
-        self.data: list[str] = []
-
-    def feed(self, line: str) -> str | None:
-        if not line:
-            if self.data:
-                out = "\n".join(self.data)
-                self.data = []
-                return out
-            return None
-        if line[0] == ":":
-            return None
-        if line.startswith("data:"):
-            value = line[5:]
-            self.data.append(value[1:] if value.startswith(" ") else value)
-        # "event:", "id:", "retry:" and unknown fields carry nothing the dialects need
-        return None
-
-    def flush(self) -> str | None:
-        if self.data:
-            out = "\n".join(self.data)
-            self.data = []
-            return out
-        return None
-
-
-SSEDecoder = _SSE
-
-
-def iter_sse(lines: Iterable[str]) -> Iterator[str]:
-    """The ``data`` payloads of an SSE stream, in order."""
-    sse = _SSE()
-    for line in lines:
-        out = sse.feed(line.rstrip("\r"))
-        if out is not None:
-            yield out
-    tail = sse.flush()
-    if tail is not None:
-        yield tail
-
-
-async def aiter_sse(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    sse = _SSE()
-    async for line in lines:
-        out = sse.feed(line.rstrip("\r"))
-        if out is not None:
-            yield out
-    tail = sse.flush()
-    if tail is not None:
-        yield tail

@@ -13,7 +13,7 @@ Using it: ``Client(api="responses", transport="websocket", ...)`` (the adapters:
 Only the Responses API, which Azure serves on the v1 route, can use it: anything else is a
 :class:`~azoai.errors.ConfigError` naming the fix. It needs openai>=3, whose
 ``client.responses.connect()`` opens the socket, and the ``websockets`` package
-(``pip install "openai[realtime]>=3"``); openai is imported only when a socket is first needed.
+(``pip install "azoai[websocket]"``); openai is imported only when a socket is first needed.
 
 The sockets
 -----------
@@ -89,7 +89,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from azoai.client import CallOptions, _Attempts, _Call, _StreamState
 from azoai.errors import (
     APIConnectionError,
     AzoaiError,
@@ -100,6 +99,9 @@ from azoai.errors import (
     kept_headers,
 )
 from azoai.io.http import USER_AGENT
+from azoai.io.transport import Status
+from azoai.pipeline.policy import Attempts, Call, CallOptions
+from azoai.pipeline.streaming import StreamState as _StreamState
 from azoai.wire import responses
 from azoai.wire.common import dumps, loads
 from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
@@ -119,7 +121,8 @@ _SUCCESS = frozenset({"response.completed", "response.incomplete"})
 _HISTORY = 32  # conversations kept for previous_response_not_found retries
 _CLOSE_TIMEOUT = 2.0
 _MAX_ROTATIONS = 3  # connection-limit reconnects for one call
-_FIX_UPGRADE = 'upgrade the SDK: pip install "openai[realtime]>=3" (or use transport="http")'
+# openai is not a dependency of the core: the websocket extra brings it (openai>=3, websockets).
+_FIX_UPGRADE = 'pip install "azoai[websocket]" (openai>=3 with websockets), or use transport="http"'
 
 
 class WebSocketBusyError(AzoaiError):
@@ -225,7 +228,12 @@ def _check_query_key_logging() -> None:
     """openai 2.x logs the WebSocket URL, query string and all, at DEBUG from its own logger
     (``Connecting to ...?api-key=...``); azoai cannot redact another library's records without
     patching its logging, so a key in the query needs an SDK that does not log it."""
-    import openai
+    try:
+        import openai
+    except ImportError:
+        raise ConfigError(
+            "transport='websocket' needs the openai package", setting="transport", fix=_FIX_UPGRADE
+        ) from None
 
     major = str(getattr(openai, "__version__", "0")).split(".", 1)[0]
     if not major.isdigit() or int(major) < 3:
@@ -415,7 +423,7 @@ class _Handshake:
 class _Plan:
     """One request, built once: the body as the caller meant it and the keys of its items."""
 
-    call: _Call
+    call: Call
     body: dict[str, Any]
     items: list[dict[str, Any]]
     keys: list[Any]
@@ -462,7 +470,7 @@ class _Turn:
         model: str | None,
         options: CallOptions,
         pool: _Pool,
-        attempts: _Attempts,
+        attempts: Attempts,
         timeout: float,
         replayable: bool,
     ) -> None:
@@ -664,7 +672,7 @@ class WebSocketTransport:
             items = []
         keys, positions = _keys(items)
         previous = body.get("previous_response_id")
-        call = _Call(res.deployment, "responses", self._url(), b"", info, True, notes)
+        call = Call(res.deployment, "responses", self._url(), b"", info, True, notes)
         return _Plan(call, body, items, keys, positions, previous if previous else None)
 
     def _url(self) -> str:
@@ -682,7 +690,7 @@ class WebSocketTransport:
         opts = options or CallOptions()
         t = self.client.settings.timeout
         timeout = (opts.timeout or t.read) if replayable else t.stream_idle
-        attempts = _Attempts(self.client, plan.call, opts)
+        attempts = self.client._attempts(plan.call, opts)
         return _Turn(
             plan,
             request,
@@ -1008,14 +1016,18 @@ class WebSocketTransport:
                 )
                 turn.fresh = True
                 return "resend"
-            err = turn.attempts.status_error(status, dumps({"error": dict(err_obj)}), {}, {})
+            err = turn.attempts.status_error(
+                Status(status, dumps({"error": dict(err_obj)}), {}, {})
+            )
             assert err is not None
             err.fix = (
                 "Azure keeps a response only on the socket that created it unless it was stored: "
                 "send the full conversation without previous_response_id, or use store=True"
             )
             raise err
-        err = turn.attempts.status_error(status, dumps({"error": dict(err_obj)}), {}, turn.auth)
+        err = turn.attempts.status_error(
+            Status(status, dumps({"error": dict(err_obj)}), {}, turn.auth)
+        )
         if err is None:
             return "reconnect"  # a 401 a fresh token may fix: new credential, new socket
         if started and not turn.replayable:
@@ -1043,7 +1055,7 @@ class WebSocketTransport:
                 return sock
             except _Refused as exc:
                 self._discard(turn.pool, sock)
-                err = turn.attempts.status_error(exc.status, exc.body, exc.headers, auth)
+                err = turn.attempts.status_error(Status(exc.status, exc.body, exc.headers, auth))
                 if err is None:
                     continue
                 time.sleep(turn.attempts.next_delay(err))
@@ -1069,7 +1081,7 @@ class WebSocketTransport:
                 return sock
             except _Refused as exc:
                 await self._adiscard(turn.pool, sock)
-                err = turn.attempts.status_error(exc.status, exc.body, exc.headers, auth)
+                err = turn.attempts.status_error(Status(exc.status, exc.body, exc.headers, auth))
                 if err is None:
                     continue
                 await asyncio.sleep(turn.attempts.next_delay(err))

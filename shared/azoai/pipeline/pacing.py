@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Mapping
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "pacer_for"]
 
 _SLACK = 0.5  # refills are floating point: forgive rounding
 _MIN_WAIT = 0.001
@@ -272,3 +273,20 @@ async def _asleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+_pacers: weakref.WeakKeyDictionary[object, dict[str, Pacer]] = weakref.WeakKeyDictionary()
+_pacers_lock = threading.Lock()
+
+
+def pacer_for(owner: object, deployment: str) -> Pacer:
+    """The quota pacer for one deployment of ``owner`` (a pooled connection: every client on it
+    shares its pacers), created on first use and forgotten with the owner."""
+    with _pacers_lock:
+        per = _pacers.get(owner)
+        if per is None:
+            per = _pacers[owner] = {}
+        p = per.get(deployment)
+        if p is None:
+            p = per[deployment] = Pacer()
+        return p

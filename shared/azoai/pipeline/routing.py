@@ -20,29 +20,56 @@ import logging
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from azoai.config.routes import RouteSpec, fallback_settings
-from azoai.errors import APIConnectionError, AzoaiError, ConfigError, TimeoutError
+from azoai.errors import AzoaiError, ConfigError
+from azoai.io.transport import Failed, Ok, Outcome
+from azoai.pipeline.loop import arun, run
+from azoai.pipeline.policy import DEFAULT_OPTIONS, FAILOVER_STATUSES, CallOptions, retryable
 from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
 
 if TYPE_CHECKING:
-    from azoai.client import CallOptions, Client
+    from azoai.config.settings import Settings
 
-__all__ = ["Router"]
+__all__ = ["FAILOVER_STATUSES", "Failover", "Router", "Target"]
 
 log = logging.getLogger("azoai.routing")
 
-FAILOVER_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+class Target(Protocol):
+    """What a route sends to: a client for one target's settings (``azoai.client.Client``)."""
+
+    settings: Settings
+
+    def chat(
+        self, request: ChatRequest, *, model: str | None = ..., options: CallOptions | None = ...
+    ) -> ChatResult: ...
+
+    async def achat(
+        self, request: ChatRequest, *, model: str | None = ..., options: CallOptions | None = ...
+    ) -> ChatResult: ...
+
+    def stream(
+        self, request: ChatRequest, *, model: str | None = ..., options: CallOptions | None = ...
+    ) -> Iterator[StreamDelta]: ...
+
+    def astream(
+        self, request: ChatRequest, *, model: str | None = ..., options: CallOptions | None = ...
+    ) -> AsyncIterator[StreamDelta]: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class _Slot:
     __slots__ = ("client", "cool_until", "deployment", "fallback", "name", "weight")
 
     def __init__(
-        self, client: Client, deployment: str, name: str, weight: float, fallback: bool
+        self, client: Target, deployment: str, name: str, weight: float, fallback: bool
     ) -> None:
         self.client = client
         self.deployment = deployment
@@ -53,17 +80,69 @@ class _Slot:
 
 
 def _fails_over(err: AzoaiError) -> bool:
-    return (
-        isinstance(err, APIConnectionError | TimeoutError) or err.status_code in FAILOVER_STATUSES
-    )
+    return retryable(err)  # the same statuses: FAILOVER_STATUSES is RETRY_STATUSES
+
+
+class Failover:
+    """The request loop's policy over a route's targets (see the module docstring): each round
+    tries the healthy targets in order, a failure that may succeed elsewhere cools its target and
+    moves on at once, and between rounds the loop waits for the first target to recover."""
+
+    __slots__ = ("current", "last", "queue", "round", "router")
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.round = 0
+        self.queue: list[_Slot] | None = None
+        self.current: _Slot | None = None
+        self.last: AzoaiError | None = None
+
+    def start(self) -> float | None:
+        if self.queue is None:
+            self.queue = self.router._order()
+        if self.queue:
+            self.current = self.queue.pop(0)
+            return None
+        self.queue = None
+        self.round += 1
+        router = self.router
+        if self.round >= router._rounds():
+            raise router._exhausted(self.last)
+        wait = router._wait_time(router.slots[0].client.settings.retry.max_retry_after)
+        if wait is None:
+            raise router._exhausted(self.last)
+        return wait
+
+    async def astart(self) -> float | None:
+        return self.start()
+
+    def decide(self, outcome: Outcome) -> float | None:
+        if isinstance(outcome, Ok):
+            return None
+        assert isinstance(outcome, Failed) and self.current is not None
+        err = outcome.error
+        if not _fails_over(err):
+            raise err
+        self.router._cool(self.current, err)
+        self.last = err
+        return 0.0
+
+    def abandon(self) -> None:
+        pass
 
 
 class Router:
-    """Runs calls for one route over its targets (see the module docstring)."""
+    """Runs calls for one route over its targets (see the module docstring). ``make_client``
+    builds the client for a target's settings; ``owner`` serves targets that need no settings
+    of their own."""
 
-    def __init__(self, owner: Client, name: str, spec: RouteSpec) -> None:
-        from azoai.client import Client
-
+    def __init__(
+        self,
+        owner: Target,
+        name: str,
+        spec: RouteSpec,
+        make_client: Callable[[Settings], Target],
+    ) -> None:
         self.name = name
         self.spec = spec
         self._lock = threading.Lock()
@@ -99,15 +178,7 @@ class Router:
                     fix="give the target api_key_env (the variable holding that resource's key), or use Entra ID auth",
                 )
             settings = replace(settings, **changes)
-            client = (
-                owner
-                if settings is base
-                else Client(
-                    settings,
-                    http_client=owner._http_client,
-                    http_async_client=owner._http_async_client,
-                )
-            )
+            client = owner if settings is base else make_client(settings)
             label = t.name or (
                 f"{settings.endpoint.host}/{t.deployment}"
                 if t.endpoint or t.base_url
@@ -154,9 +225,7 @@ class Router:
 
     @staticmethod
     def _no_retry(options: CallOptions | None) -> CallOptions:
-        from azoai.client import CallOptions
-
-        return replace(options or CallOptions(), max_retries=0)
+        return replace(options or DEFAULT_OPTIONS, max_retries=0)
 
     @staticmethod
     def _for(slot: _Slot, options: CallOptions) -> CallOptions:
@@ -174,116 +243,94 @@ class Router:
             fix="wait, or add targets to the route",
         )
 
-    # -- calls -----------------------------------------------------------------------------------
+    # -- calls: each target is tried with its own retries off; the loop fails over ----------
 
     def chat(self, request: ChatRequest, options: CallOptions | None) -> ChatResult:
         opts = self._no_retry(options)
-        last: AzoaiError | None = None
-        for _ in range(self._rounds()):
-            for slot in self._order():
-                try:
-                    result = slot.client.chat(
-                        request, model=slot.deployment, options=self._for(slot, opts)
-                    )
-                except AzoaiError as err:
-                    if not _fails_over(err):
-                        raise
-                    self._cool(slot, err)
-                    last = err
-                    continue
-                result.target = slot.name
-                return result
-            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
-            if wait is None:
-                break
-            time.sleep(wait)
-        raise self._exhausted(last)
+        policy = Failover(self)
+
+        def send() -> Outcome:
+            slot = policy.current
+            assert slot is not None
+            try:
+                result = slot.client.chat(
+                    request, model=slot.deployment, options=self._for(slot, opts)
+                )
+            except AzoaiError as err:
+                return Failed(err)
+            result.target = slot.name
+            return Ok(result, {})
+
+        return run(policy, send)  # type: ignore[no-any-return]
 
     async def achat(self, request: ChatRequest, options: CallOptions | None) -> ChatResult:
-        import asyncio
-
         opts = self._no_retry(options)
-        last: AzoaiError | None = None
-        for _ in range(self._rounds()):
-            for slot in self._order():
-                try:
-                    result = await slot.client.achat(
-                        request, model=slot.deployment, options=self._for(slot, opts)
-                    )
-                except AzoaiError as err:
-                    if not _fails_over(err):
-                        raise
-                    self._cool(slot, err)
-                    last = err
-                    continue
-                result.target = slot.name
-                return result
-            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
-            if wait is None:
-                break
-            await asyncio.sleep(wait)
-        raise self._exhausted(last)
+        policy = Failover(self)
+
+        async def send() -> Outcome:
+            slot = policy.current
+            assert slot is not None
+            try:
+                result = await slot.client.achat(
+                    request, model=slot.deployment, options=self._for(slot, opts)
+                )
+            except AzoaiError as err:
+                return Failed(err)
+            result.target = slot.name
+            return Ok(result, {})
+
+        return await arun(policy, send)  # type: ignore[no-any-return]
 
     def stream(self, request: ChatRequest, options: CallOptions | None) -> Iterator[StreamDelta]:
         opts = self._no_retry(options)
-        last: AzoaiError | None = None
-        for _ in range(self._rounds()):
-            for slot in self._order():
-                gen = slot.client.stream(
-                    request, model=slot.deployment, options=self._for(slot, opts)
-                )
-                try:
-                    first = next(gen)
-                except StopIteration:
-                    return
-                except AzoaiError as err:
-                    if not _fails_over(err):
-                        raise
-                    self._cool(slot, err)
-                    last = err
-                    continue
-                first.target = slot.name
-                yield first
-                yield from gen  # after the first chunk, errors are the caller's
-                return
-            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
-            if wait is None:
-                break
-            time.sleep(wait)
-        raise self._exhausted(last)
+        policy = Failover(self)
+
+        def send() -> Outcome:
+            slot = policy.current
+            assert slot is not None
+            gen = slot.client.stream(request, model=slot.deployment, options=self._for(slot, opts))
+            try:
+                first = next(gen)
+            except StopIteration:
+                return Ok(None, {})
+            except AzoaiError as err:
+                return Failed(err)
+            first.target = slot.name
+            return Ok((first, gen), {})
+
+        started = run(policy, send)
+        if started is None:
+            return
+        first, gen = started
+        yield first
+        yield from gen  # after the first chunk, errors are the caller's
 
     async def astream(
         self, request: ChatRequest, options: CallOptions | None
     ) -> AsyncIterator[StreamDelta]:
-        import asyncio
-
         opts = self._no_retry(options)
-        last: AzoaiError | None = None
-        for _ in range(self._rounds()):
-            for slot in self._order():
-                gen = slot.client.astream(
-                    request, model=slot.deployment, options=self._for(slot, opts)
-                )
-                try:
-                    first = await anext(gen)
-                except StopAsyncIteration:
-                    return
-                except AzoaiError as err:
-                    if not _fails_over(err):
-                        raise
-                    self._cool(slot, err)
-                    last = err
-                    continue
-                first.target = slot.name
-                yield first
-                async for delta in gen:
-                    yield delta
-                return
-            wait = self._wait_time(self.slots[0].client.settings.retry.max_retry_after)
-            if wait is None:
-                break
-            await asyncio.sleep(wait)
-        raise self._exhausted(last)
+        policy = Failover(self)
+
+        async def send() -> Outcome:
+            slot = policy.current
+            assert slot is not None
+            gen = slot.client.astream(request, model=slot.deployment, options=self._for(slot, opts))
+            try:
+                first = await anext(gen)
+            except StopAsyncIteration:
+                return Ok(None, {})
+            except AzoaiError as err:
+                return Failed(err)
+            first.target = slot.name
+            return Ok((first, gen), {})
+
+        started = await arun(policy, send)
+        if started is None:
+            return
+        first, gen = started
+        yield first
+        async for delta in gen:
+            yield delta
 
     def close(self) -> None:
         for s in self.slots:

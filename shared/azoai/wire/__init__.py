@@ -1,7 +1,9 @@
 """The neutral call model and the wire dialects (Chat Completions, Responses)."""
 
-from azoai.wire.common import StreamAccumulator, parse_tool_arguments
+from azoai.wire.common import parse_tool_arguments
+from azoai.wire.filters import filter_records, openai_filter_fields
 from azoai.wire.schema import strict_json_schema
+from azoai.wire.stream import StreamAccumulator
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -41,6 +43,8 @@ __all__ = [
     "ToolCallChunk",
     "ToolSpec",
     "Usage",
+    "filter_records",
+    "openai_filter_fields",
     "parse_tool_arguments",
     "strict_json_schema",
 ]

@@ -1,4 +1,5 @@
-"""Pieces both dialects share: JSON parsing, tool-argument parsing, stream accumulation."""
+"""Pieces both dialects share: JSON parsing, tool-argument parsing (stream accumulation is
+:mod:`azoai.wire.stream`)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,9 @@ from typing import Any
 
 import jiter
 
-from azoai.content_filter import ContentFilterResults
 from azoai.errors import InvalidResponseError
-from azoai.wire.types import (
-    ChatResult,
-    Message,
-    ReasoningItem,
-    StreamDelta,
-    ToolCall,
-    Usage,
-)
 
-__all__ = ["StreamAccumulator", "dumps", "loads", "parse_tool_arguments"]
+__all__ = ["dumps", "loads", "parse_tool_arguments"]
 
 
 def loads(data: bytes | str) -> Any:
@@ -158,111 +150,3 @@ def tool_choice_name(choice: str | bool | None, names: set[str]) -> tuple[str | 
 
 def int_or_zero(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-class StreamAccumulator:
-    """Folds stream deltas into the :class:`ChatResult` a non-streamed call would have returned.
-
-    Tool-call fragments are joined by index and their arguments parsed once at the end."""
-
-    def __init__(self, *, deployment: str | None = None, api: str = "chat") -> None:
-        self.deployment = deployment
-        self.api = api
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.calls: dict[int, dict[str, Any]] = {}
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
-        self.response_id: str | None = None
-        self.model: str | None = None
-        self.system_fingerprint: str | None = None
-        self.content_filter: list[ContentFilterResults] = []
-        self.reasoning_items: list[ReasoningItem] = []
-        self.headers: dict[str, str] = {}
-        self.target: str | None = None
-        self.logprobs: list[dict[str, Any]] | None = None
-        self.model_version: str | None = None
-
-    def add(self, delta: StreamDelta) -> None:
-        if delta.text:
-            self.text.append(delta.text)
-        if delta.reasoning_text:
-            self.reasoning.append(delta.reasoning_text)
-        for chunk in delta.tool_calls:
-            slot = self.calls.setdefault(chunk.index, {"id": None, "name": None, "args": []})
-            if chunk.id:
-                slot["id"] = chunk.id
-            if chunk.name:
-                slot["name"] = chunk.name
-            if chunk.arguments:
-                slot["args"].append(chunk.arguments)
-        if delta.usage is not None:
-            self.usage = delta.usage
-        if delta.finish_reason is not None:
-            self.finish_reason = delta.finish_reason
-        if delta.response_id and not self.response_id:
-            self.response_id = delta.response_id
-        if delta.model and not self.model:
-            self.model = delta.model
-        if delta.system_fingerprint:
-            self.system_fingerprint = delta.system_fingerprint
-        if delta.content_filter:
-            self.content_filter.extend(delta.content_filter)
-        if delta.reasoning_items:
-            self.reasoning_items.extend(delta.reasoning_items)
-        if delta.headers:
-            self.headers.update(delta.headers)
-        if delta.target:
-            self.target = delta.target
-        if delta.model_version and not self.model_version:
-            self.model_version = delta.model_version
-        if delta.logprobs:
-            if self.logprobs is None:
-                self.logprobs = []
-            self.logprobs.extend(delta.logprobs)
-
-    @property
-    def partial_text(self) -> str:
-        return "".join(self.text)
-
-    def tool_calls(self) -> list[ToolCall]:
-        out = []
-        for index in sorted(self.calls):
-            slot = self.calls[index]
-            args, raw, error = parse_tool_arguments("".join(slot["args"]))
-            out.append(
-                ToolCall(
-                    id=slot["id"] or f"call_{index}",
-                    name=slot["name"] or "",
-                    arguments=args,
-                    raw_arguments=raw,
-                    error=error,
-                )
-            )
-        return out
-
-    def result(self) -> ChatResult:
-        reasoning = list(self.reasoning_items)
-        if self.reasoning and not reasoning:
-            reasoning = [ReasoningItem(id="", summary=["".join(self.reasoning)])]
-        message = Message(
-            role="assistant",
-            content="".join(self.text),
-            tool_calls=self.tool_calls(),
-            reasoning=reasoning,
-        )
-        return ChatResult(
-            message=message,
-            finish_reason=self.finish_reason,
-            usage=self.usage,
-            model=self.model,
-            deployment=self.deployment,
-            response_id=self.response_id,
-            system_fingerprint=self.system_fingerprint,
-            content_filter=list(self.content_filter),
-            headers=dict(self.headers),
-            api=self.api,
-            target=self.target,
-            logprobs=self.logprobs,
-            model_version=self.model_version,
-        )

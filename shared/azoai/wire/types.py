@@ -274,6 +274,7 @@ class StreamDelta:
     logprobs: list[dict[str, Any]] | None = None
     model_version: str | None = None  # on the delta that first names the model
     raw: Any = None  # the decoded chunk or event this delta came from
+    deployment: str | None = None  # on the first delta: the deployment the stream went to
 
 
 @dataclass(slots=True, repr=False)

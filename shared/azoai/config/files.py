@@ -1,0 +1,93 @@
+"""The TOML config file: which one is read (``config_file=``, else ``AZOAI_CONFIG``, else
+``./azoai.toml`` when it exists), and its keys checked so that a typo fails with the known keys
+instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from azoai.config.policies import Limits, RetryPolicy, Timeouts, number_table
+from azoai.errors import ConfigError
+
+__all__ = ["RETRY_KEYS", "config_path", "read_config"]
+
+TOP_KEYS = {
+    "endpoint", "resource_name", "custom_endpoint", "api", "route", "api_version", "deployment",
+    "model", "model_version", "strict", "check_api_version", "default_headers",
+    "auth", "deployment_map", "deployments", "discovery", "retry", "timeout", "routes",
+    "transport", "websocket", "limits",
+}  # fmt: skip
+AUTH_KEYS = {"mode", "api_key", "token", "client_id", "tenant_id", "client_secret", "scope"}
+RETRY_KEYS = {f.name for f in fields(RetryPolicy)}
+TIMEOUT_KEYS = {f.name for f in fields(Timeouts)}
+LIMIT_KEYS = {f.name for f in fields(Limits)}
+
+
+def config_path(
+    config_file: str | os.PathLike[str] | None, environ: Mapping[str, str]
+) -> Path | None:
+    """The file to read: ``config_file`` ("" for none), else ``AZOAI_CONFIG``, else
+    ``./azoai.toml`` when it exists."""
+    if config_file is not None:
+        if str(config_file) == "":
+            return None
+        p = Path(config_file)
+        if not p.is_file():
+            raise ConfigError(f"config_file {str(p)!r} does not exist", setting="config_file")
+        return p
+    from_env = environ.get("AZOAI_CONFIG")
+    if from_env:
+        p = Path(from_env)
+        if not p.is_file():
+            raise ConfigError(
+                f"AZOAI_CONFIG points to {from_env!r}, which does not exist", setting="AZOAI_CONFIG"
+            )
+        return p
+    local = Path("azoai.toml")
+    return local if local.is_file() else None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The file's settings (a lone ``[azoai]`` table is unwrapped), every key checked."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read config file {str(path)!r}: {exc}", setting="config_file"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {str(path)!r} is not valid TOML: {exc}", setting="config_file"
+        ) from None
+    if "azoai" in data and isinstance(data["azoai"], dict) and len(data) == 1:
+        data = data["azoai"]
+    _check_keys(data, TOP_KEYS, str(path), "")
+    for section, allowed in (
+        ("auth", AUTH_KEYS),
+        ("retry", RETRY_KEYS),
+        ("timeout", TIMEOUT_KEYS),
+        ("limits", LIMIT_KEYS),
+    ):
+        if section in data:
+            if not isinstance(data[section], dict):
+                raise ConfigError(f"[{section}] in {str(path)!r} must be a table", setting=section)
+            _check_keys(data[section], allowed, str(path), f"{section}.")
+            if section != "auth":
+                number_table(data[section], section)
+    return data
+
+
+def _check_keys(data: Mapping[str, Any], allowed: set[str], path: str, prefix: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(prefix + k for k in unknown)} in config file {path!r}; "
+            f"known keys: {', '.join(sorted(prefix + k for k in allowed))}",
+            setting=prefix + unknown[0],
+        )
