@@ -485,13 +485,24 @@ class StreamState:
 
     __slots__ = ("acc", "model_version", "reasoning_streamed")
 
-    def __init__(self, *, deployment: str | None, model_version: str | None = None) -> None:
+    def __init__(self, *, deployment: str | None = None, model_version: str | None = None) -> None:
+        # The deployment is a fallback: the core puts the one it resolved on the first delta.
         self.acc = StreamAccumulator(deployment=deployment)
         self.model_version = model_version
         self.reasoning_streamed = False
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
-        if self.acc.add(delta):
+        """Fold ``delta`` into ``acc`` and present it."""
+        return self.present(delta, self.acc.add(delta))
+
+    def present(self, delta: StreamDelta, plain: bool | None = None) -> AIMessageChunk | None:
+        """The chunk for a delta already folded into ``acc`` (by the core, which was given
+        ``acc`` as ``into=``); ``plain`` as :meth:`StreamAccumulator.add` returned it."""
+        if plain is None:
+            plain = not (
+                delta.tool_calls or delta.reasoning_text or delta.reasoning_items or delta.logprobs
+            )
+        if plain:
             # Text and metadata only, nearly every chunk: the message with no empty extras to
             # validate (the same message the general path builds).
             if not delta.text:

@@ -9,7 +9,6 @@ messages, tools and outputs (see :mod:`langchain_azoai._convert`) and wires call
 
 from __future__ import annotations
 
-import asyncio
 import json
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -41,7 +40,7 @@ from langchain_azoai import _convert
 from langchain_azoai._settings import build_settings, choose_api, make_client
 
 if TYPE_CHECKING:
-    from azoai.io.websocket import WebSocketSession
+    from azoai.pipeline.websocket import WebSocketSession
 
 __all__ = ["AzureChatOpenAI"]
 
@@ -597,15 +596,6 @@ class AzureChatOpenAI(BaseChatModel):
     def _options(self) -> CallOptions | None:
         return CallOptions(return_filtered=True) if self.return_filtered else None
 
-    def _deployment(self, model: str | None) -> str:
-        return self.client.resolve(model).deployment
-
-    async def _adeployment(self, model: str | None) -> str:
-        if self._core_settings.discovery is not None:
-            # Resolving may list deployments over blocking HTTP: keep it off the event loop.
-            return await asyncio.to_thread(self._deployment, model)
-        return self._deployment(model)
-
     # --- invoke --------------------------------------------------------------------------------
 
     def _to_chat_result(self, result: WireResult) -> ChatResult:
@@ -659,11 +649,13 @@ class AzureChatOpenAI(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         request, model = self._request(messages, stop, kwargs)
-        state = _convert.StreamState(
-            deployment=self._deployment(model), model_version=self.model_version
-        )
-        for delta in self.client.stream(request, model=model, options=self._options):
-            message = state.chunk(delta)
+        # The core folds each delta into the state's accumulator (once) and puts the deployment
+        # it resolved on the first one.
+        state = _convert.StreamState(model_version=self.model_version)
+        for delta in self.client.stream(
+            request, model=model, options=self._options, into=state.acc
+        ):
+            message = state.present(delta)
             if message is None:
                 continue
             chunk = ChatGenerationChunk(message=message)
@@ -685,11 +677,13 @@ class AzureChatOpenAI(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         request, model = self._request(messages, stop, kwargs)
-        state = _convert.StreamState(
-            deployment=await self._adeployment(model), model_version=self.model_version
-        )
-        async for delta in self.client.astream(request, model=model, options=self._options):
-            message = state.chunk(delta)
+        # The core folds each delta into the state's accumulator (once) and puts the deployment
+        # it resolved on the first one.
+        state = _convert.StreamState(model_version=self.model_version)
+        async for delta in self.client.astream(
+            request, model=model, options=self._options, into=state.acc
+        ):
+            message = state.present(delta)
             if message is None:
                 continue
             chunk = ChatGenerationChunk(message=message)

@@ -350,15 +350,25 @@ class StreamFolder:
 
     __slots__ = ("acc", "text")
 
-    def __init__(self, *, deployment: str | None, api: str) -> None:
+    def __init__(self, *, deployment: str | None = None, api: str) -> None:
+        # The deployment is a fallback: the core puts the one it resolved on the first delta.
         self.acc = StreamAccumulator(deployment=deployment, api=api)
         # The cumulative text LlamaIndex puts in every response's message: kept as one string
         # (not joined from the accumulator's parts on every chunk).
         self.text = ""
 
     def add(self, delta: StreamDelta) -> ChatResponse:
+        """Fold ``delta`` into ``acc`` and present it."""
+        return self.present(delta, self.acc.add(delta))
+
+    def present(self, delta: StreamDelta, plain: bool | None = None) -> ChatResponse:
+        """The response for a delta already folded into ``acc`` (by the core, which was given
+        ``acc`` as ``into=``); ``plain`` as :meth:`StreamAccumulator.add` returned it."""
         acc = self.acc
-        plain = acc.add(delta)
+        if plain is None:
+            plain = not (
+                delta.tool_calls or delta.reasoning_text or delta.reasoning_items or delta.logprobs
+            )
         if delta.text:
             self.text += delta.text
         if plain and acc.finish_reason is None and not acc.calls and not acc.reasoning:

@@ -418,8 +418,9 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
             additional_kwargs=response_kwargs(result),
         )
 
-    def _folder(self, client: Client, model: str | None) -> StreamFolder:
-        return StreamFolder(deployment=client.resolve(model).deployment, api=self.settings.api)
+    def _folder(self) -> StreamFolder:
+        # No deployment lookup here: the core puts the one it resolved on the first delta.
+        return StreamFolder(api=self.settings.api)
 
     # -- chat ------------------------------------------------------------------------------------
 
@@ -447,9 +448,9 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         def gen() -> Generator[ChatResponse, None, None]:
             client, owned = self._call_client()
             try:
-                folder = self._folder(client, model)
-                for delta in client.stream(request, model=model, options=options):
-                    yield folder.add(delta)
+                folder = self._folder()
+                for delta in client.stream(request, model=model, options=options, into=folder.acc):
+                    yield folder.present(delta)
                 self._track(folder.acc.response_id)
             finally:
                 if owned:
@@ -485,9 +486,11 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             client, owned = self._call_client()
             try:
-                folder = self._folder(client, model)
-                async for delta in client.astream(request, model=model, options=options):
-                    yield folder.add(delta)
+                folder = self._folder()
+                async for delta in client.astream(
+                    request, model=model, options=options, into=folder.acc
+                ):
+                    yield folder.present(delta)
                 self._track(folder.acc.response_id)
             finally:
                 if owned:

@@ -41,7 +41,10 @@ def test_mypy_strict_on_the_core_and_checked_adapters() -> None:
 def test_import_contracts() -> None:
     """pyproject's [tool.importlinter] contracts: the emulator and the product import nothing
     from each other (the CLI and demo aside), the adapters are independent, the core imports no
-    framework. This checkout's packages come first on the path, whatever else is installed."""
+    framework, and the core's layers (cli/doctor/demo, client/embeddings, pipeline, io, wire,
+    config, errors) each import only those below them, imports inside functions included (so
+    the core has no import cycle). This checkout's packages come first on the path, whatever
+    else is installed."""
     src = os.pathsep.join([str(ROOT / "shared"), str(ROOT)])
     env = {
         **os.environ,

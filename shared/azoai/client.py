@@ -48,13 +48,15 @@ from azoai.pipeline.routing import Router
 from azoai.pipeline.streaming import StreamState, completion_filtered, model_version_of
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import dumps, loads
+from azoai.wire.stream import StreamAccumulator
 from azoai.wire.types import ChatRequest, ChatResult, EmbeddingResult, StreamDelta
 
 if TYPE_CHECKING:
     import httpx
 
     from azoai.embeddings import ProgressCallback
-    from azoai.io.websocket import WebSocketSession, WebSocketTransport
+    from azoai.io.websocket import WebSocketTransport
+    from azoai.pipeline.websocket import WebSocketCalls, WebSocketSession
 
 __all__ = ["CallOptions", "Client"]
 
@@ -66,6 +68,22 @@ _Attempts = Attempts
 _StreamState = StreamState
 _DEFAULT_OPTIONS = DEFAULT_OPTIONS
 __all_internal__ = (RETRY_STATUSES, model_version_of)
+
+
+def _folded(deltas: Iterator[StreamDelta], into: StreamAccumulator | None) -> Iterator[StreamDelta]:
+    """``deltas`` folded into ``into`` as they pass (a routed or WebSocket stream, whose inner
+    bookkeeping cannot see the route target or the caller's accumulator)."""
+    if into is None:
+        yield from deltas
+        return
+    try:
+        for delta in deltas:
+            into.add(delta)
+            yield delta
+    finally:
+        close = getattr(deltas, "close", None)
+        if close is not None:
+            close()  # a consumer that stops early closes the stream now, not at collection
 
 
 class Client:
@@ -172,12 +190,12 @@ class Client:
             settings, http_client=self._http_client, http_async_client=self._http_async_client
         )
 
-    def _websocket(self) -> WebSocketTransport | None:
-        """The Responses WebSocket transport when ``transport="websocket"`` or a
+    def _websocket(self) -> WebSocketCalls | None:
+        """Calls over the Responses WebSocket when ``transport="websocket"`` or a
         :meth:`websocket_session` is active here; ``None`` sends over HTTP."""
-        if self.settings.transport != "websocket" and "azoai.io.websocket" not in sys.modules:
+        if self.settings.transport != "websocket" and "azoai.pipeline.websocket" not in sys.modules:
             return None  # no session can be active: keep HTTP calls free of the import
-        from azoai.io.websocket import transport_for
+        from azoai.pipeline.websocket import transport_for
 
         return transport_for(self)
 
@@ -185,7 +203,7 @@ class Client:
         """A long-lived Responses WebSocket session for multi-turn use: its sockets stay open
         (whatever ``close_on_finish`` says) until it is closed, and while it is active (``with``
         / ``async with``) this client's calls go through it. See :mod:`azoai.io.websocket`."""
-        from azoai.io.websocket import WebSocketSession
+        from azoai.pipeline.websocket import WebSocketSession
 
         return WebSocketSession(self)
 
@@ -483,30 +501,39 @@ class Client:
     # -- streaming -------------------------------------------------------------------------------
 
     def stream(
-        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
+        self,
+        request: ChatRequest,
+        *,
+        model: str | None = None,
+        options: CallOptions | None = None,
+        into: StreamAccumulator | None = None,
     ) -> Iterator[StreamDelta]:
         """Stream a completion as :class:`StreamDelta` objects. The first delta carries the Azure
-        response headers; the last carries the finish reason (and usage). Until the first delta
-        arrives, a failure is retried (and a route fails over) like any request; after it, a
-        stream that ends before the model finished raises :class:`StreamInterruptedError` with
-        the text so far."""
+        response headers and the deployment (and, on a route, the target); the last carries the
+        finish reason (and usage). Until the first delta arrives, a failure is retried (and a
+        route fails over) like any request; after it, a stream that ends before the model
+        finished raises :class:`StreamInterruptedError` with the text so far.
+
+        ``into``: a :class:`~azoai.wire.StreamAccumulator` every delta is folded into before it
+        is yielded (the core's own bookkeeping uses it, so each delta is folded once); read what
+        the stream adds up to from it."""
         router = self._router(model)
         if router is not None:
-            yield from router.stream(request, options)
+            yield from _folded(router.stream(request, options), into)
             return
         ws = self._websocket()
         if ws is not None:
-            yield from ws.stream(request, model=model, options=options)
+            yield from _folded(ws.stream(request, model=model, options=options), into)
             return
         opts = options or DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=True)
         try:
-            started = self._start_stream(call, opts)
+            started = self._start_stream(call, opts, into)
         except UnsupportedParameterError as err:
             if not self._learn(call, err):
                 raise
             call = self._prepare(request, model, stream=True)
-            started = self._start_stream(call, opts)
+            started = self._start_stream(call, opts, into)
         opened, state, feed, first = started
         try:
             if first is not None:
@@ -524,7 +551,9 @@ class Client:
             opened.close()
         state.check_complete()
 
-    def _start_stream(self, call: Call, options: CallOptions) -> Any:
+    def _start_stream(
+        self, call: Call, options: CallOptions, into: StreamAccumulator | None = None
+    ) -> Any:
         """Open the stream and read up to its first delta under the retry policy: until then a
         failure (a cut stream included) is retried like any request."""
         http, req = self._transport, self._request(call, options)
@@ -534,7 +563,7 @@ class Client:
             if not isinstance(outcome, Ok):
                 return outcome
             opened: Opened = outcome.value
-            state = StreamState(call, options, kept_headers(opened.resp.headers))
+            state = StreamState(call, options, kept_headers(opened.resp.headers), into)
             feed = events(self.settings, opened)
             try:
                 for data in feed:
@@ -554,12 +583,19 @@ class Client:
         return run(self._attempts(call, options), send)
 
     async def astream(
-        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
+        self,
+        request: ChatRequest,
+        *,
+        model: str | None = None,
+        options: CallOptions | None = None,
+        into: StreamAccumulator | None = None,
     ) -> AsyncIterator[StreamDelta]:
-
+        """The async :meth:`stream`."""
         router = self._router(model)
         if router is not None:
             async for routed in router.astream(request, options):
+                if into is not None:
+                    into.add(routed)
                 yield routed
             return
         ws = self._websocket()
@@ -567,17 +603,19 @@ class Client:
             # aclosing: a consumer that stops early closes the socket now, not at collection
             async with contextlib.aclosing(ws.astream(request, model=model, options=options)) as s:
                 async for ws_delta in s:
+                    if into is not None:
+                        into.add(ws_delta)
                     yield ws_delta
             return
         opts = options or DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=True)
         try:
-            started = await self._astart_stream(call, opts)
+            started = await self._astart_stream(call, opts, into)
         except UnsupportedParameterError as err:
             if not self._learn(call, err):
                 raise
             call = await self._aprepare(request, model, stream=True)
-            started = await self._astart_stream(call, opts)
+            started = await self._astart_stream(call, opts, into)
         opened, state, feed, first = started
         try:
             if first is not None:
@@ -596,7 +634,9 @@ class Client:
             await opened.aclose()
         state.check_complete()
 
-    async def _astart_stream(self, call: Call, options: CallOptions) -> Any:
+    async def _astart_stream(
+        self, call: Call, options: CallOptions, into: StreamAccumulator | None = None
+    ) -> Any:
         http, req = self._transport, self._request(call, options)
 
         async def send() -> Outcome:
@@ -604,7 +644,7 @@ class Client:
             if not isinstance(outcome, Ok):
                 return outcome
             opened: Opened = outcome.value
-            state = StreamState(call, options, kept_headers(opened.resp.headers))
+            state = StreamState(call, options, kept_headers(opened.resp.headers), into)
             feed = aevents(self.settings, opened)
             try:
                 async for data in feed:

@@ -21,7 +21,7 @@ from azoai.wire import (
     filter_records,
     openai_filter_fields,
 )
-from azoai_emulator import Emulator
+from azoai_emulator import Emulator, Fault
 
 SAFE = {"hate": {"filtered": False, "severity": "safe"}}
 HIT = {"hate": {"filtered": True, "severity": "high"}}
@@ -151,3 +151,73 @@ def test_a_folded_stream_presents_like_the_call(emu: Emulator, api: str, tools: 
         called.content_filter
     )
     assert filter_records(folded.content_filter) == filter_records(called.content_filter)
+
+
+# --- the core folds into the caller's accumulator, once, and names the deployment ---------------
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_the_core_folds_each_delta_once_into_the_callers_accumulator(
+    emu: Emulator, api: str
+) -> None:
+    emu.reset()
+    client = Client(
+        endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        deployment="chat",
+        api=api,
+        env={},
+        config_file="",
+    )
+    request = ChatRequest(messages=[Message("user", "Say hello")])
+    with client:
+        called = client.chat(request)
+        acc = StreamAccumulator(api=api)  # no deployment given: the first delta names it
+        deltas = list(client.stream(request, into=acc))
+    assert deltas[0].deployment == "chat" and deltas[0].headers
+    assert all(d.deployment is None for d in deltas[1:])
+    # folded exactly once: the text is not doubled, the verdicts not repeated
+    assert acc.text == "".join(d.text for d in deltas) == called.text
+    assert len(acc.content_filter) == sum(len(d.content_filter) for d in deltas)
+    result = acc.result()
+    assert result.deployment == "chat" and result.finish_reason == called.finish_reason
+    assert result.headers.keys() == called.headers.keys()
+
+
+def test_a_routed_async_stream_folds_the_target_into_the_callers_accumulator() -> None:
+    import asyncio
+
+    with Emulator() as east, Emulator() as west:
+        client = Client(
+            endpoint=east.endpoint,
+            api_key=east.api_key,
+            deployment="chat",
+            routes={
+                "chat": {
+                    "strategy": "failover",
+                    "targets": [
+                        {"deployment": "chat", "name": "east"},
+                        {
+                            "deployment": "chat",
+                            "endpoint": west.endpoint,
+                            "api_key_env": "WEST_KEY",
+                            "name": "west",
+                        },
+                    ],
+                }
+            },
+            env={"WEST_KEY": west.api_key},
+            config_file="",
+        )
+        east.inject("*", Fault.status(503, count=None))  # east is down: fail over to west
+        request = ChatRequest(messages=[Message("user", "Say hello")])
+        acc = StreamAccumulator()
+
+        async def go() -> list[StreamDelta]:
+            async with client:
+                return [d async for d in client.astream(request, into=acc)]
+
+        deltas = asyncio.run(go())
+    assert acc.text == "".join(d.text for d in deltas) and acc.text
+    assert acc.target == "west" and acc.deployment == "chat"
+    assert acc.finished

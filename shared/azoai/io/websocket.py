@@ -66,159 +66,78 @@ full input is:
   out: they cannot be resolved without the store). A response id it did not produce (another
   process, an HTTP call) cannot be rebuilt: the error is raised with the fix (send the full
   conversation, or use ``store=true``).
+
+This module opens the sockets (the openai SDK's ``responses.connect()`` and the handshake) and
+sends one attempt at a time (:meth:`WebSocketTransport.send`, the
+:class:`~azoai.io.transport.Transport` interface); the pools are in :mod:`azoai.io.ws_pool`,
+the sockets' state, framing and credential masking in :mod:`azoai.io.ws_state`. Retries, waits, the learn-and-replan step, sessions and the calls
+themselves belong to the request loop, in :mod:`azoai.pipeline.websocket`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import contextvars
 import functools
 import hashlib
 import importlib
 import inspect
-import logging
-import re
-import sys
-import threading
-import time
-import traceback
-from collections import OrderedDict
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
-from azoai.errors import (
-    APIConnectionError,
-    AzoaiError,
-    ConfigError,
-    InvalidResponseError,
-    TimeoutError,
-    UnsupportedParameterError,
-    kept_headers,
-)
+from azoai.errors import AzoaiError, ConfigError, error_from_response, kept_headers
+from azoai.io.auth import check_host
 from azoai.io.http import USER_AGENT
-from azoai.io.transport import Status
-from azoai.pipeline.policy import Attempts, Call, CallOptions
-from azoai.pipeline.streaming import StreamState as _StreamState
+from azoai.io.transport import Again, Failed, Ok, Outcome, Status
+from azoai.io.ws_pool import CLOSE_TIMEOUT, Sockets
+from azoai.io.ws_state import (
+    Interrupted,
+    Plan,
+    Pool,
+    Turn,
+    WebSocketBusyError,
+    _arecv,
+    _connection_error,
+    _Handshake,
+    _handshake_secrets,
+    _io_errors,
+    _recv,
+    _RedactingLogger,
+    _Refused,
+    _Socket,
+    _why,
+    log,
+)
 from azoai.wire import responses
 from azoai.wire.common import dumps, loads
-from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
 
 if TYPE_CHECKING:
-    from azoai.client import Client
-    from azoai.config.settings import WebSocketOptions
+    from azoai.config.settings import Settings
+    from azoai.io.http import Connection
 
-__all__ = ["WebSocketBusyError", "WebSocketSession", "WebSocketTransport", "transport_for"]
+__all__ = ["Interrupted", "Plan", "Pool", "Turn", "WebSocketBusyError", "WebSocketTransport"]
 
-log = logging.getLogger("azoai.websocket")
-#: What the websockets library logs about our sockets (the handshake at DEBUG: request line,
-#: every header), through :class:`_RedactingLogger`, never ``websockets.client``.
-wire_log = logging.getLogger("azoai.websocket.wire")
-
-_SUCCESS = frozenset({"response.completed", "response.incomplete"})
-_HISTORY = 32  # conversations kept for previous_response_not_found retries
-_CLOSE_TIMEOUT = 2.0
+SUCCESS = frozenset({"response.completed", "response.incomplete"})
 _MAX_ROTATIONS = 3  # connection-limit reconnects for one call
 # openai is not a dependency of the core: the websocket extra brings it (openai>=3, websockets).
 _FIX_UPGRADE = 'pip install "azoai[websocket]" (openai>=3 with websockets), or use transport="http"'
+_OUTCOMES = (Ok, Status, Failed, Again)
 
 
-class WebSocketBusyError(AzoaiError):
-    """A continuation (``previous_response_id``) was sent while the socket holding that response
-    is still busy: one response in flight per socket."""
+class Host(Protocol):
+    """What the transport needs from its owner (a :class:`~azoai.client.Client`): the settings
+    and the pooled connection, whose credential each handshake carries."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def connection(self) -> Connection: ...
 
 
-class _Interrupted(Exception):
-    """The socket failed mid-stream; the stream consumer turns this into StreamInterruptedError."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-class _Refused(Exception):
-    """The handshake was answered with an HTTP status instead of the upgrade."""
-
-    def __init__(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.body = body
-        self.headers = headers
-
-
-# --- logging without credentials ----------------------------------------------------------------
-
-_MASK = "**********"
-#: Header and query names whose values are credentials (api-key, Authorization, APIM keys, ...).
-_CREDENTIAL_NAME = re.compile(r"key|token|secret|auth|signature|sig$|cookie|password", re.I)
-_HANDSHAKE_LINE = re.compile(r"^([<>] )([!#$%&'*+.^_`|~0-9A-Za-z-]+)(:[ \t]*)(.*)$", re.M)
-_QUERY_PAIR = re.compile(r"([?&])([^=&#\s]+)=([^&#\s]*)")
-
-
-def _handshake_secrets(headers: Mapping[str, str], query: Mapping[str, str]) -> tuple[str, ...]:
-    """The credential values one handshake carries, as sent and as URL-encoded, longest first."""
-    from urllib.parse import quote, quote_plus
-
-    found: set[str] = set()
-    for name, value in [*headers.items(), *query.items()]:
-        if not _CREDENTIAL_NAME.search(name) or not value:
-            continue
-        for v in (value, value.partition(" ")[2]):  # "Bearer <token>": the token alone too
-            if len(v) >= 4:
-                found.update((v, quote(v, safe=""), quote_plus(v)))
-    return tuple(sorted(found, key=len, reverse=True))
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, _MASK)
-    text = _HANDSHAKE_LINE.sub(
-        lambda m: (
-            m.group(1) + m.group(2) + m.group(3) + _MASK
-            if _CREDENTIAL_NAME.search(m.group(2))
-            else m.group(0)
-        ),
-        text,
-    )
-    return _QUERY_PAIR.sub(
-        lambda m: (
-            f"{m.group(1)}{m.group(2)}={_MASK}"
-            if _CREDENTIAL_NAME.search(m.group(2))
-            else m.group(0)
-        ),
-        text,
-    )
-
-
-class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
-    """The logger handed to each WebSocket connection (websockets' ``logger=`` option), so the
-    library's records come out under ``azoai.io.websocket.wire`` with every credential masked
-    before the record exists: the handshake's key and bearer headers, a key in the query string,
-    and any exception text. Nothing of the host's logging is patched or filtered."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        super().__init__(wire_log, {})
-        self._secrets = tuple(secrets)
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        try:
-            text = str(msg) % args if args else str(msg)
-        except (TypeError, ValueError):
-            text = " ".join([str(msg), *map(str, args)])
-        exc_info = kwargs.pop("exc_info", None)
-        if exc_info:
-            if isinstance(exc_info, BaseException):
-                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
-            elif not isinstance(exc_info, tuple):
-                exc_info = sys.exc_info()
-            if exc_info[0] is not None:
-                text += "\n" + "".join(traceback.format_exception(*exc_info)).rstrip()
-        kwargs["stacklevel"] = int(kwargs.get("stacklevel", 1)) + 1  # the caller in websockets
-        self.logger.log(level, "%s", _redact(text, self._secrets), **kwargs)
+class _HasExtraHeaders(Protocol):
+    @property
+    def extra_headers(self) -> Mapping[str, str] | None: ...
 
 
 # --- the SDK ----------------------------------------------------------------------------------
@@ -273,14 +192,6 @@ def _openai() -> Any:
     return openai
 
 
-def _io_errors() -> tuple[type[BaseException], ...]:
-    """What a socket's handshake, send or receive raises when the connection fails or times out
-    (a refused handshake is :class:`websockets.exceptions.InvalidStatus`, among these)."""
-    from websockets.exceptions import WebSocketException
-
-    return (WebSocketException, OSError, EOFError, builtins.TimeoutError)
-
-
 @functools.cache
 def _sync_legacy() -> bool:
     """Whether websockets' sync ``connect`` takes ``legacy=`` (17+ warns without it when the
@@ -290,460 +201,53 @@ def _sync_legacy() -> bool:
     return "legacy" in inspect.signature(connect).parameters
 
 
-def _connection_error(exc: BaseException, deployment: str) -> AzoaiError:
-    if isinstance(exc, builtins.TimeoutError):
-        return TimeoutError(
-            f"timed out talking to Azure over the WebSocket [deployment '{deployment}']",
-            deployment=deployment,
-        )
-    return APIConnectionError(
-        f"WebSocket connection to Azure failed: {type(exc).__name__}: {exc}", deployment=deployment
-    )
+# --- the transport ------------------------------------------------------------------------------
 
 
-# --- conversation keys (what "extends the previous response" compares) -----------------------
+class WebSocketTransport(Sockets):
+    """The Responses API over WebSockets for one :class:`~azoai.client.Client`: its sockets and
+    one attempt at a time (a :class:`~azoai.io.transport.Transport` of :class:`Turn`)."""
 
-
-def _key(item: Mapping[str, Any]) -> Any:
-    """A comparable form of one input item, or ``None`` for items that do not count (reasoning,
-    empty assistant messages). Text parts are joined and tool arguments parsed, so the same
-    conversation matches however an adapter re-serialised it."""
-    kind = item.get("type", "message")
-    if kind in ("reasoning", "item_reference"):
-        return None
-    if kind == "message":
-        content = item.get("content")
-        texts: list[str] = []
-        others: list[tuple[str, str]] = []
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            for part in content:
-                if not isinstance(part, Mapping):
-                    continue
-                ptype = part.get("type")
-                if ptype in ("input_text", "output_text", "text"):
-                    texts.append(str(part.get("text") or ""))
-                elif ptype == "refusal":
-                    others.append(("refusal", str(part.get("refusal") or "")))
-                else:
-                    others.append((str(ptype), dumps(part).decode()))
-        text = "".join(texts)
-        if item.get("role") == "assistant" and not text and not others:
-            return None
-        return ("message", item.get("role"), text, tuple(others))
-    if kind == "function_call":
-        raw = item.get("arguments")
-        try:
-            args: Any = loads(raw) if isinstance(raw, str) and raw else raw
-        except InvalidResponseError:
-            args = raw
-        return ("function_call", item.get("call_id"), item.get("name"), args)
-    if kind == "function_call_output":
-        return ("function_call_output", item.get("call_id"), item.get("output"))
-    return (str(kind), dumps(item).decode())
-
-
-def _keys(items: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[int]]:
-    keys: list[Any] = []
-    positions: list[int] = []
-    for i, item in enumerate(items):
-        k = _key(item)
-        if k is not None:
-            keys.append(k)
-            positions.append(i)
-    return keys, positions
-
-
-def _replayable(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Items that can be sent without the store: reasoning needs its encrypted content."""
-    return [
-        i for i in items if i.get("type") != "reasoning" or i.get("encrypted_content") is not None
-    ]
-
-
-# --- sockets and pools ------------------------------------------------------------------------
-
-
-class _Socket:
-    """One WebSocket: the SDK connection, whose credential it carries, and what Azure's
-    connection-local cache holds (the latest response and the conversation through it)."""
-
-    __slots__ = (
-        "conn",
-        "fingerprint",
-        "headers",
-        "inflight_id",
-        "last_id",
-        "last_keys",
-        "last_model",
-        "loop",
-        "opened",
-        "reused",
-        "used",
-    )
-
-    def __init__(self, fingerprint: str, loop: asyncio.AbstractEventLoop | None) -> None:
-        self.conn: Any = None
-        self.fingerprint = fingerprint
-        self.loop = loop
-        self.opened = self.used = time.monotonic()
-        self.headers: dict[str, str] = {}
-        self.reused = False
-        self.inflight_id: str | None = None
-        self.last_id: str | None = None
-        self.last_model: str | None = None
-        self.last_keys: list[Any] | None = None
-
-    def forget(self) -> None:
-        self.last_id = self.last_model = None
-        self.last_keys = None
-
-
-class _Pool:
-    """Sockets of the client (``keep_open`` unless ``close_on_finish``) or of one session."""
-
-    __slots__ = ("busy", "closed", "idle", "keep_open")
-
-    def __init__(self, keep_open: bool) -> None:
-        self.keep_open = keep_open
-        self.idle: list[_Socket] = []
-        self.busy: list[_Socket] = []
-        self.closed = False
-
-
-@dataclass(slots=True)
-class _Handshake:
-    headers: dict[str, str]
-    query: dict[str, str]
-    fingerprint: str
-
-
-@dataclass(slots=True)
-class _Plan:
-    """One request, built once: the body as the caller meant it and the keys of its items."""
-
-    call: Call
-    body: dict[str, Any]
-    items: list[dict[str, Any]]
-    keys: list[Any]
-    positions: list[int]
-    previous: str | None
-
-    def extends(self, sock: _Socket) -> int | None:
-        """Where the new items start when this request continues ``sock``'s latest response
-        (its conversation is a proper prefix of ours), else ``None``."""
-        known = sock.last_keys
-        if sock.last_id is None or known is None or sock.last_model != self.call.deployment:
-            return None
-        n = len(known)
-        if n == 0 or n >= len(self.keys) or self.keys[:n] != known:
-            return None
-        return self.positions[n - 1] + 1
-
-
-class _Turn:
-    """Per-call state shared by the send/receive loops and their decisions."""
-
-    __slots__ = (
-        "attempts",
-        "auth",
-        "delay",
-        "fresh",
-        "full",
-        "model",
-        "options",
-        "plan",
-        "pool",
-        "replayable",
-        "request",
-        "rotations",
-        "sent_previous",
-        "sock_headers",
-        "timeout",
-    )
-
-    def __init__(
-        self,
-        plan: _Plan,
-        request: ChatRequest,
-        model: str | None,
-        options: CallOptions,
-        pool: _Pool,
-        attempts: Attempts,
-        timeout: float,
-        replayable: bool,
-    ) -> None:
-        self.plan = plan
-        self.request = request
-        self.model = model
-        self.options = options
-        self.pool = pool
-        self.attempts = attempts
-        self.timeout = timeout
-        self.replayable = replayable  # chat: nothing was shown yet, a resend is invisible
-        self.fresh = False  # after previous_response_not_found: full input, unchained
-        self.rotations = 0
-        self.delay = 0.0  # seconds to wait before resending, after a retryable error event
-        self.auth: dict[str, str] = {}
-        self.full: list[dict[str, Any]] | None = None
-        self.sent_previous: str | None = None
-        self.sock_headers: dict[str, str] = {}
-
-
-# --- the active sessions ------------------------------------------------------------------------
-
-_ACTIVE: contextvars.ContextVar[tuple[WebSocketSession, ...]] = contextvars.ContextVar(
-    "azoai_websocket_sessions", default=()
-)
-
-
-def transport_for(client: Client) -> WebSocketTransport | None:
-    """The transport for ``client``'s next call: its own with ``transport="websocket"``, the one
-    of a session active in this context, or ``None`` (HTTP)."""
-    ws = client._ws
-    for session in reversed(_ACTIVE.get()):
-        if session.client is client and not session.closed:
-            return session.transport
-    if client.settings.transport != "websocket":
-        return None
-    if ws is None:
-        with client._conn_lock:
-            if client._ws is None:
-                client._ws = WebSocketTransport(client)
-            ws = client._ws
-    return ws
-
-
-class WebSocketTransport:
-    """The Responses API over WebSockets for one :class:`~azoai.client.Client`."""
-
-    def __init__(self, client: Client) -> None:
-        settings = client.settings
+    def __init__(self, host: Host) -> None:
+        settings = host.settings
         if settings.api != "responses" or settings.route != "v1":
             raise ConfigError(
                 "the WebSocket transport works only with the Responses API on the v1 route; set "
                 "api='responses' (use_responses_api=True in the adapters), or use transport='http'",
                 setting="transport",
             )
-        self.client = client
-        self.options: WebSocketOptions = settings.websocket
-        self._lock = threading.Lock()
-        self._pool = _Pool(keep_open=not self.options.close_on_finish)
-        self._pools: list[_Pool] = [self._pool]
-        self._history: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        self._fingerprint: str | None = None
+        super().__init__(settings.websocket)
+        self.host = host
         self._sdk_sync: Any = None
         self._sdk_async: Any = None
-        self._closed = False
         #: Sockets opened so far (for tests and ``azoai doctor``-style diagnostics).
         self.sockets_opened = 0
 
     def __repr__(self) -> str:
-        return f"WebSocketTransport({self.client.settings.endpoint.base!r}, opened={self.sockets_opened})"
+        return f"WebSocketTransport({self.host.settings.endpoint.base!r}, opened={self.sockets_opened})"
 
-    # -- public calls ------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"{self.host.settings.endpoint.openai_base}/v1/responses"
 
-    def chat(
+    def turn(
         self,
-        request: ChatRequest,
+        plan: Plan,
         *,
-        model: str | None = None,
-        options: CallOptions | None = None,
-        pool: _Pool | None = None,
-    ) -> ChatResult:
-        turn = self._turn(request, model, options, pool, replayable=True)
-        final: Any = None
-        for event in self._run(turn):
-            if event.get("type") in _SUCCESS:
-                final = event.get("response")
-        return self._result(turn, final)
-
-    async def achat(
-        self,
-        request: ChatRequest,
-        *,
-        model: str | None = None,
-        options: CallOptions | None = None,
-        pool: _Pool | None = None,
-    ) -> ChatResult:
-        turn = await self._aturn(request, model, options, pool, replayable=True)
-        final: Any = None
-        events = self._arun(turn)
-        try:
-            async for event in events:
-                if event.get("type") in _SUCCESS:
-                    final = event.get("response")
-        finally:
-            await events.aclose()
-        return self._result(turn, final)
-
-    def stream(
-        self,
-        request: ChatRequest,
-        *,
-        model: str | None = None,
-        options: CallOptions | None = None,
-        pool: _Pool | None = None,
-    ) -> Generator[StreamDelta, None, None]:
-        turn = self._turn(request, model, options, pool, replayable=False)
-        state: _StreamState | None = None
-        events = self._run(turn)
-        try:
-            for event in events:
-                if state is None:
-                    state = _StreamState(turn.plan.call, turn.options, turn.sock_headers)
-                delta = state.feed_event(event)
-                if delta is not None:
-                    yield delta
-                if state.done:
-                    break
-        except (_Interrupted, InvalidResponseError) as exc:
-            raise self._interrupted(turn, state, exc) from None
-        finally:
-            events.close()
-        if state is None:
-            raise self._interrupted(turn, None, _Interrupted("no event arrived"))
-        state.check_complete()
-
-    async def astream(
-        self,
-        request: ChatRequest,
-        *,
-        model: str | None = None,
-        options: CallOptions | None = None,
-        pool: _Pool | None = None,
-    ) -> AsyncGenerator[StreamDelta, None]:
-        turn = await self._aturn(request, model, options, pool, replayable=False)
-        state: _StreamState | None = None
-        events = self._arun(turn)
-        try:
-            async for event in events:
-                if state is None:
-                    state = _StreamState(turn.plan.call, turn.options, turn.sock_headers)
-                delta = state.feed_event(event)
-                if delta is not None:
-                    yield delta
-                if state.done:
-                    break
-        except (_Interrupted, InvalidResponseError) as exc:
-            raise self._interrupted(turn, state, exc) from None
-        finally:
-            await events.aclose()
-        if state is None:
-            raise self._interrupted(turn, None, _Interrupted("no event arrived"))
-        state.check_complete()
-
-    @staticmethod
-    def _interrupted(turn: _Turn, state: _StreamState | None, exc: Exception) -> AzoaiError:
-        why = exc.why if isinstance(exc, _Interrupted) else f"a malformed event arrived ({exc})"
-        if state is None:
-            state = _StreamState(turn.plan.call, turn.options, {})
-        return state.interrupted(why)
-
-    def _result(self, turn: _Turn, final: Any) -> ChatResult:
-        if final is None:
-            raise InvalidResponseError("the WebSocket response ended without a response object")
-        result = responses.parse_response(
-            final, deployment=turn.plan.call.deployment, headers=turn.sock_headers
-        )
-        return self.client._finish(result, turn.options, turn.plan.call)
-
-    # -- building a call ---------------------------------------------------------------------------
-
-    def _plan(self, request: ChatRequest, model: str | None) -> _Plan:
-        client = self.client
-        s = client.settings
-        res = client.resolve(model)
-        info = client._model_for(res)
-        body, notes = responses.build_body(
-            request,
-            deployment=res.deployment,
-            model=info,
-            version=s.api_version,
-            stream=False,
-            strict=s.strict,
-            check_version=s.check_api_version,
-        )
-        for http_only in ("stream", "background", "stream_options"):
-            body.pop(http_only, None)  # an HTTP create's options, not a socket's
-        items = body.get("input")
-        if not isinstance(items, list):
-            items = []
-        keys, positions = _keys(items)
-        previous = body.get("previous_response_id")
-        call = Call(res.deployment, "responses", self._url(), b"", info, True, notes)
-        return _Plan(call, body, items, keys, positions, previous if previous else None)
-
-    def _url(self) -> str:
-        return f"{self.client.settings.endpoint.openai_base}/v1/responses"
-
-    def _make_turn(
-        self,
-        plan: _Plan,
-        request: ChatRequest,
-        model: str | None,
-        options: CallOptions | None,
-        pool: _Pool | None,
+        extra_headers: Mapping[str, str] | None,
+        pool: Pool | None,
+        timeout: float,
         replayable: bool,
-    ) -> _Turn:
-        opts = options or CallOptions()
-        t = self.client.settings.timeout
-        timeout = (opts.timeout or t.read) if replayable else t.stream_idle
-        attempts = self.client._attempts(plan.call, opts)
-        return _Turn(
-            plan,
-            request,
-            model,
-            opts,
-            pool or self._pool_in_context(),
-            attempts,
-            timeout,
-            replayable,
-        )
-
-    def _turn(
-        self,
-        request: ChatRequest,
-        model: str | None,
-        options: CallOptions | None,
-        pool: _Pool | None,
-        *,
-        replayable: bool,
-    ) -> _Turn:
-        self._check_open()
-        plan = self._plan(request, model)
-        return self._make_turn(plan, request, model, options, pool, replayable)
-
-    async def _aturn(
-        self,
-        request: ChatRequest,
-        model: str | None,
-        options: CallOptions | None,
-        pool: _Pool | None,
-        *,
-        replayable: bool,
-    ) -> _Turn:
-        self._check_open()
-        if self.client.settings.discovery is not None and self.client._discovery_stale():
-            await asyncio.to_thread(self.client.known_deployments)  # blocking HTTP
-        plan = self._plan(request, model)
-        return self._make_turn(plan, request, model, options, pool, replayable)
-
-    def _check_open(self) -> None:
+    ) -> Turn:
+        """A new call's state; ``replayable`` when nothing is shown before the end (chat)."""
         if self._closed:
             raise AzoaiError("this WebSocket transport is closed", fix="use a new client")
-
-    def _pool_in_context(self) -> _Pool:
-        for session in reversed(_ACTIVE.get()):
-            if session.transport is self and not session.closed:
-                return session._pool
-        return self._pool
+        return Turn(plan, extra_headers, pool or self._pool, timeout, replayable)
 
     # -- handshake -------------------------------------------------------------------------------
 
-    def _handshake(self, auth: dict[str, str], options: CallOptions) -> _Handshake:
-        s = self.client.settings
+    def _handshake(self, auth: dict[str, str], options: _HasExtraHeaders) -> _Handshake:
+        s = self.host.settings
         headers: dict[str, str] = {"User-Agent": USER_AGENT, **dict(s.default_headers)}
         for name, value in (options.extra_headers or {}).items():
             if name.lower() in ("api-key", "authorization"):
@@ -784,7 +288,7 @@ class WebSocketTransport:
         # The placeholder key is never sent: every handshake sets Authorization or omits it.
         sdk = cls(
             api_key="azoai-websocket",
-            base_url=f"{self.client.settings.endpoint.openai_base}/v1",
+            base_url=f"{self.host.settings.endpoint.openai_base}/v1",
             max_retries=0,
         )
         with self._lock:
@@ -806,10 +310,10 @@ class WebSocketTransport:
             if k.lower() not in mine
         }
         headers.update(hs.headers)
-        t = self.client.settings.timeout
+        t = self.host.settings.timeout
         options: dict[str, Any] = {
             "open_timeout": t.connect,
-            "close_timeout": _CLOSE_TIMEOUT,
+            "close_timeout": CLOSE_TIMEOUT,
             "max_size": None,
             # websockets logs the handshake, credentials included, to "websockets.client" unless
             # given a logger: ours masks them (see _RedactingLogger).
@@ -845,7 +349,7 @@ class WebSocketTransport:
         return None
 
     def _connect(self, sock: _Socket, hs: _Handshake) -> None:
-        self.client._check_host(self.client.settings.endpoint.base)
+        self._check_host()
         sdk = self._sdk(False)
         try:
             sock.conn = sdk.responses.connect(**self._connect_args(sdk, hs)).enter()
@@ -857,7 +361,7 @@ class WebSocketTransport:
         self._opened(sock)
 
     async def _aconnect(self, sock: _Socket, hs: _Handshake) -> None:
-        self.client._check_host(self.client.settings.endpoint.base)
+        self._check_host()
         sdk = self._sdk(True)
         try:
             sock.conn = await sdk.responses.connect(**self._connect_args(sdk, hs)).enter()
@@ -868,143 +372,43 @@ class WebSocketTransport:
             raise
         self._opened(sock)
 
-    # -- the pool --------------------------------------------------------------------------------
+    def _check_host(self) -> None:
+        """The credential goes only to the configured endpoint (as over HTTP)."""
+        check_host(self.host.settings.endpoint.base, self.host.connection.allowed_hosts)
 
-    def _checkout(
-        self, turn: _Turn, fingerprint: str, loop: asyncio.AbstractEventLoop | None
-    ) -> tuple[_Socket, list[_Socket]]:
-        """A socket for ``turn`` (busy from now on) and the stale idle sockets to close."""
-        plan, pool = turn.plan, turn.pool
-        now = time.monotonic()
-        stale: list[_Socket] = []
-        with self._lock:
-            if pool.closed or self._closed:
-                raise AzoaiError("this WebSocket session is closed", fix="open a new session")
-            self._fingerprint = fingerprint
-            previous = None if turn.fresh else plan.previous
-            if previous is not None:
-                for s in pool.busy:
-                    if previous in (s.last_id, s.inflight_id):
-                        raise WebSocketBusyError(
-                            f"cannot continue response {previous!r} now: the WebSocket holding it "
-                            "is still busy with a response (one response in flight per socket)",
-                            fix="wait for the active stream to finish before sending "
-                            "previous_response_id, or send the full conversation without it",
-                            deployment=plan.call.deployment,
-                        )
-            usable: list[_Socket] = []
-            for s in pool.idle:
-                if s.loop is not loop:
-                    if s.loop is not None and s.loop.is_closed():
-                        stale.append(s)  # its loop is gone: nothing left to do but drop it
-                    else:
-                        usable.append(s)
-                elif s.fingerprint != fingerprint or now - s.opened >= self.options.max_age:
-                    stale.append(s)
-                else:
-                    usable.append(s)
-            pool.idle = usable
-            mine = [s for s in usable if s.loop is loop]
-            choice: _Socket | None = None
-            if previous is not None:
-                choice = next((s for s in mine if s.last_id == previous), None)
-            elif not turn.fresh and self.options.chain:
-                choice = next((s for s in mine if plan.extends(s) is not None), None)
-            if choice is None and mine:
-                # a socket whose cached response nobody is continuing, least recently used first
-                choice = min(mine, key=lambda s: (s.last_id is not None, s.used))
-            if choice is not None:
-                pool.idle.remove(choice)
-                choice.reused = True
-            else:
-                choice = _Socket(fingerprint, loop)
-            pool.busy.append(choice)
-        return choice, stale
+    def _error(self, turn: Turn, status: int, content: bytes) -> AzoaiError:
+        """The typed error for an ``error`` event Azure sent instead of a response."""
+        s = self.host.settings
+        return error_from_response(
+            status,
+            content,
+            {},
+            deployment=turn.plan.deployment,
+            route=s.route,
+            api_version=s.api_version.value,
+        )
 
-    def _release(self, pool: _Pool, sock: _Socket, healthy: bool) -> bool:
-        """Return ``sock`` to its pool; ``True`` when the caller must close it."""
-        with self._lock:
-            if sock in pool.busy:
-                pool.busy.remove(sock)
-            sock.inflight_id = None
-            sock.used = time.monotonic()
-            keep = (
-                healthy
-                and sock.conn is not None
-                and pool.keep_open
-                and not pool.closed
-                and not self._closed
-                and sock.fingerprint == self._fingerprint
-                and sock.used - sock.opened < self.options.max_age
-                and sum(1 for s in pool.idle if s.loop is sock.loop) < self.options.max_idle
-            )
-            if keep:
-                pool.idle.append(sock)
-        if not keep:
-            sock.forget()
-        return not keep
-
-    def _record(self, turn: _Turn, sock: _Socket, response: Any) -> None:
-        """A response finished on ``sock``: it is now the socket's (and Azure's) latest."""
-        rid = response.get("id") if isinstance(response, Mapping) else None
-        if not isinstance(rid, str):
-            sock.forget()
-            return
-        sock.last_id = rid
-        sock.last_model = turn.plan.call.deployment
-        sock.last_keys = None
-        if turn.full is None:
-            return
-        try:
-            message = responses.parse_response(response).message
-        except AzoaiError:
-            return
-        conversation = [*turn.full, *responses._items([message])[1]]
-        sock.last_keys = _keys(conversation)[0]
-        with self._lock:
-            self._history[rid] = conversation
-            self._history.move_to_end(rid)
-            while len(self._history) > _HISTORY:
-                self._history.popitem(last=False)
-
-    def _message(self, turn: _Turn, sock: _Socket) -> str:
-        """The ``response.create`` to send on ``sock``: chained when it extends the socket's latest
-        response, the full input after ``previous_response_not_found``."""
-        plan = turn.plan
-        body = dict(plan.body)
-        if plan.previous is not None:
-            with self._lock:
-                known = self._history.get(plan.previous)
-            turn.full = None if known is None else [*known, *plan.items]
-            if turn.fresh and turn.full is not None:
-                body["input"] = _replayable(turn.full)
-                body.pop("previous_response_id", None)
-        else:
-            turn.full = plan.items
-            cut = None if turn.fresh or not self.options.chain else plan.extends(sock)
-            if cut is not None:
-                body["input"] = plan.items[cut:]
-                body["previous_response_id"] = sock.last_id
-        previous = body.get("previous_response_id")
-        turn.sent_previous = previous if isinstance(previous, str) else None
-        turn.sock_headers = sock.headers
-        return dumps({"type": "response.create", **body}).decode("utf-8")
-
-    def _on_error(self, turn: _Turn, sock: _Socket, event: Mapping[str, Any], started: bool) -> str:
-        """An ``error`` event: ``"reconnect"``, ``"resend"``, ``"replan"`` or ``"wait"`` (then
-        resend after ``turn.delay`` seconds), or raises the typed error."""
+    def _on_error(
+        self, turn: Turn, sock: _Socket, event: Mapping[str, Any], started: bool
+    ) -> Outcome:
+        """An ``error`` event, as the attempt's outcome: :class:`Again` to reconnect (the
+        connection limit) or to resend the full input (``previous_response_not_found``), else
+        the :class:`Status` it carries, for the retry policy."""
         raw = event.get("error")
         err_obj: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         code = err_obj.get("code")
         status = event.get("status")
         status = status if isinstance(status, int) and status >= 400 else 400
+        content = dumps({"error": dict(err_obj)})
+        turn.healthy = True  # the socket answered: it can be kept
         if turn.sent_previous is not None and turn.sent_previous == sock.last_id:
             sock.forget()  # Azure evicts the response a failed turn continued
         if code == "websocket_connection_limit_reached" and not started:
             turn.rotations += 1
             if turn.rotations <= _MAX_ROTATIONS:
                 log.info("azoai: the WebSocket reached its connection limit; reconnecting")
-                return "reconnect"
+                self._drop(turn)
+                return Again("the WebSocket reached its connection limit")
         if code == "previous_response_not_found" and not started:
             sock.forget()
             if not turn.fresh and turn.full is not None:
@@ -1015,297 +419,219 @@ class WebSocketTransport:
                     len(turn.full),
                 )
                 turn.fresh = True
-                return "resend"
-            err = turn.attempts.status_error(
-                Status(status, dumps({"error": dict(err_obj)}), {}, {})
-            )
-            assert err is not None
+                return Again("previous_response_not_found: resending the full input")
+            err = self._error(turn, status, content)
             err.fix = (
                 "Azure keeps a response only on the socket that created it unless it was stored: "
                 "send the full conversation without previous_response_id, or use store=True"
             )
-            raise err
-        err = turn.attempts.status_error(
-            Status(status, dumps({"error": dict(err_obj)}), {}, turn.auth)
-        )
-        if err is None:
-            return "reconnect"  # a 401 a fresh token may fix: new credential, new socket
-        if started and not turn.replayable:
-            raise err
-        if isinstance(err, UnsupportedParameterError) and self.client._learn(turn.plan.call, err):
-            return "replan"
-        turn.delay = turn.attempts.next_delay(err)  # raises when the call must give up
-        return "wait"
+            return Failed(err, final=True)
+        return Status(status, content, {}, turn.auth)
 
-    # -- the loops -------------------------------------------------------------------------------
+    def _step(self, turn: Turn, sock: _Socket, raw: bytes, started: bool) -> Any:
+        """One received frame: an :data:`Outcome` for an ``error`` event, else the event (the
+        socket goes back to its pool when it is the terminal one). Raises a failed response's
+        typed error."""
+        event = loads(raw)
+        kind = event.get("type") if isinstance(event, Mapping) else None
+        if kind == "error":
+            return self._on_error(turn, sock, event, started)
+        if kind == "response.failed":
+            sock.forget()
+            turn.healthy = True
+            responses.parse_event(event)  # raises the typed error
+        if kind == "response.created":
+            created = event.get("response")
+            rid = created.get("id") if isinstance(created, Mapping) else None
+            sock.inflight_id = rid if isinstance(rid, str) else None
+        if kind in SUCCESS:
+            self._record(turn, sock, event.get("response"))
+            turn.done = True
+        return event
 
-    def _ready(self, turn: _Turn) -> _Socket:
-        """A connected socket for ``turn`` (opening one under the retry policy if needed)."""
+    def _done(self, turn: Turn) -> _Socket | None:
+        """After the terminal event: release the socket; the socket to close, if any."""
+        sock, turn.sock = turn.sock, None
+        turn.healthy = False
+        if sock is not None and self._release(turn.pool, sock, healthy=True):
+            return sock
+        return None
+
+    # -- one attempt -------------------------------------------------------------------------------
+
+    def send(self, turn: Turn) -> Outcome:
+        """One attempt: a connected socket (the turn's own, or one from the pool, or a new one),
+        the ``response.create``, then its events up to the terminal one (``replayable``) or the
+        first one (a stream: :meth:`events` yields the rest). :class:`Ok` carries that event."""
+        turn.healthy = False
+        failed = self._ready(turn)
+        if failed is not None:
+            return failed
+        sock = turn.sock
+        assert sock is not None
+        text = self._message(turn, sock)
+        reused = sock.reused
+        try:
+            sock.conn.send_raw(text)
+            raw = _recv(sock, turn.timeout)
+        except _io_errors() as exc:
+            self._drop(turn)
+            if reused and not isinstance(exc, builtins.TimeoutError):
+                return Again("a reused WebSocket had closed while idle")
+            return Failed(_connection_error(exc, turn.plan.deployment))
+        started = False
         while True:
-            auth = self.client.connection.auth.headers()
-            turn.auth = auth
-            hs = self._handshake(auth, turn.options)
-            sock, stale = self._checkout(turn, hs.fingerprint, None)
-            for s in stale:
-                self._close(s)
-            if sock.conn is not None:
-                return sock
+            step = self._step(turn, sock, raw, started)
+            if isinstance(step, _OUTCOMES):
+                return step
+            if turn.done:
+                closing = self._done(turn)
+                if closing is not None:
+                    self._close(closing)
+                return Ok(step, sock.headers)
+            if not turn.replayable:
+                return Ok(step, sock.headers)
+            started = True
             try:
-                self._connect(sock, hs)
-                return sock
-            except _Refused as exc:
-                self._discard(turn.pool, sock)
-                err = turn.attempts.status_error(Status(exc.status, exc.body, exc.headers, auth))
-                if err is None:
-                    continue
-                time.sleep(turn.attempts.next_delay(err))
+                raw = _recv(sock, turn.timeout)
             except _io_errors() as exc:
-                self._discard(turn.pool, sock)
-                time.sleep(
-                    turn.attempts.next_delay(_connection_error(exc, turn.plan.call.deployment))
-                )
+                self._drop(turn)
+                return Failed(_connection_error(exc, turn.plan.deployment))
 
-    async def _aready(self, turn: _Turn) -> _Socket:
-        loop = asyncio.get_running_loop()
+    async def asend(self, turn: Turn) -> Outcome:
+        turn.healthy = False
+        failed = await self._aready(turn)
+        if failed is not None:
+            return failed
+        sock = turn.sock
+        assert sock is not None
+        text = self._message(turn, sock)
+        reused = sock.reused
+        try:
+            await sock.conn.send_raw(text)
+            raw = await _arecv(sock, turn.timeout)
+        except _io_errors() as exc:
+            await self._adrop(turn)
+            if reused and not isinstance(exc, builtins.TimeoutError):
+                return Again("a reused WebSocket had closed while idle")
+            return Failed(_connection_error(exc, turn.plan.deployment))
+        started = False
         while True:
-            auth = await self.client.connection.auth.aheaders()
-            turn.auth = auth
-            hs = self._handshake(auth, turn.options)
-            sock, stale = self._checkout(turn, hs.fingerprint, loop)
-            for s in stale:
-                await self._aclose_socket(s)
-            if sock.conn is not None:
-                return sock
+            step = self._step(turn, sock, raw, started)
+            if isinstance(step, _OUTCOMES):
+                return step
+            if turn.done:
+                closing = self._done(turn)
+                if closing is not None:
+                    await self._aclose_socket(closing)
+                return Ok(step, sock.headers)
+            if not turn.replayable:
+                return Ok(step, sock.headers)
+            started = True
             try:
-                await self._aconnect(sock, hs)
-                return sock
-            except _Refused as exc:
-                await self._adiscard(turn.pool, sock)
-                err = turn.attempts.status_error(Status(exc.status, exc.body, exc.headers, auth))
-                if err is None:
-                    continue
-                await asyncio.sleep(turn.attempts.next_delay(err))
+                raw = await _arecv(sock, turn.timeout)
             except _io_errors() as exc:
-                await self._adiscard(turn.pool, sock)
-                await asyncio.sleep(
-                    turn.attempts.next_delay(_connection_error(exc, turn.plan.call.deployment))
-                )
+                await self._adrop(turn)
+                return Failed(_connection_error(exc, turn.plan.deployment))
 
-    def _run(self, turn: _Turn) -> Generator[dict[str, Any], None, None]:
-        """Send the request and yield its events up to the terminal one, handling reconnects,
-        retries and the chain. The socket is released before the terminal event is yielded; a
-        consumer that stops early (or an error) closes it."""
-        sock: _Socket | None = None
-        healthy = False
-        try:
-            while True:
-                if sock is None:
-                    sock = self._ready(turn)
-                text = self._message(turn, sock)
-                reused = sock.reused
-                try:
-                    sock.conn.send_raw(text)
-                    raw = _recv(sock, turn.timeout)
-                except _io_errors() as exc:
-                    self._discard(turn.pool, sock)
-                    sock = None
-                    if reused and not isinstance(exc, builtins.TimeoutError):
-                        continue  # it died while idle: a fresh socket, at once
-                    time.sleep(
-                        turn.attempts.next_delay(_connection_error(exc, turn.plan.call.deployment))
-                    )
-                    continue
-                started = False
-                while True:
-                    event = loads(raw)
-                    kind = event.get("type") if isinstance(event, Mapping) else None
-                    if kind == "error":
-                        healthy = True
-                        action = self._on_error(turn, sock, event, started)
-                        healthy = False
-                        if action == "reconnect":
-                            self._discard(turn.pool, sock)
-                            sock = None
-                        elif action == "replan":
-                            turn.plan = self._plan(turn.request, turn.model)
-                            turn.attempts.call = turn.plan.call
-                        elif action == "wait":
-                            time.sleep(turn.delay)
-                        break
-                    if kind == "response.failed":
-                        sock.forget()
-                        healthy = True
-                        responses.parse_event(event)  # raises the typed error
-                    if kind == "response.created":
-                        created = event.get("response")
-                        rid = created.get("id") if isinstance(created, Mapping) else None
-                        sock.inflight_id = rid if isinstance(rid, str) else None
-                    if kind in _SUCCESS:
-                        self._record(turn, sock, event.get("response"))
-                        done, sock = sock, None
-                        if self._release(turn.pool, done, healthy=True):
-                            self._close(done)
-                        yield event
-                        return
-                    yield event
-                    started = True
-                    try:
-                        raw = _recv(sock, turn.timeout)
-                    except _io_errors() as exc:
-                        self._discard(turn.pool, sock)
-                        sock = None
-                        if not turn.replayable:
-                            raise _Interrupted(_why(exc, turn.timeout)) from None
-                        time.sleep(
-                            turn.attempts.next_delay(
-                                _connection_error(exc, turn.plan.call.deployment)
-                            )
-                        )
-                        break
-        finally:
-            if sock is not None and self._release(turn.pool, sock, healthy):
-                self._close(sock)
-
-    async def _arun(self, turn: _Turn) -> AsyncGenerator[dict[str, Any], None]:
-        sock: _Socket | None = None
-        healthy = False
-        try:
-            while True:
-                if sock is None:
-                    sock = await self._aready(turn)
-                text = self._message(turn, sock)
-                reused = sock.reused
-                try:
-                    await sock.conn.send_raw(text)
-                    raw = await _arecv(sock, turn.timeout)
-                except _io_errors() as exc:
-                    await self._adiscard(turn.pool, sock)
-                    sock = None
-                    if reused and not isinstance(exc, builtins.TimeoutError):
-                        continue
-                    await asyncio.sleep(
-                        turn.attempts.next_delay(_connection_error(exc, turn.plan.call.deployment))
-                    )
-                    continue
-                started = False
-                while True:
-                    event = loads(raw)
-                    kind = event.get("type") if isinstance(event, Mapping) else None
-                    if kind == "error":
-                        healthy = True
-                        action = self._on_error(turn, sock, event, started)
-                        healthy = False
-                        if action == "reconnect":
-                            await self._adiscard(turn.pool, sock)
-                            sock = None
-                        elif action == "replan":
-                            turn.plan = self._plan(turn.request, turn.model)
-                            turn.attempts.call = turn.plan.call
-                        elif action == "wait":
-                            await asyncio.sleep(turn.delay)
-                        break
-                    if kind == "response.failed":
-                        sock.forget()
-                        healthy = True
-                        responses.parse_event(event)
-                    if kind == "response.created":
-                        created = event.get("response")
-                        rid = created.get("id") if isinstance(created, Mapping) else None
-                        sock.inflight_id = rid if isinstance(rid, str) else None
-                    if kind in _SUCCESS:
-                        self._record(turn, sock, event.get("response"))
-                        done, sock = sock, None
-                        if self._release(turn.pool, done, healthy=True):
-                            await self._aclose_socket(done)
-                        yield event
-                        return
-                    yield event
-                    started = True
-                    try:
-                        raw = await _arecv(sock, turn.timeout)
-                    except _io_errors() as exc:
-                        await self._adiscard(turn.pool, sock)
-                        sock = None
-                        if not turn.replayable:
-                            raise _Interrupted(_why(exc, turn.timeout)) from None
-                        await asyncio.sleep(
-                            turn.attempts.next_delay(
-                                _connection_error(exc, turn.plan.call.deployment)
-                            )
-                        )
-                        break
-        finally:
-            if sock is not None and self._release(turn.pool, sock, healthy):
-                await self._aclose_socket(sock)
-
-    # -- closing ---------------------------------------------------------------------------------
-
-    def _discard(self, pool: _Pool, sock: _Socket) -> None:
-        self._release(pool, sock, healthy=False)
-        self._close(sock)
-
-    async def _adiscard(self, pool: _Pool, sock: _Socket) -> None:
-        self._release(pool, sock, healthy=False)
-        await self._aclose_socket(sock)
-
-    def _close(self, sock: _Socket) -> None:
-        """Close ``sock`` from sync code, whatever loop it belongs to."""
-        conn, sock.conn = sock.conn, None
-        if conn is None:
-            return
-        loop = sock.loop
-        try:
-            if loop is None:
-                conn.close()
-                return
-            if loop.is_closed():
-                return
+    def events(self, turn: Turn) -> Generator[Any, None, None]:
+        """A stream's events after the first (:meth:`send` returned it) up to the terminal one.
+        Nothing here is retried: a dropped socket raises :class:`Interrupted`, an ``error`` event
+        its typed error."""
+        while not turn.done and turn.sock is not None:
+            sock = turn.sock
             try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                loop.create_task(_quiet_aclose(conn))
-            elif loop.is_running():
-                asyncio.run_coroutine_threadsafe(_quiet_aclose(conn), loop).result(
-                    _CLOSE_TIMEOUT + 1
-                )
-            else:
-                loop.run_until_complete(_quiet_aclose(conn))
-        except Exception as exc:  # closing is best effort: the socket is gone either way
-            log.debug("azoai: closing a WebSocket failed: %r", exc)
+                raw = _recv(sock, turn.timeout)
+            except _io_errors() as exc:
+                self._drop(turn)
+                raise Interrupted(_why(exc, turn.timeout)) from None
+            step = self._step(turn, sock, raw, started=True)
+            if isinstance(step, Status):
+                raise self._error(turn, step.status, step.content)
+            if turn.done:
+                closing = self._done(turn)
+                if closing is not None:
+                    self._close(closing)
+            yield step
 
-    async def _aclose_socket(self, sock: _Socket) -> None:
-        if sock.loop is not None and sock.loop is asyncio.get_running_loop():
-            conn, sock.conn = sock.conn, None
-            if conn is not None:
-                await _quiet_aclose(conn)
-        else:
+    async def aevents(self, turn: Turn) -> AsyncGenerator[Any, None]:
+        while not turn.done and turn.sock is not None:
+            sock = turn.sock
+            try:
+                raw = await _arecv(sock, turn.timeout)
+            except _io_errors() as exc:
+                await self._adrop(turn)
+                raise Interrupted(_why(exc, turn.timeout)) from None
+            step = self._step(turn, sock, raw, started=True)
+            if isinstance(step, Status):
+                raise self._error(turn, step.status, step.content)
+            if turn.done:
+                closing = self._done(turn)
+                if closing is not None:
+                    await self._aclose_socket(closing)
+            yield step
+
+    def finish(self, turn: Turn) -> None:
+        """The call ended (or was abandoned): give back the socket it still holds, closed unless
+        it is known to be fine (a consumer that stopped early leaves the server sending)."""
+        sock, turn.sock = turn.sock, None
+        if sock is not None and self._release(turn.pool, sock, turn.healthy):
             self._close(sock)
 
-    def _close_pool(self, pool: _Pool) -> None:
-        with self._lock:
-            pool.closed = True
-            idle, pool.idle = pool.idle, []
-            if pool in self._pools and pool is not self._pool:
-                self._pools.remove(pool)
-        for s in idle:
+    async def afinish(self, turn: Turn) -> None:
+        sock, turn.sock = turn.sock, None
+        if sock is not None and self._release(turn.pool, sock, turn.healthy):
+            await self._aclose_socket(sock)
+
+    def _ready(self, turn: Turn) -> Outcome | None:
+        """Put a connected socket for the current credential on ``turn``; the failed
+        handshake's outcome, if it failed."""
+        auth = self.host.connection.auth.headers()
+        hs = self._handshake(auth, turn)
+        turn.auth = auth
+        if turn.sock is not None:
+            if turn.sock.fingerprint == hs.fingerprint and turn.sock.conn is not None:
+                return None
+            self._drop(turn)  # a new credential (after a 401): a new socket
+        sock, stale = self._checkout(turn, hs.fingerprint, None)
+        turn.sock = sock
+        for s in stale:
             self._close(s)
+        if sock.conn is not None:
+            return None
+        try:
+            self._connect(sock, hs)
+            return None
+        except _Refused as exc:
+            self._drop(turn)
+            return Status(exc.status, exc.body, exc.headers, auth)
+        except _io_errors() as exc:
+            self._drop(turn)
+            return Failed(_connection_error(exc, turn.plan.deployment))
 
-    async def _aclose_pool(self, pool: _Pool) -> None:
-        with self._lock:
-            pool.closed = True
-            idle, pool.idle = pool.idle, []
-            if pool in self._pools and pool is not self._pool:
-                self._pools.remove(pool)
-        for s in idle:
+    async def _aready(self, turn: Turn) -> Outcome | None:
+        auth = await self.host.connection.auth.aheaders()
+        hs = self._handshake(auth, turn)
+        turn.auth = auth
+        if turn.sock is not None:
+            if turn.sock.fingerprint == hs.fingerprint and turn.sock.conn is not None:
+                return None
+            await self._adrop(turn)
+        sock, stale = self._checkout(turn, hs.fingerprint, asyncio.get_running_loop())
+        turn.sock = sock
+        for s in stale:
             await self._aclose_socket(s)
-
-    def _new_pool(self) -> _Pool:
-        pool = _Pool(keep_open=True)
-        with self._lock:
-            self._pools.append(pool)
-        return pool
+        if sock.conn is not None:
+            return None
+        try:
+            await self._aconnect(sock, hs)
+            return None
+        except _Refused as exc:
+            await self._adrop(turn)
+            return Status(exc.status, exc.body, exc.headers, auth)
+        except _io_errors() as exc:
+            await self._adrop(turn)
+            return Failed(_connection_error(exc, turn.plan.deployment))
 
     def close(self) -> None:
         """Close every idle socket now and every busy one when its response ends. Idempotent."""
@@ -1317,7 +643,7 @@ class WebSocketTransport:
             # client never connected, so there is nothing to await from sync code.
             self._sdk_async = None
         for pool in pools:
-            self._close_pool(pool)
+            self.close_pool(pool)
         if sdk is not None:
             sdk.close()
 
@@ -1328,147 +654,8 @@ class WebSocketTransport:
             sdk, self._sdk_sync = self._sdk_sync, None
             asdk, self._sdk_async = self._sdk_async, None
         for pool in pools:
-            await self._aclose_pool(pool)
+            await self.aclose_pool(pool)
         if sdk is not None:
             sdk.close()
         if asdk is not None:
             await asdk.close()
-
-
-async def _quiet_aclose(conn: Any) -> None:
-    try:
-        await conn.close()
-    except Exception as exc:
-        log.debug("azoai: closing a WebSocket failed: %r", exc)
-
-
-def _recv(sock: _Socket, timeout: float) -> bytes:
-    ws = getattr(sock.conn, "_connection", None)
-    if ws is not None:
-        data = ws.recv(timeout=timeout, decode=False)
-        return data if isinstance(data, bytes) else bytes(data)
-    raw: bytes = sock.conn.recv_bytes()
-    return raw
-
-
-async def _arecv(sock: _Socket, idle: float) -> bytes:
-    raw: bytes = await asyncio.wait_for(sock.conn.recv_bytes(), idle)
-    return raw
-
-
-def _why(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, builtins.TimeoutError):
-        return f"no data for {timeout:.0f} s (stream_idle timeout)"
-    return f"the WebSocket dropped ({type(exc).__name__})"
-
-
-# --- sessions -----------------------------------------------------------------------------------
-
-
-class WebSocketSession:
-    """A long-lived WebSocket session for multi-turn use (``client.websocket_session()``).
-
-    Its sockets stay open between calls, whatever ``close_on_finish`` says, so each turn of an
-    agent loop continues the previous response from Azure's connection-local cache. Call
-    :meth:`chat` / :meth:`stream` (and the async twins) on it, or activate it with ``with`` /
-    ``async with``: inside, the client's own calls (and so an adapter's) go through the session.
-    Closing it closes its sockets; a session works with ``transport="http"`` clients too, as long
-    as they use the Responses API.
-    """
-
-    def __init__(self, client: Client) -> None:
-        ws = client._ws
-        if ws is None:
-            if client.settings.api != "responses":
-                raise ConfigError(
-                    "a WebSocket session needs the Responses API; set api='responses' "
-                    "(use_responses_api=True in the adapters)",
-                    setting="api",
-                )
-            with client._conn_lock:
-                if client._ws is None:
-                    client._ws = WebSocketTransport(client)
-                ws = client._ws
-        self.client = client
-        self.transport = ws
-        self._pool = ws._new_pool()
-        self._tokens: list[contextvars.Token[tuple[WebSocketSession, ...]]] = []
-        self.closed = False
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else f"{len(self._pool.idle)} idle socket(s)"
-        return f"WebSocketSession({state})"
-
-    @property
-    def last_response_id(self) -> str | None:
-        """The id of the latest response on this session's idle sockets."""
-        with self.transport._lock:
-            idle = sorted(self._pool.idle, key=lambda s: s.used)
-        return idle[-1].last_id if idle else None
-
-    def chat(
-        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
-    ) -> ChatResult:
-        return self.transport.chat(request, model=model, options=options, pool=self._pool)
-
-    async def achat(
-        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
-    ) -> ChatResult:
-        return await self.transport.achat(request, model=model, options=options, pool=self._pool)
-
-    def stream(
-        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
-    ) -> Generator[StreamDelta, None, None]:
-        return self.transport.stream(request, model=model, options=options, pool=self._pool)
-
-    def astream(
-        self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
-    ) -> AsyncGenerator[StreamDelta, None]:
-        return self.transport.astream(request, model=model, options=options, pool=self._pool)
-
-    def close(self) -> None:
-        """Close the session's sockets (idempotent)."""
-        self.closed = True
-        self.transport._close_pool(self._pool)
-
-    async def aclose(self) -> None:
-        self.closed = True
-        await self.transport._aclose_pool(self._pool)
-
-    def _activate(self) -> None:
-        self._tokens.append(_ACTIVE.set((*_ACTIVE.get(), self)))
-
-    def _deactivate(self) -> None:
-        if not self._tokens:
-            return
-        token = self._tokens.pop()
-        try:
-            _ACTIVE.reset(token)
-        except ValueError:  # exited in another context than entered: drop just this session
-            _ACTIVE.set(tuple(s for s in _ACTIVE.get() if s is not self))
-
-    def __enter__(self) -> WebSocketSession:
-        self._activate()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._deactivate()
-        self.close()
-
-    async def __aenter__(self) -> WebSocketSession:
-        self._activate()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._deactivate()
-        await self.aclose()

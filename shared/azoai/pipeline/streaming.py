@@ -1,7 +1,7 @@
 """Stream bookkeeping shared by every transport: parse each event with the dialect, track
 completion, raise on content filtering, and say what was lost when a stream is cut
-(:class:`_StreamState`, kept under its old name until it folds onto the wire's stream
-accumulator). Also the content-filter error for a finished completion and the model version.
+(:class:`_StreamState`, which folds every delta into the wire's one
+:class:`~azoai.wire.stream.StreamAccumulator`). Also the content-filter error for a finished completion and the model version.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from azoai.errors import ContentFilterError, InvalidResponseError, StreamInterru
 from azoai.pipeline.policy import Call, CallOptions
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import loads
+from azoai.wire.stream import StreamAccumulator
 from azoai.wire.types import ChatResult, StreamDelta
 
 __all__ = ["StreamState", "completion_filtered", "model_version_of"]
@@ -47,35 +48,49 @@ def completion_filtered(
 
 
 class _StreamState:
-    """Per-stream bookkeeping shared by the sync and async loops: parse, track completion,
-    raise on content filtering, and say what was lost when a stream is cut."""
+    """Per-stream bookkeeping shared by the sync and async loops and the WebSocket transport:
+    parse each event, fold it into the stream's :class:`StreamAccumulator` (``acc``), raise on
+    content filtering, and say what was lost when a stream is cut.
 
-    __slots__ = (
-        "call",
-        "done",
-        "filters",
-        "finished",
-        "first",
-        "headers",
-        "options",
-        "parse",
-        "text",
-        "versioned",
-    )
+    ``into`` is an accumulator to fold into instead of a fresh one: an adapter passes its own, so
+    each delta is folded once. The first delta carries the deployment and the response headers
+    (the router adds its target)."""
 
-    def __init__(self, call: Call, options: CallOptions, headers: dict[str, str]) -> None:
+    __slots__ = ("acc", "call", "done", "first", "headers", "options", "parse", "versioned")
+
+    def __init__(
+        self,
+        call: Call,
+        options: CallOptions,
+        headers: dict[str, str],
+        into: StreamAccumulator | None = None,
+    ) -> None:
         self.call = call
         self.options = options
         self.headers = headers
         self.parse = (
             responses.parse_event if call.api == "responses" else chat_completions.parse_chunk
         )
-        self.text: list[str] = []
-        self.filters: list[Any] = []
-        self.finished: str | None = None
+        self.acc = (
+            into
+            if into is not None
+            else StreamAccumulator(
+                deployment=call.deployment, api=call.api, model_version=call.model_version
+            )
+        )
         self.done = False
         self.first = True
         self.versioned = False
+
+    @property
+    def text(self) -> list[str]:
+        """The text parts so far."""
+        return self.acc.text_parts
+
+    @property
+    def finished(self) -> str | None:
+        """The finish reason, once one arrived."""
+        return self.acc.finish_reason
 
     def feed(self, data: str) -> StreamDelta | None:
         if data == "[DONE]":
@@ -97,26 +112,22 @@ class _StreamState:
             return None
         if self.first:
             delta.headers = self.headers
+            delta.deployment = self.call.deployment
             self.first = False
         if delta.model and not self.versioned:
             delta.model_version = model_version_of(self.call.model_version, delta.model)
             self.versioned = True
-        if delta.text:
-            self.text.append(delta.text)
-        if delta.content_filter:
-            self.filters.extend(delta.content_filter)
+        acc = self.acc
+        acc.add(delta)
         if delta.finish_reason:
-            self.finished = delta.finish_reason
             if self.call.api == "responses":
                 self.done = True  # a terminal event; chat streams end at [DONE]
             if delta.finish_reason == "content_filter" and not self.options.return_filtered:
-                raise completion_filtered(
-                    self.filters, "".join(self.text), None, self.call.deployment
-                )
+                raise completion_filtered(acc.content_filter, acc.text, None, self.call.deployment)
         return delta
 
     def interrupted(self, why: str, fix: str | None = None) -> StreamInterruptedError:
-        text = "".join(self.text)
+        text = self.acc.text
         return StreamInterruptedError(
             f"the stream from deployment '{self.call.deployment}' ended before the model finished: {why}; "
             f"{len(text)} characters arrived",
@@ -126,7 +137,7 @@ class _StreamState:
         )
 
     def check_complete(self) -> None:
-        if self.finished is None:
+        if self.acc.finish_reason is None:
             raise self.interrupted("no finish reason and no end-of-stream marker")
 
 

@@ -264,13 +264,15 @@ def _tool_calls(raw: Any) -> list[ToolCall]:
 
 def _completion_filter(choice: Mapping[str, Any], index: int = 0) -> ContentFilterResults | None:
     raw = choice.get("content_filter_results")
-    if not isinstance(raw, Mapping) or not raw:
+    if not raw or (type(raw) is not dict and not isinstance(raw, Mapping)):
         return None
+    # Present on nearly every streamed chunk: skip the ABC checks when there are no offsets.
     offsets = choice.get("content_filter_offsets")
     return ContentFilterResults(
-        side="completion",
-        index=index,
-        offsets=dict(offsets) if isinstance(offsets, Mapping) else None,
+        "completion",
+        None,
+        index,
+        dict(offsets) if offsets is not None and isinstance(offsets, Mapping) else None,
         raw=raw,
     )
 
@@ -328,79 +330,93 @@ def parse_response(
 
 
 def parse_chunk(chunk: Any) -> StreamDelta | None:
-    """One ``data:`` chunk -> a delta, or ``None`` when it carries nothing a caller can use."""
-    if not isinstance(chunk, Mapping):
+    """One ``data:`` chunk -> a delta, or ``None`` when it carries nothing a caller can use.
+
+    On the per-chunk hot path: decoded JSON objects are ``dict``, so each shape check tries the
+    exact type first and an ``isinstance(..., Mapping)`` ABC check (several times dearer, most of
+    this function's cost when done for every field) only for anything else; an absent or empty
+    field is skipped before any check."""
+    if type(chunk) is not dict and not isinstance(chunk, Mapping):
         raise InvalidResponseError("a stream chunk is not a JSON object")
     delta = StreamDelta(raw=chunk)
     useful = False
-    filters = parse_prompt_filter_results(chunk)
-    if filters:
-        delta.content_filter.extend(filters)
-        useful = True
-    usage = parse_usage(chunk.get("usage"))
+    if "prompt_filter_results" in chunk or "prompt_annotations" in chunk:
+        filters = parse_prompt_filter_results(chunk)
+        if filters:
+            delta.content_filter.extend(filters)
+            useful = True
+    usage = chunk.get("usage")
     if usage is not None:
-        delta.usage = usage
-        useful = True
+        parsed = parse_usage(usage)
+        if parsed is not None:
+            delta.usage = parsed
+            useful = True
     cid = chunk.get("id")
-    if isinstance(cid, str) and cid:
+    if cid and type(cid) is str:
         delta.response_id = cid
     model = chunk.get("model")
-    if isinstance(model, str) and model:
+    if model and type(model) is str:
         delta.model = model
     fp = chunk.get("system_fingerprint")
-    if isinstance(fp, str) and fp:
+    if fp and type(fp) is str:
         delta.system_fingerprint = fp
     choices = chunk.get("choices")
-    if isinstance(choices, list):
-        for choice in choices:
-            if not isinstance(choice, Mapping) or int_or_zero(choice.get("index")) != 0:
-                continue
-            d = choice.get("delta")
-            if isinstance(d, Mapping):
-                text = d.get("content")
-                if isinstance(text, str) and text:
-                    delta.text = text
-                    useful = True
-                refusal = d.get("refusal")
-                if isinstance(refusal, str) and refusal:
-                    delta.text += refusal
-                    useful = True
-                calls = d.get("tool_calls")
-                if isinstance(calls, list):
-                    for i, call in enumerate(calls):
-                        if not isinstance(call, Mapping):
-                            continue
-                        fn = (
-                            call.get("function")
-                            if isinstance(call.get("function"), Mapping)
-                            else {}
-                        )
-                        assert isinstance(fn, Mapping)
-                        args = fn.get("arguments")
-                        name = fn.get("name")
-                        call_id = call.get("id")
-                        idx = call.get("index")
-                        delta.tool_calls.append(
-                            ToolCallChunk(
-                                index=idx
-                                if isinstance(idx, int) and not isinstance(idx, bool)
-                                else i,
-                                id=call_id if isinstance(call_id, str) and call_id else None,
-                                name=name if isinstance(name, str) and name else None,
-                                arguments=args if isinstance(args, str) else "",
-                            )
-                        )
-                        useful = True
+    if not choices or type(choices) is not list:
+        return delta if useful else None
+    for choice in choices:
+        if type(choice) is not dict and not isinstance(choice, Mapping):
+            continue
+        index = choice.get("index")
+        if index and int_or_zero(index) != 0:
+            continue
+        d = choice.get("delta")
+        if d and (type(d) is dict or isinstance(d, Mapping)):
+            text = d.get("content")
+            if text and type(text) is str:
+                delta.text = text
+                useful = True
+            refusal = d.get("refusal")
+            if refusal and isinstance(refusal, str):
+                delta.text += refusal
+                useful = True
+            calls = d.get("tool_calls")
+            if calls and isinstance(calls, list) and _tool_call_chunks(calls, delta.tool_calls):
+                useful = True
+        if choice.get("content_filter_results"):
             completion = _completion_filter(choice)
             if completion is not None:
                 delta.content_filter.append(completion)
                 useful = True
+        if choice.get("logprobs"):
             lp = _logprobs(choice)
             if lp:
                 delta.logprobs = lp
                 useful = True
-            finish = choice.get("finish_reason")
-            if isinstance(finish, str) and finish:
-                delta.finish_reason = finish
-                useful = True
+        finish = choice.get("finish_reason")
+        if finish and isinstance(finish, str):
+            delta.finish_reason = finish
+            useful = True
     return delta if useful else None
+
+
+def _tool_call_chunks(calls: list[Any], out: list[ToolCallChunk]) -> bool:
+    """Append the tool-call fragments in ``calls`` to ``out``; ``True`` when there were any."""
+    before = len(out)
+    for i, call in enumerate(calls):
+        if not isinstance(call, Mapping):
+            continue
+        fn = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+        assert isinstance(fn, Mapping)
+        args = fn.get("arguments")
+        name = fn.get("name")
+        call_id = call.get("id")
+        idx = call.get("index")
+        out.append(
+            ToolCallChunk(
+                index=idx if isinstance(idx, int) and not isinstance(idx, bool) else i,
+                id=call_id if isinstance(call_id, str) and call_id else None,
+                name=name if isinstance(name, str) and name else None,
+                arguments=args if isinstance(args, str) else "",
+            )
+        )
+    return len(out) > before
