@@ -28,16 +28,12 @@ from azoai.errors import (
     TimeoutError,
 )
 from azoai.io import _httpx
+from azoai.io.bodies import BodyDecoder, Undecodable, aread_body, prebuilt, read_body
 from azoai.io.http import (
     MAX_CONNECTIONS,
     USER_AGENT,
-    BodyDecoder,
     Connection,
-    Undecodable,
-    aread_body,
     async_slots,
-    prebuilt,
-    read_body,
     reset_deadline,
     set_deadline,
     sync_slots,
@@ -54,7 +50,7 @@ __all__ = ["Cut", "HttpRequest", "HttpTransport", "Opened", "Reply", "aevents", 
 
 #: An error body longer than this is cut (its JSON then does not parse: a generic error results).
 _ERROR_BODY_LIMIT = 1024 * 1024
-#: What azoai decodes itself, in bounded pieces (see :class:`azoai.io.http.BodyDecoder`).
+#: What azoai decodes itself, in bounded pieces (see :class:`azoai.io.bodies.BodyDecoder`).
 _ACCEPT_ENCODING = "gzip, deflate"
 
 
