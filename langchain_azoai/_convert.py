@@ -360,6 +360,8 @@ def display_model_name(
 
 def usage_metadata(usage: Usage) -> UsageMetadata:
     inp = InputTokenDetails(cache_read=usage.cached_input_tokens)
+    if usage.cache_write_tokens:
+        inp["cache_creation"] = usage.cache_write_tokens
     if usage.audio_input_tokens:
         inp["audio"] = usage.audio_input_tokens
     out = OutputTokenDetails(reasoning=usage.reasoning_tokens)

@@ -17,6 +17,7 @@ __all__ = [
     "CategoryResult",
     "ContentFilterResults",
     "parse_category_results",
+    "parse_content_filters",
     "parse_prompt_filter_results",
 ]
 
@@ -213,13 +214,56 @@ def parse_prompt_filter_results(body: Mapping[str, Any]) -> list[ContentFilterRe
     return out
 
 
+def parse_content_filters(raw: object) -> list[ContentFilterResults]:
+    """The Responses API's ``content_filters`` list (on a response object, and in the newer
+    error body beside ``innererror.code: "ContentFiltered"``): one entry per checked segment,
+    ``{"blocked", "source_type": "prompt"|"completion", "content_filter_results",
+    "content_filter_offsets"}``. An entry without ``source_type`` counts as the prompt's."""
+    if not isinstance(raw, list):
+        return []
+    out: list[ContentFilterResults] = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        results = item.get("content_filter_results")
+        if not isinstance(results, Mapping):
+            results = item.get("content_filter_result")
+        offsets = item.get("content_filter_offsets")
+        side: Side = "completion" if item.get("source_type") == "completion" else "prompt"
+        out.append(
+            ContentFilterResults(
+                side=side,
+                offsets={k: v for k, v in offsets.items() if isinstance(v, int)}
+                if isinstance(offsets, Mapping)
+                else None,
+                raw=results if isinstance(results, Mapping) else {},
+            )
+        )
+    return out
+
+
+def blocked_side(raw: object) -> Side | None:
+    """The side a ``content_filters`` list says was blocked (``blocked: true``), if any."""
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, Mapping) and item.get("blocked") is True:
+                return "completion" if item.get("source_type") == "completion" else "prompt"
+    return None
+
+
 def parse_error_filter_results(error: Mapping[str, Any]) -> ContentFilterResults | None:
-    """The filter verdict inside a 400 error object (``innererror`` or ``inner_error``)."""
+    """The filter verdict inside a 400 error object: ``innererror.content_filter_result`` (or
+    the spec's ``inner_error.content_filter_results``), else the newer ``content_filters`` list
+    (beside ``innererror.code: "ContentFiltered"``, or inside ``innererror``)."""
     inner = error.get("innererror")
     if not isinstance(inner, Mapping):
         inner = error.get("inner_error")
     if not isinstance(inner, Mapping):
-        return None
+        inner = {}
+    listed = parse_content_filters(error.get("content_filters") or inner.get("content_filters"))
+    if listed:
+        blocked = [r for r in listed if r.filtered]
+        return (blocked or listed)[0]
     raw = inner.get("content_filter_result")
     if raw is None:
         raw = inner.get("content_filter_results")

@@ -15,7 +15,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from azoai.content_filter import ContentFilterResults, parse_error_filter_results
+from azoai.content_filter import (
+    ContentFilterResults,
+    Side,
+    blocked_side,
+    parse_error_filter_results,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -408,19 +413,8 @@ def error_from_response(
     }
     lower = message.lower()
 
-    inner = err.get("innererror") or err.get("inner_error")
-    inner_code = inner.get("code") if isinstance(inner, Mapping) else None
-    if code == "content_filter" or inner_code == "ResponsibleAIPolicyViolation":
-        results = parse_error_filter_results(err)
-        verdicts = [results] if results else []
-        cats = ", ".join(results.filtered_categories) if results else ""
-        return ContentFilterError(
-            f"Azure's content filter blocked the prompt{f' ({cats})' if cats else ''}: {message}",
-            side="prompt",
-            results=verdicts,
-            fix="rephrase the prompt, or ask your Azure admin to adjust the content filter policy",
-            **common,
-        )
+    if is_content_filter(err):
+        return content_filter_error(err, message, **common)
     if status == 400 or status == 422:
         if (
             code == "context_length_exceeded"
@@ -505,6 +499,63 @@ def error_from_response(
     if status >= 500:
         return ServiceUnavailableError(f"Azure returned {status}{where}: {message}", **common)
     return APIStatusError(f"Azure returned {status}{where}: {message}", **common)
+
+
+#: ``innererror.code`` values that mean the content filter: the classic one and the Responses
+#: API's (microsoft/agent-framework#8385).
+_FILTER_INNER_CODES = frozenset({"ResponsibleAIPolicyViolation", "ContentFiltered"})
+
+
+def is_content_filter(err: Mapping[str, Any]) -> bool:
+    """Whether an Azure error object is the content filter: ``code: "content_filter"``
+    (``content_policy_violation`` in the Responses API's stream error frame, maximhq/bifrost#6652),
+    or a filter ``innererror.code``."""
+    inner = err.get("innererror") or err.get("inner_error")
+    inner_code = inner.get("code") if isinstance(inner, Mapping) else None
+    return err.get("code") in ("content_filter", "content_policy_violation") or (
+        inner_code in _FILTER_INNER_CODES
+    )
+
+
+def filter_side(err: Mapping[str, Any]) -> Side:
+    """Which side an Azure content-filter error object blocked: the ``content_filters`` entry
+    marked ``blocked``, else ``param: "prompt"`` or Azure's "prompt triggering" sentence say the
+    prompt, else (the filter stopped output already under way) the completion."""
+    inner = err.get("innererror") or err.get("inner_error")
+    listed = err.get("content_filters")
+    if listed is None and isinstance(inner, Mapping):
+        listed = inner.get("content_filters")
+    side = blocked_side(listed)
+    if side is not None:
+        return side
+    message = err.get("message")
+    if err.get("param") == "prompt" or (isinstance(message, str) and "prompt" in message.lower()):
+        return "prompt"
+    return "completion" if "completion" in str(message).lower() else "prompt"
+
+
+def content_filter_error(
+    err: Mapping[str, Any], message: str, *, partial_text: str = "", **common: Any
+) -> ContentFilterError:
+    """The :class:`ContentFilterError` for an Azure content-filter error object (a 400 body's
+    ``error``, or the error a Responses ``response.failed`` / ``error`` event carries)."""
+    side = filter_side(err)
+    results = parse_error_filter_results(err)
+    if results is not None and results.side != side:
+        results = ContentFilterResults(side, results.categories, raw=results.raw)
+    verdicts = [results] if results else []
+    cats = ", ".join(results.filtered_categories) if results else ""
+    what = "the prompt" if side == "prompt" else "the completion"
+    return ContentFilterError(
+        f"Azure's content filter blocked {what}{f' ({cats})' if cats else ''}: {message}",
+        side=side,
+        results=verdicts,
+        partial_text=partial_text,
+        fix="rephrase the prompt, or ask your Azure admin to adjust the content filter policy"
+        if side == "prompt"
+        else "rephrase the request, or ask your Azure admin to adjust the content filter policy",
+        **common,
+    )
 
 
 def _where(deployment: str | None, route: str | None, api_version: str | None) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 from azoai_emulator import azure_errors
 from azoai_emulator.api_chat import check_context
 from azoai_emulator.api_versions import Feature
+from azoai_emulator.filters import completion_results
 from azoai_emulator.generation import Generation, generate, prompt_tokens, tool_specs
 from azoai_emulator.identity import authenticate_data_plane
 from azoai_emulator.model import Conversation, ToolCall, Turn
@@ -293,9 +294,12 @@ async def handle_responses(
 ) -> HttpResult | StreamResult:
     """``POST /responses``, or one ``response.create`` on a WebSocket when ``connection`` is
     given (always streamed, as JSON text frames; authenticated at the handshake)."""
-    target = await prepare(
-        call, state, operation="responses", route=route, websocket=connection is not None
-    )
+    try:
+        target = await prepare(
+            call, state, operation="responses", route=route, websocket=connection is not None
+        )
+    except ApiError as exc:
+        raise _responses_filter_body(exc) from None
     body = target.body
     reject_unknown(body, RESPONSES_PARAMS if connection is None else WEBSOCKET_PARAMS)
     check_reasoning(target, body, unsupported=("temperature", "top_p"), api="responses")
@@ -329,9 +333,13 @@ async def handle_responses(
     fmt = _format(body, conv)
     tokens = prompt_tokens(conv.turns, conv.tools)
     check_context(target, len(tokens), limit)
-    check_blocklist(target, "\n".join(t.text for t in turns))
+    try:
+        check_blocklist(target, "\n".join(t.text for t in turns))
+    except ApiError as exc:
+        raise _responses_filter_body(exc) from None
     decision = admit(state, target, len(tokens) + (limit or 0))
     cached = state.cached_tokens(target.deployment.name, tokens)
+    written = _cache_written(state, len(tokens), cached)
     effort = effort_of(body, "responses")
     warmup = connection is not None and body.get("generate") is False
     gen = (
@@ -349,6 +357,7 @@ async def handle_responses(
     response = _response(
         target, body, gen, tokens=len(tokens), cached=cached, tools=tools, choice=choice, fmt=fmt
     )
+    response["usage"]["input_tokens_details"]["cache_write_tokens"] = written
     if warmup:
         response["output"] = []  # a warm-up prepares state and generates nothing
     output_turn = Turn("assistant", gen.content or "", gen.tool_calls)
@@ -365,7 +374,7 @@ async def handle_responses(
     headers = success_headers(target, decision)
     per_token = target.deployment.token_latency + target.faults.per_token
     if connection is not None:
-        frames = [ws_frame(e) for e in _events(response)]
+        frames = [ws_frame(e) for e in _events(response, websocket=True)]
         return StreamResult(frames, headers, per_token, target.faults.cut_after)
     if body.get("stream") is True:
         frames = [sse(e, event=e["type"]) for e in _events(response)]
@@ -436,10 +445,11 @@ def _response(
     choice: Any,
     fmt: dict[str, Any],
 ) -> dict[str, Any]:
-    incomplete = {"length": "max_output_tokens", "content_filter": "content_filter"}.get(
-        gen.finish_reason
-    )
-    status = "incomplete" if incomplete else "completed"
+    # A completion the content filter stops fails (``response.failed``; maximhq/bifrost#6419);
+    # only the output limit makes a response incomplete.
+    filtered = gen.finish_reason == "content_filter"
+    incomplete = {"length": "max_output_tokens"}.get(gen.finish_reason)
+    status = "failed" if filtered else "incomplete" if incomplete else "completed"
     reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), Mapping) else {}
     assert isinstance(reasoning, Mapping)
     effort = effort_of(body, "responses") or ("medium" if target.info.reasoning else None)
@@ -452,7 +462,10 @@ def _response(
         "created_at": int(time.time()),
         "status": status,
         "background": False,
-        "error": None,
+        "error": {"code": "content_filter", "message": COMPLETION_FILTER_MESSAGE}
+        if filtered
+        else None,
+        "content_filters": _content_filters(gen.filtered_category) if filtered else None,
         "incomplete_details": {"reason": incomplete} if incomplete else None,
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
@@ -480,9 +493,9 @@ def _response(
     }
 
 
-def _events(response: dict[str, Any]) -> list[dict[str, Any]]:
+def _events(response: dict[str, Any], *, websocket: bool = False) -> list[dict[str, Any]]:
     """The stream events of ``response``, in order (SSE frames over HTTP, text frames over a
-    WebSocket)."""
+    WebSocket, where ``response.failed`` is the last)."""
     events: list[dict[str, Any]] = []
 
     def emit(kind: str, **fields: Any) -> None:
@@ -490,7 +503,9 @@ def _events(response: dict[str, Any]) -> list[dict[str, Any]]:
 
     # The in-progress snapshot has no output and no usage yet (the spec's usage is not nullable).
     snapshot = {k: v for k, v in copy.deepcopy(response).items() if k != "usage"}
-    snapshot.update(status="in_progress", output=[], incomplete_details=None)
+    snapshot.update(
+        status="in_progress", output=[], incomplete_details=None, error=None, content_filters=None
+    )
     emit("response.created", response=snapshot)
     emit("response.in_progress", response=snapshot)
     for index, item in enumerate(response["output"]):
@@ -557,9 +572,76 @@ def _events(response: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             emit("response.output_item.added", output_index=index, item=item)
         emit("response.output_item.done", output_index=index, item=item)
+    if response["status"] == "failed":
+        # Azure ends a filtered stream with a response.failed that names no error, then an
+        # ``error`` event with the reason (maximhq/bifrost#6419, #6652).
+        emit("response.failed", response={**response, "error": None})
+        if not websocket:  # the captures are of SSE streams
+            emit(
+                "error", error={"type": "invalid_request_error", "param": None, **response["error"]}
+            )
+        return events
     final = "response.completed" if response["status"] == "completed" else "response.incomplete"
     emit(final, response=response)
     return events
+
+
+COMPLETION_FILTER_MESSAGE = (
+    "The response was filtered due to the completion triggering Azure OpenAI's content "
+    "management policy. To learn more about our content filtering policies please read our "
+    "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+
+
+def _content_filters(category: str | None) -> list[dict[str, Any]]:
+    """The Responses API's ``content_filters`` list with the completion blocked (the shape
+    responses carry: ``blocked``, ``source_type``, ``content_filter_results``)."""
+    return [
+        {
+            "blocked": True,
+            "source_type": "completion",
+            "content_filter_raw": [],
+            "content_filter_results": completion_results(category),
+        }
+    ]
+
+
+def _responses_filter_body(exc: ApiError) -> ApiError:
+    """A prompt-filter 400 in the Responses API's newer shape: ``innererror.code:
+    "ContentFiltered"`` (microsoft/agent-framework#8385) and a ``content_filters`` list beside it
+    (a captured Azure body quoted in public tests). Other errors pass unchanged."""
+    err = exc.body.get("error") if isinstance(exc.body, Mapping) else None
+    if not isinstance(err, Mapping) or err.get("code") != "content_filter":
+        return exc
+    inner = err.get("innererror")
+    results = inner.get("content_filter_result") if isinstance(inner, Mapping) else None
+    body = {
+        "error": {
+            "message": err.get("message"),
+            "type": "invalid_request_error",
+            "param": "prompt",
+            "code": "content_filter",
+            "innererror": {"code": "ContentFiltered"},
+            "content_filters": [
+                {
+                    "blocked": True,
+                    "source_type": "prompt",
+                    "content_filter_raw": [],
+                    "content_filter_results": dict(results or {}),
+                }
+            ],
+        }
+    }
+    return ApiError(exc.status, body, exc.headers)
+
+
+def _cache_written(state: EmulatorState, tokens: int, cached: int) -> int:
+    """Prompt-cache writes: the cacheable prefix (1024 tokens, then steps of 128) not read."""
+    cache = state.prompt_cache
+    if tokens < cache.FIRST:
+        return 0
+    prefix = cache.FIRST + ((tokens - cache.FIRST) // cache.STEP) * cache.STEP
+    return max(0, prefix - cached)
 
 
 # --- stored responses ----------------------------------------------------------------------------

@@ -636,3 +636,28 @@ def test_logprobs_are_neutral_data() -> None:
     acc.add(d)
     acc.add(d)
     assert acc.result().logprobs == lp["content"] * 2
+
+
+def test_a_responses_answer_incomplete_for_the_content_filter_is_read_as_filtered() -> None:
+    # the spec's shape (2025-04-01-preview: incomplete_details.reason "content_filter"), beside
+    # the response.failed form the emulator plays (tests/core/test_filters_usage_schema.py)
+    body = {
+        "id": "resp_1",
+        "object": "response",
+        "status": "incomplete",
+        "incomplete_details": {"reason": "content_filter"},
+        "model": "gpt-4o",
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "incomplete",
+                "content": [{"type": "output_text", "text": "a b", "annotations": []}],
+            }
+        ],
+        "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5},
+    }
+    result = rs.parse_response(body, deployment="d", headers={})
+    assert result.finish_reason == "content_filter"
+    assert result.text == "a b"

@@ -439,7 +439,8 @@ class WebSocketTransport(Sockets):
         if kind == "response.failed":
             sock.forget()
             turn.healthy = True
-            responses.parse_event(event)  # raises the typed error
+            responses.parse_event(event)  # raises the typed error, except for a filtered
+            turn.done = True  # completion: the stream state raises that one, with its text
         if kind == "response.created":
             created = event.get("response")
             rid = created.get("id") if isinstance(created, Mapping) else None

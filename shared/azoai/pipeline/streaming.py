@@ -56,7 +56,17 @@ class _StreamState:
     each delta is folded once. The first delta carries the deployment and the response headers
     (the router adds its target)."""
 
-    __slots__ = ("acc", "call", "done", "first", "headers", "options", "parse", "versioned")
+    __slots__ = (
+        "acc",
+        "call",
+        "done",
+        "first",
+        "headers",
+        "held",
+        "options",
+        "parse",
+        "versioned",
+    )
 
     def __init__(
         self,
@@ -79,6 +89,7 @@ class _StreamState:
             )
         )
         self.done = False
+        self.held: responses.FailedWithoutDetail | None = None
         self.first = True
         self.versioned = False
 
@@ -108,6 +119,13 @@ class _StreamState:
             delta = self.parse(event)
         except InvalidResponseError as exc:
             raise self.interrupted(f"a malformed chunk arrived ({exc.message})") from None
+        except responses.FailedWithoutDetail as exc:
+            self.held = exc  # the reason comes in the ``error`` event that follows
+            return None
+        except ContentFilterError as exc:
+            exc.partial_text = exc.partial_text or self.acc.text
+            exc.deployment = exc.deployment or self.call.deployment
+            raise
         if delta is None:
             return None
         if self.first:
@@ -137,6 +155,9 @@ class _StreamState:
         )
 
     def check_complete(self) -> None:
+        if self.held is not None and self.acc.finish_reason is None:
+            self.held.deployment = self.held.deployment or self.call.deployment
+            raise self.held
         if self.acc.finish_reason is None:
             raise self.interrupted("no finish reason and no end-of-stream marker")
 

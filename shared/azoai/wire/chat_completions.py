@@ -27,6 +27,7 @@ from azoai.content_filter import (
 )
 from azoai.errors import InvalidResponseError
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
+from azoai.wire.schema import without_defaults
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -143,7 +144,10 @@ def _tools(request: ChatRequest) -> list[dict[str, Any]] | None:
         return None
     out = []
     for t in request.tools:
-        fn: dict[str, Any] = {"name": t.name, "parameters": dict(t.parameters)}
+        fn: dict[str, Any] = {
+            "name": t.name,
+            "parameters": without_defaults(t.parameters) if t.strict else dict(t.parameters),
+        }
         if t.description:
             fn["description"] = t.description
         if t.strict is not None:
@@ -163,7 +167,11 @@ def _response_format(request: ChatRequest) -> dict[str, Any] | None:
         return None
     if fmt.type == "json_object":
         return {"type": "json_object"}
-    schema: dict[str, Any] = {"name": fmt.name, "schema": dict(fmt.schema or {})}
+    raw = fmt.schema or {}
+    schema: dict[str, Any] = {
+        "name": fmt.name,
+        "schema": without_defaults(raw) if fmt.strict else dict(raw),
+    }
     if fmt.strict is not None:
         schema["strict"] = fmt.strict
     if fmt.description:
@@ -234,6 +242,7 @@ def parse_usage(raw: Any) -> Usage | None:
         output_tokens=out,
         total_tokens=int_or_zero(raw.get("total_tokens")) or inp + out,
         cached_input_tokens=int_or_zero(pd.get("cached_tokens")),
+        cache_write_tokens=int_or_zero(pd.get("cache_write_tokens")),
         reasoning_tokens=int_or_zero(cd.get("reasoning_tokens")),
         audio_input_tokens=int_or_zero(pd.get("audio_tokens")),
         audio_output_tokens=int_or_zero(cd.get("audio_tokens")),

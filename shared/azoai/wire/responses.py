@@ -15,14 +15,18 @@ from typing import Any
 
 from azoai.config.catalog import ModelInfo
 from azoai.config.versions import ApiVersion, shape_chat_params
+from azoai.content_filter import ContentFilterResults, blocked_side, parse_content_filters
 from azoai.errors import (
     AzoaiError,
     ContextLengthError,
     InvalidResponseError,
     RateLimitError,
     ServiceUnavailableError,
+    content_filter_error,
+    is_content_filter,
 )
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
+from azoai.wire.schema import without_defaults
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -38,7 +42,14 @@ from azoai.wire.types import (
     Usage,
 )
 
-__all__ = ["TERMINAL_EVENTS", "build_body", "parse_event", "parse_response", "parse_usage"]
+__all__ = [
+    "TERMINAL_EVENTS",
+    "FailedWithoutDetail",
+    "build_body",
+    "parse_event",
+    "parse_response",
+    "parse_usage",
+]
 
 TERMINAL_EVENTS = frozenset(
     {"response.completed", "response.failed", "response.incomplete", "error"}
@@ -152,7 +163,7 @@ def build_body(
             "type": "function",
             "name": t.name,
             "description": t.description,
-            "parameters": dict(t.parameters),
+            "parameters": without_defaults(t.parameters) if t.strict else dict(t.parameters),
             **({"strict": t.strict} if t.strict is not None else {}),
         }
         for t in request.tools
@@ -208,7 +219,7 @@ def build_body(
         f: dict[str, Any] = {
             "type": "json_schema",
             "name": fmt.name,
-            "schema": dict(fmt.schema or {}),
+            "schema": without_defaults(fmt.schema or {}) if fmt.strict else dict(fmt.schema or {}),
         }
         if fmt.strict is not None:
             f["strict"] = fmt.strict
@@ -250,6 +261,7 @@ def parse_usage(raw: Any) -> Usage | None:
         output_tokens=out,
         total_tokens=int_or_zero(raw.get("total_tokens")) or inp + out,
         cached_input_tokens=int_or_zero(i.get("cached_tokens")),
+        cache_write_tokens=int_or_zero(i.get("cache_write_tokens")),
         reasoning_tokens=int_or_zero(o.get("reasoning_tokens")),
     )
 
@@ -291,8 +303,12 @@ def parse_response(
     output = body.get("output")
     if not isinstance(output, list):
         raise InvalidResponseError("the response has no output list")
-    if body.get("status") == "failed":
-        raise _failure(body.get("error"))
+    filters = parse_content_filters(body.get("content_filters"))
+    failed = body.get("status") == "failed"
+    if failed and _filtered_side(body) != "completion":
+        raise _failure(body.get("error"), body)
+    if failed and not filters:
+        filters = _filtered_delta(body.get("error"), None).content_filter
     texts: list[str] = []
     calls: list[ToolCall] = []
     reasoning: list[ReasoningItem] = []
@@ -334,7 +350,12 @@ def parse_response(
     )
     return ChatResult(
         message=message,
-        finish_reason=_finish(body.get("status"), body.get("incomplete_details"), bool(calls)),
+        # a completion the filter stopped fails on the Responses API: the caller gets the
+        # ContentFilterError with what was produced (or the partial result, return_filtered)
+        finish_reason="content_filter"
+        if failed
+        else _finish(body.get("status"), body.get("incomplete_details"), bool(calls)),
+        content_filter=filters,
         usage=parse_usage(body.get("usage")),
         model=body.get("model") if isinstance(body.get("model"), str) else None,
         deployment=deployment,
@@ -345,10 +366,33 @@ def parse_response(
     )
 
 
-def _failure(error: Any) -> AzoaiError:
+class FailedWithoutDetail(ServiceUnavailableError):
+    """A ``response.failed`` that names no error: Azure sends the reason (the content filter,
+    say) in the ``error`` event that follows (maximhq/bifrost#6419), so a stream reads on; this
+    is raised only when nothing follows."""
+
+
+def _filtered_side(response: Mapping[str, Any]) -> str | None:
+    """The side a failed response's content filter blocked, from its ``error`` or its
+    ``content_filters`` list; ``None`` when the failure is not the content filter."""
+    err = response.get("error")
+    if isinstance(err, Mapping) and is_content_filter(err):
+        side = blocked_side(response.get("content_filters"))
+        return side or content_filter_error(err, "").side
+    return blocked_side(response.get("content_filters"))
+
+
+def _failure(error: Any, response: Mapping[str, Any] | None = None) -> AzoaiError:
     err = error if isinstance(error, Mapping) else {}
     code = str(err.get("code") or "")
     message = str(err.get("message") or "the response failed")
+    listed = response.get("content_filters") if response is not None else None
+    if is_content_filter(err) or blocked_side(listed) is not None:
+        if "content_filters" not in err and listed is not None:
+            err = {**err, "content_filters": listed}
+        return content_filter_error(err, message)
+    if not err and response is not None:
+        return FailedWithoutDetail("Responses API: the response failed and named no error")
     if code in ("rate_limit_exceeded",):
         return RateLimitError(f"Responses API: {message}", code=code)
     if code in ("context_length_exceeded",):
@@ -433,8 +477,25 @@ def _event_delta(event: Any) -> StreamDelta | None:
         )
     if kind == "response.failed":
         resp = event.get("response")
-        raise _failure(resp.get("error") if isinstance(resp, Mapping) else None)
+        r = resp if isinstance(resp, Mapping) else {}
+        if _filtered_side(r) == "completion":
+            return _filtered_delta(r.get("error"), r.get("content_filters"))
+        raise _failure(r.get("error"), r)
     if kind == "error":
-        err = event.get("error") if isinstance(event.get("error"), Mapping) else event
+        raw_err = event.get("error")
+        err: Mapping[str, Any] = raw_err if isinstance(raw_err, Mapping) else event
+        if is_content_filter(err) and content_filter_error(err, "").side == "completion":
+            return _filtered_delta(err, err.get("content_filters"))
         raise _failure(err)
     return None
+
+
+def _filtered_delta(error: Any, listed: Any) -> StreamDelta:
+    """The stream's end when the filter stopped the completion: the stream bookkeeping raises
+    the :class:`ContentFilterError` with the text that arrived (or, ``return_filtered``, ends the
+    stream with ``finish_reason="content_filter"``)."""
+    filters: list[ContentFilterResults] = parse_content_filters(listed)
+    if not filters and isinstance(error, Mapping):
+        verdict = content_filter_error(error, "").results
+        filters = list(verdict)
+    return StreamDelta(finish_reason="content_filter", content_filter=filters)

@@ -13,7 +13,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["strict_json_schema"]
+__all__ = ["strict_json_schema", "without_defaults"]
 
 
 class _NotStrict(Exception):
@@ -22,14 +22,48 @@ class _NotStrict(Exception):
 
 def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
     """A copy of ``schema`` in Structured Outputs' strict form (every object closed, every
-    property required, nullable defaults dropped, ``$ref`` with siblings inlined), or ``None``
+    property required, ``default`` values dropped, ``$ref`` with siblings inlined), or ``None``
     when the schema has an open object (``dict[str, X]``) that strict mode cannot express."""
     root = copy.deepcopy(dict(schema))
     try:
         _strict(root, root)
     except _NotStrict:
         return None
-    return root
+    return without_defaults(root)
+
+
+#: Keywords whose value is a map of name -> subschema (the names are not keywords).
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+#: Keywords whose value is one subschema or a list of them.
+_SCHEMA_KEYS = ("items", "additionalProperties", "not", "anyOf", "allOf", "oneOf", "prefixItems")
+
+
+def without_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` without ``default`` values, for a strict schema: strict mode refuses a
+    non-null ``default`` with a 400 (or an intermittent 500; openai/openai-agents-python#4390)
+    and every property is required anyway, so a default never applies. A property *named*
+    ``default`` is kept. Returns a new dict; ``schema`` is not changed."""
+    out = _drop_defaults(schema)
+    assert isinstance(out, dict)
+    return out
+
+
+def _drop_defaults(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_drop_defaults(n) for n in node]
+    if not isinstance(node, Mapping):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "default":
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, Mapping):
+            out[key] = {k: _drop_defaults(v) for k, v in value.items()}
+        elif key in _SCHEMA_KEYS:
+            out[key] = _drop_defaults(value)
+        else:
+            out[key] = value  # enum, const, examples...: data, not subschemas
+    return out
 
 
 def _strict(node: Any, root: dict[str, Any]) -> Any:
@@ -55,8 +89,7 @@ def _strict(node: Any, root: dict[str, Any]) -> Any:
     for key in ("anyOf", "allOf"):
         for sub in node.get(key) or []:
             _strict(sub, root)
-    if "default" in node and node["default"] is None:
-        del node["default"]
+    node.pop("default", None)  # before the $ref rule: a default alone is no reason to inline
     ref = node.get("$ref")
     if isinstance(ref, str) and len(node) > 1:
         target = _resolve_ref(root, ref)

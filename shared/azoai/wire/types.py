@@ -198,6 +198,8 @@ class Usage:
     reasoning_tokens: int = 0
     audio_input_tokens: int = 0
     audio_output_tokens: int = 0
+    #: input tokens written to the prompt cache by this call (``cache_write_tokens``)
+    cache_write_tokens: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -205,6 +207,7 @@ class Usage:
             "output_tokens": self.output_tokens,
             "total_tokens": self.total_tokens,
             "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "audio_input_tokens": self.audio_input_tokens,
             "audio_output_tokens": self.audio_output_tokens,
