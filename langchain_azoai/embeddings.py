@@ -114,6 +114,10 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     """A tqdm progress bar over the input texts."""
     max_concurrency: int = 4
     """Batches in flight at once."""
+    max_tokens_per_request: int | None = None
+    """Tokens (estimated) summed over one request's inputs: batches are packed under it, and a
+    batch Azure still refuses as over its cap is split and sent again. langchain-openai packs
+    under the same fixed 300,000; here it can be lowered, or ``None`` for no client-side cap."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body parameters for every embeddings request (e.g. ``user``)."""
 
@@ -233,6 +237,7 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
             "split_long_inputs": self.check_embedding_ctx_length,
             "empty": "zero" if self.skip_empty else "error",
             "concurrency": self.max_concurrency,
+            "max_tokens_per_request": self.max_tokens_per_request,
             "extra_body": self.model_kwargs or None,
         }
 

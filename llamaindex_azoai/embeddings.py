@@ -16,7 +16,7 @@ from llama_index.core.callbacks import CallbackManager
 
 from azoai.config.settings import Settings
 from azoai.copying import copy_model, field_names
-from azoai.embeddings import MAX_INPUTS_PER_REQUEST
+from azoai.embeddings import DEFAULT_MAX_TOKENS_PER_REQUEST, MAX_INPUTS_PER_REQUEST
 from llamaindex_azoai._settings import AzureConnection, resolve_alias
 
 if TYPE_CHECKING:
@@ -54,10 +54,11 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
     max_retries: int | None = Field(default=None, description="Retries (core default when unset).")
     timeout: float | None = Field(default=60.0, description="Seconds to wait for a response.")
     max_tokens_per_request: int | None = Field(
-        default=None,
+        default=DEFAULT_MAX_TOKENS_PER_REQUEST,
         description=(
-            "A token cap per request, for endpoints that have one (Azure has none; OpenAI's is "
-            "300,000); batches are packed under it."
+            "Tokens (estimated) summed over one request's inputs: batches are packed under it "
+            "(default None: Azure documents no such cap; OpenAI's is 300,000), and a batch the "
+            "service refuses as over a per-request cap is split and sent again whatever this is."
         ),
     )
     split_long_inputs: bool = Field(

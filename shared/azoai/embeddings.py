@@ -2,9 +2,13 @@
 failures reported with the inputs they covered.
 
 * Batches hold at most 2048 inputs (Azure's limit), so 10,000 short texts take
-  ceil(10000 / 2048) = 5 requests. Azure has no per-request token cap; ``max_tokens_per_request``
-  adds one for endpoints that do (OpenAI's is 300,000), and under a known quota a batch stays
-  within 90% of the deployment's tokens per minute.
+  ceil(10000 / 2048) = 5 requests, and at most ``max_tokens_per_request`` estimated tokens
+  (default 300,000: Azure answers a larger batch "Requested N tokens, max 300000 tokens per
+  request", langchain-ai/langchain#31227), scaled by the pacer's calibration (Azure's count per
+  estimated token, learned from earlier responses on the connection); under a known quota a
+  batch also stays within 90% of the deployment's tokens per minute.
+* When the estimate was low and Azure still answers that 400, the batch is split in two and each
+  half sent again, recursively; a single input over the cap on its own fails alone, by index.
 * Token counts for packing and pacing are a cheap, high estimate (one token per three UTF-8
   bytes) that the quota pacer calibrates against Azure's reported usage; exact counting
   (tiktoken, when its encoding is on disk) runs only for inputs long enough to possibly exceed
@@ -35,7 +39,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from azoai.config.versions import Feature, require_feature, supports
-from azoai.errors import AzoaiError, ConfigError, InvalidResponseError, RateLimitError
+from azoai.errors import (
+    AzoaiError,
+    BadRequestError,
+    ConfigError,
+    InvalidResponseError,
+    RateLimitError,
+)
 from azoai.pipeline.pacing import pacer_for
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
 from azoai.wire.common import dumps, int_or_zero, loads
@@ -73,10 +83,26 @@ class EmbeddingHost(Protocol):
     async def _asend(self, call: Call, options: CallOptions) -> Reply: ...
 
 
-__all__ = ["MAX_INPUTS_PER_REQUEST", "EmbeddingBatchError", "EmbeddingEngine", "ProgressCallback"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS_PER_REQUEST",
+    "MAX_INPUTS_PER_REQUEST",
+    "OPENAI_MAX_TOKENS_PER_REQUEST",
+    "EmbeddingBatchError",
+    "EmbeddingEngine",
+    "ProgressCallback",
+]
 
 #: Azure's limit on inputs per embeddings request.
 MAX_INPUTS_PER_REQUEST = 2048
+#: The service's cap on tokens summed over one embeddings request's inputs: the 400 users quote
+#: reads "Requested 673477 tokens, max 300000 tokens per request" (langchain-ai/langchain#31227;
+#: langchain-openai packs its batches under the same 300,000).
+#: No cap by default: Azure documents 2,048 inputs of up to 8,192 tokens each and no cap on their
+#: sum (facts §6); OpenAI's API caps a request at 300,000 tokens, and users quote that 400 from
+#: OpenAI-compatible endpoints. A 400 of that kind is split and retried whatever the setting.
+DEFAULT_MAX_TOKENS_PER_REQUEST: int | None = None
+#: OpenAI's documented cap, for an OpenAI-compatible target that enforces it.
+OPENAI_MAX_TOKENS_PER_REQUEST = 300_000
 #: The per-input limit for current embedding models (8191 by OpenAI's tokenizer count).
 DEFAULT_MAX_INPUT_TOKENS = 8191
 
@@ -159,8 +185,11 @@ class _Run:
         record = self.res.record
         if self.pacer.limit_tokens is None and record is not None and record.tokens_per_minute:
             self.pacer.limit_tokens = record.tokens_per_minute  # discovery knows the quota up front
+        cap = engine.max_tokens_per_request
+        if cap is not None:  # in estimate units: Azure's count per estimated token, learned
+            cap = max(1, cap * cap // self.pacer.cost(cap))
         self.batches, self.empties, self.pieces_of = engine._plan(
-            texts, self.info, self.pacer.estimate_budget()
+            texts, self.info, self.pacer.estimate_budget(), request_cap=cap
         )
         self.piece_vectors: dict[int, list[float]] = {}
         self.dim = dimensions  # every vector's length: asked for, or the first one's
@@ -230,11 +259,30 @@ class _Run:
                 self.progress(min(self.done, self.n), self.n)
 
     def failed(self, batch: _Batch, err: AzoaiError) -> list[_Batch]:
-        """Record a failed batch, or return its halves when it was too big for the quota.
+        """Record a failed batch, or return its halves when it was too big for the quota or for
+        the per-request token cap.
 
-        A batch is split when the pacer knows the deployment's token limit and the batch is over
-        it, or, while the limit is still unknown, once per call on Azure's "retry after a day"
-        answer (the halves' responses then carry the limit)."""
+        A batch is split when Azure answers that it holds more tokens than one request may carry
+        (the estimate it was packed by was low), when the pacer knows the deployment's token
+        limit and the batch is over it, or, while the limit is still unknown, once per call on
+        Azure's "retry after a day" answer (the halves' responses then carry the limit)."""
+        if _over_request_cap(err):
+            if len(batch.pieces) > 1:
+                return _halves(batch)
+            owner = batch.pieces[0].owner
+            err = BadRequestError(
+                f"embeddings input {owner} alone is over the endpoint's per-request token cap: "
+                f"{err.message}",
+                status_code=err.status_code,
+                code=err.code,
+                fix="shorten that input, or lower max_input_tokens (LangChain: "
+                "embedding_ctx_length) so long inputs are sent in smaller pieces",
+                request_id=err.request_id,
+                deployment=err.deployment,
+                route=err.route,
+                headers=err.headers,
+                body=err.body,
+            )
         if isinstance(err, RateLimitError) and len(batch.pieces) > 1:
             budget = self.pacer.estimate_budget()
             over_known = budget is not None and batch.tokens > budget
@@ -243,9 +291,7 @@ class _Run:
                 if probe:
                     self.probed = True
             if over_known or probe:
-                half = len(batch.pieces) // 2
-                parts = [batch.pieces[:half], batch.pieces[half:]]
-                return [_Batch(pieces=ps, tokens=sum(p.tokens for p in ps)) for ps in parts]
+                return _halves(batch)
         with self.lock:
             self.errors.setdefault(batch.pieces[0].owner, err)
             self.failed_owners.update(p.owner for p in batch.pieces)
@@ -265,6 +311,12 @@ class _Run:
             self.res.deployment,
             dim,
         )
+
+
+def _halves(batch: _Batch) -> list[_Batch]:
+    half = len(batch.pieces) // 2
+    parts = [batch.pieces[:half], batch.pieces[half:]]
+    return [_Batch(pieces=ps, tokens=sum(p.tokens for p in ps)) for ps in parts]
 
 
 def _decode(emb: Any) -> list[float] | str:
@@ -301,6 +353,13 @@ def _decode(emb: Any) -> list[float] | str:
     return "it has no embedding" if emb is None else "its embedding is neither base64 nor a list"
 
 
+def _over_request_cap(err: AzoaiError) -> bool:
+    """Azure's 400 for a request whose inputs sum to more tokens than the per-request cap."""
+    return isinstance(err, BadRequestError) and (
+        err.code == "max_tokens_per_request" or "tokens per request" in err.message.lower()
+    )
+
+
 _MISSING = object()
 _REPEATED = object()
 
@@ -320,7 +379,7 @@ class EmbeddingEngine:
         client: EmbeddingHost,
         *,
         batch_size: int = MAX_INPUTS_PER_REQUEST,
-        max_tokens_per_request: int | None = None,
+        max_tokens_per_request: int | None = DEFAULT_MAX_TOKENS_PER_REQUEST,
         max_input_tokens: int | None = None,
         split_long_inputs: bool = True,
         empty: Literal["error", "zero"] = "error",
@@ -333,9 +392,15 @@ class EmbeddingEngine:
             )
         if concurrency < 1:
             raise ConfigError("concurrency must be >= 1", setting="concurrency")
-        if max_tokens_per_request is not None and max_tokens_per_request < 1:
+        if max_tokens_per_request is not None and (
+            isinstance(max_tokens_per_request, bool)
+            or not isinstance(max_tokens_per_request, int)
+            or max_tokens_per_request < 1
+        ):  # nan and inf are floats: a cap must be a whole, finite number of tokens
             raise ConfigError(
-                "max_tokens_per_request must be a positive number of tokens, or None (no cap)",
+                "max_tokens_per_request must be a positive whole number of tokens (OpenAI's cap "
+                f"is {OPENAI_MAX_TOKENS_PER_REQUEST:,}), or None for no cap; got "
+                f"{max_tokens_per_request!r}",
                 setting="max_tokens_per_request",
             )
         if empty not in ("error", "zero"):
@@ -352,8 +417,16 @@ class EmbeddingEngine:
     # -- planning (pure) -------------------------------------------------------------------------
 
     def _plan(
-        self, texts: Sequence[str], info: ModelInfo, quota_budget: int | None = None
+        self,
+        texts: Sequence[str],
+        info: ModelInfo,
+        quota_budget: int | None = None,
+        *,
+        request_cap: int | None = None,
     ) -> tuple[list[_Batch], list[int], dict[int, list[_Piece]]]:
+        """Batches in input order, each under ``batch_size`` inputs, ``request_cap`` (the
+        per-request token cap in estimate units; ``max_tokens_per_request`` when not given) and
+        ``quota_budget``."""
         if isinstance(texts, str):
             raise ConfigError("embed() takes a list of texts, not a single string", setting="texts")
         limit = self.max_input_tokens or info.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
@@ -408,7 +481,9 @@ class EmbeddingEngine:
                 setting="texts",
                 fix="shorten them, or allow splitting (split_long_inputs=True averages the pieces' vectors)",
             )
-        caps = [c for c in (self.max_tokens_per_request, quota_budget) if c]
+        if request_cap is None:
+            request_cap = self.max_tokens_per_request
+        caps = [c for c in (request_cap, quota_budget) if c]
         budget = min(caps) if caps else None
         batches: list[_Batch] = []
         current = _Batch()

@@ -1,7 +1,8 @@
 """Embeddings, on both routes, with Azure's limits (azure-openai-facts §6): at most 2048 inputs,
-each non-empty and at most 8192 tokens; ``dimensions`` only for text-embedding-3 models (and
-only from api-version 2024-03-01-preview / 2024-06-01 on the dated route); ``encoding_format``
-``float`` or ``base64``. Vectors come from :mod:`azoai_emulator.embeddings`.
+each non-empty and at most 8192 tokens, and at most 300,000 tokens summed over one request's
+inputs (a deployment's ``max_tokens_per_request`` changes that cap, for tests); ``dimensions``
+only for text-embedding-3 models (and only from api-version 2024-03-01-preview / 2024-06-01 on
+the dated route); ``encoding_format`` ``float`` or ``base64``. Vectors come from :mod:`azoai_emulator.embeddings`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ from azoai_emulator import azure_errors
 from azoai_emulator.api_versions import Feature
 from azoai_emulator.embeddings import embed, encode_base64
 from azoai_emulator.pipeline import admit, prepare, reject_unknown, success_headers
-from azoai_emulator.protocol import Call, HttpResult
+from azoai_emulator.protocol import ApiError, Call, HttpResult
 from azoai_emulator.rules import check_version_gated, invalid_type
 from azoai_emulator.state import EmulatorState
 from azoai_emulator.tokens import count_tokens
 
-__all__ = ["MAX_INPUTS", "MAX_INPUT_TOKENS", "handle_embeddings"]
+__all__ = ["MAX_INPUTS", "MAX_INPUT_TOKENS", "MAX_TOKENS_PER_REQUEST", "handle_embeddings"]
 
 MAX_INPUTS = 2048
 MAX_INPUT_TOKENS = 8192
+#: Tokens summed over one request's inputs, as OpenAI's API caps them; the 400 users quote, body
+#: and all: "Requested 673477 tokens, max 300000 tokens per request" with ``type`` and ``code``
+#: ``max_tokens_per_request`` (langchain-ai/langchain#31227 and #33668; OpenDataBox/CrackSQL#27
+#: quotes the whole body). Azure documents no such cap (2,048 inputs of 8,192 tokens each; facts
+#: §6), so a deployment enforces it only when configured with ``max_tokens_per_request``.
+MAX_TOKENS_PER_REQUEST = 300_000
 EMBEDDING_PARAMS = frozenset(
     {"input", "model", "dimensions", "encoding_format", "user", "input_type"}
 )
@@ -65,6 +72,20 @@ def _inputs(raw: Any) -> list[str | list[int]]:
     return items
 
 
+def _over_request_cap(requested: int, cap: int) -> ApiError:
+    return ApiError(
+        400,
+        {
+            "error": {
+                "message": f"Requested {requested} tokens, max {cap} tokens per request",
+                "type": "max_tokens_per_request",
+                "param": None,
+                "code": "max_tokens_per_request",
+            }
+        },
+    )
+
+
 def _tokens(item: str | Sequence[int]) -> int:
     return count_tokens(item) if isinstance(item, str) else len(item)
 
@@ -87,6 +108,10 @@ async def handle_embeddings(
                 f"{n} tokens ({n} in your prompt; 0 for the completion). Please reduce your prompt; or completion length.",
                 code="context_length_exceeded",
             )
+    total = sum(counts)
+    cap = target.deployment.max_tokens_per_request
+    if cap is not None and total > cap:
+        raise _over_request_cap(total, cap)
     info = target.info
     native = info.embedding_dimensions or 1536
     dimensions = body.get("dimensions")
@@ -111,7 +136,6 @@ async def handle_embeddings(
             param="encoding_format",
             code="invalid_value",
         )
-    total = sum(counts)
     decision = admit(state, target, total)
     data = []
     for index, item in enumerate(items):
