@@ -261,6 +261,33 @@ class AzureChatOpenAI(BaseChatModel):
         # Outside pydantic validation on purpose: configuration errors reach the caller as the
         # core's own ConfigError (a ValueError naming the setting), not a wrapped ValidationError.
         self._setup()
+        if self.profile is None:
+            self.profile = self._catalog_profile()
+
+    def _catalog_profile(self) -> Any:
+        """LangChain's model profile from the core's catalogue (the same limits LlamaIndex's
+        metadata reports), for the configured model or, failing that, a deployment named after
+        one. No network call; ``None`` for a model the catalogue does not know."""
+        from azoai.config.catalog import lookup_model
+
+        s = self.settings
+        for name in (self.model_name, getattr(s, "model", None), getattr(s, "deployment", None)):
+            info = lookup_model(name)
+            if info.known and info.is_chat:
+                return {
+                    "max_input_tokens": info.context_window,
+                    "max_output_tokens": info.max_output,
+                    "image_inputs": info.vision,
+                    "tool_calling": info.tools,
+                    "structured_output": info.json_schema,
+                    "reasoning_output": info.reasoning,
+                    **(
+                        {"reasoning_effort_levels": list(info.reasoning_efforts)}
+                        if info.reasoning_efforts
+                        else {}
+                    ),
+                }
+        return None
 
     def _setup(self) -> None:
         if self.n is not None and self.n != 1:

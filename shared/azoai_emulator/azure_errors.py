@@ -163,7 +163,11 @@ def operation_not_supported(operation: str, model: str) -> ApiError:
 
 
 def model_needs_newer_version(first_version: str) -> ApiError:
-    """Azure's answer to a reasoning model on an older api-version (the placeholder is verbatim)."""
+    """Azure's answer to a reasoning model on an older api-version. The unformatted placeholder
+    is what the service sends: users quote "Model {modelName} is enabled only for api versions
+    2024-12-01-preview and later" word for word for o1, o1-mini, o1-preview and o3-mini
+    (Azure/github-models#10, microsoft/semantic-kernel#12268), so the emulator keeps it; azoai
+    refuses such a call before sending, naming the model and the version."""
     return azure_error(
         400,
         "BadRequest",

@@ -15,7 +15,7 @@ TOML shape (``python -m azoai_emulator --config deployments.toml``)::
 
     [[deployments]]
     name = "chat"
-    model = "gpt-4o"
+    model = "gpt-4o"                # any model name: gpt-5.4, model-router, gpt-oss-120b, ...
     tpm = 100000                    # optional; rpm defaults to 6 per 1000 TPM, as on Azure
     latency = 0.05                  # optional, seconds before the response
     token_latency = 0.01            # optional, seconds per streamed chunk
@@ -80,6 +80,19 @@ _MODEL_VERSIONS = {
     "gpt-5": "2025-08-07",
     "gpt-5-mini": "2025-08-07",
     "gpt-5-nano": "2025-08-07",
+    # models @00bb554: the dated versions of the GPT-5.x rows.
+    "gpt-5.1": "2025-11-13",
+    "gpt-5.2": "2025-12-11",
+    "gpt-5.2-chat": "2026-02-10",
+    "gpt-5.3-chat": "2026-03-03",
+    "gpt-5.3-codex": "2026-02-24",
+    "gpt-5.4": "2026-03-05",
+    "gpt-5.4-pro": "2026-03-05",
+    "gpt-5.4-mini": "2026-03-17",
+    "gpt-5.4-nano": "2026-03-17",
+    "gpt-5.5": "2026-04-24",
+    # Azure model-router concepts page: the router's own version (its underlying set).
+    "model-router": "2025-11-18",
     "gpt-35-turbo": "0125",
     "text-embedding-ada-002": "2",
 }
@@ -107,6 +120,8 @@ class EmulatorDeployment:
     state: str = "Succeeded"
     sku: str = "GlobalStandard"
     blocklist: tuple[str, ...] = ()
+    #: Embeddings: tokens one request may carry (None: Azure's 300,000, see api_embeddings).
+    max_tokens_per_request: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -115,6 +130,8 @@ class EmulatorDeployment:
             raise ValueError(f"deployment {self.name!r} needs a model")
         if self.tpm <= 0 or (self.rpm is not None and self.rpm <= 0):
             raise ValueError(f"deployment {self.name!r}: tpm and rpm must be positive")
+        if self.max_tokens_per_request is not None and self.max_tokens_per_request < 1:
+            raise ValueError(f"deployment {self.name!r}: max_tokens_per_request must be >= 1")
         if self.latency < 0 or self.token_latency < 0:
             raise ValueError(f"deployment {self.name!r}: latencies must be >= 0")
         if self.state not in PROVISIONING_STATES:
@@ -137,7 +154,11 @@ class EmulatorDeployment:
 
     @property
     def response_model(self) -> str:
-        """The ``model`` field Azure puts in responses: the model name with its dated version."""
+        """The ``model`` field Azure puts in responses: the model name with its dated version; a
+        router names the underlying model that answered."""
+        routed = self.info.answers_as
+        if routed is not None:
+            return routed
         version = self.model_version
         return f"{self.model}-{version}" if len(version) == 10 and version[4] == "-" else self.model
 

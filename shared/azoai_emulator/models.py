@@ -22,6 +22,7 @@ family-specific rule it cannot know.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -69,6 +70,9 @@ class ModelSpec:
     embedding_dimensions: int | None = None
     supports_dimensions: bool = False
     max_input_tokens: int | None = None
+    #: A router deployment: the model (with its dated version) every answer names as the one that
+    #: produced it.
+    answers_as: str | None = None
 
     @property
     def is_embedding(self) -> bool:
@@ -280,12 +284,35 @@ _TABLE: dict[str, ModelSpec] = {
         _GPT5, apis=_RESPONSES_ONLY, reasoning_efforts=("low", "medium", "high", "xhigh")
     ),
     "gpt-5.2": replace(_GPT5, reasoning_efforts=("none", "low", "medium", "high")),
-    # models: gpt-5.2-chat (Preview) "Chat Completions API, Responses API, Structured outputs,
-    # Functions, tools, and parallel tool calling", 128,000 (Input: 111,616 Output: 16,384). Not
-    # a reasoning model: its row has no "Reasoning" (gpt-5.1-chat's has), and the reasoning
-    # page's GPT-5 table, which lists gpt-5.2 and gpt-5.1-chat, does not list it. Image input as
-    # its siblings gpt-5-chat ("Input: Text/Image") and gpt-5.1-chat (reasoning: "Image input").
-    "gpt-5.2-chat": replace(_GPT4O, family="gpt-5.2-chat"),
+    # gpt-5.2-chat, gpt-5.2-codex and every later gpt-5.N name: _gpt5_minor below.
+    # models, gpt-oss: "gpt-oss-120b / gpt-oss-20b | Text in/text out only, Chat Completions API,
+    # Streaming, Function calling, Structured outputs, Reasoning | 131,072 | 131,072". Effort
+    # low/medium/high as the open-weight model card has it; parallel tool calls, developer
+    # messages and the Responses API are not listed.
+    "gpt-oss": ModelSpec(
+        family="gpt-oss",
+        apis=_CHAT,
+        context_window=131_072,
+        max_output=131_072,
+        reasoning=True,
+        parallel_tool_calls=False,
+        json_schema=True,
+        reasoning_efforts=("low", "medium", "high"),
+    ),
+    # Azure model-router concepts page: a chat deployment that sends each prompt to one of its
+    # underlying models (2025-05-19: gpt-4.1, gpt-4.1-mini, gpt-4.1-nano, o4-mini) and names that
+    # model in the response's "model" field; image input accepted ("all underlying models can
+    # accept image input"); "the context window limit listed ... is the limit of the smallest
+    # underlying model" (128,000 / 16,384 taken, gpt-5-chat's, the smallest of later versions).
+    # It takes no reasoning_effort; structured outputs are not promised for every routed model.
+    # The emulator's router always answers with gpt-4.1-mini.
+    "model-router": replace(
+        _GPT4O,
+        family="model-router",
+        apis=_CHAT,
+        json_schema=False,
+        answers_as="gpt-4.1-mini-2025-04-14",
+    ),
     "text-embedding-3-small": _EMBEDDING_3,
     "text-embedding-3-large": replace(_EMBEDDING_3, embedding_dimensions=3_072),
     "text-embedding-ada-002": replace(
@@ -294,6 +321,96 @@ _TABLE: dict[str, ModelSpec] = {
 }
 
 _KEYS = sorted(_TABLE, key=len, reverse=True)
+
+# models @00bb554 lists GPT-5.1 through GPT-5.5 and Azure adds a minor version every few months,
+# so a gpt-5.N name the table does not spell out is read by rule from its minor version and its
+# first suffix (mini, nano, pro, codex, chat, or a new one such as gpt-5.6-luna).
+_GPT5_MINOR = re.compile(r"gpt-5\.([0-9]+)(-[a-z]+)?")
+
+#: Documented names the rule serves (for known_models and the table comparison).
+_RULE_NAMES = (
+    "gpt-5.2-chat",
+    "gpt-5.2-codex",
+    "gpt-5.3-chat",
+    "gpt-5.3-codex",
+    "gpt-5.4",
+    "gpt-5.4-mini",
+    "gpt-5.4-nano",
+    "gpt-5.4-pro",
+    "gpt-5.5",
+)
+
+
+def _gpt5_minor(minor: int, suffix: str) -> ModelSpec:
+    # The live service's answer to reasoning_effort 'minimal' from gpt-5.4 on: "Supported values
+    # are: 'none', 'low', 'medium', 'high', and 'xhigh'." (the gpt-5.2 row above keeps the
+    # reasoning page's list, see test_tables_agree UNSETTLED).
+    efforts = (
+        ("none", "low", "medium", "high")
+        if minor < 3
+        else ("none", "low", "medium", "high", "xhigh")
+    )
+    if minor == 2 and suffix == "":
+        return _TABLE["gpt-5.2"]
+    # models: gpt-5.4 (2026-03-05), gpt-5.5 (2026-04-24) and gpt-5.4-pro "1,050,000 (Input:
+    # 922,000, Output: 128,000)"; gpt-5.4-mini, -nano and the 5.2/5.3 models "400,000 (Input:
+    # 272,000 Output: 128,000)". Later minors: the 400,000 all GPT-5 models have at least.
+    window = 1_050_000 if minor in (4, 5) and suffix in ("", "-pro") else 400_000
+    if suffix == "-chat":
+        # models: gpt-5.2-chat and gpt-5.3-chat (Preview): "Chat Completions API, Responses API,
+        # Structured outputs, Functions, tools, and parallel tool calling", 128,000 (Input:
+        # 111,616 Output: 16,384), no "Reasoning" in the row where gpt-5.1-chat's and
+        # gpt-chat-latest's have it; the reasoning page's GPT-5 table omits them. Image input as
+        # the siblings gpt-5-chat ("Input: Text/Image") and gpt-5.1-chat.
+        return replace(_GPT4O, family=f"gpt-5.{minor}-chat")
+    if suffix == "-codex":
+        # models: gpt-5.2-codex / gpt-5.3-codex "Responses API ... 400,000"; OpenAI's
+        # gpt-5.3-codex model page: effort low, medium, high, xhigh.
+        return replace(
+            _GPT5,
+            family=f"gpt-5.{minor}-codex",
+            apis=_RESPONSES_ONLY,
+            reasoning_efforts=("low", "medium", "high", "xhigh"),
+        )
+    if suffix == "-pro":
+        # models: gpt-5.4-pro "Reasoning, Responses API, Text and image processing, Functions &
+        # tools": no Chat Completions, parallel tool calls or structured outputs in its row.
+        # OpenAI: the pro models after gpt-5-pro take effort medium, high, xhigh.
+        return replace(
+            _GPT5,
+            family=f"gpt-5.{minor}-pro",
+            apis=_RESPONSES_ONLY,
+            context_window=window,
+            parallel_tool_calls=False,
+            json_schema=minor < 4,
+            reasoning_efforts=("medium", "high", "xhigh"),
+        )
+    # The base model, -mini, -nano and an undocumented suffix: reasoning, both APIs.
+    return replace(_GPT5, family=f"gpt-5.{minor}", context_window=window, reasoning_efforts=efforts)
+
+
+# Foundry models on the OpenAI-compatible chat route (facts §2.4). The emulator plays them as
+# plain chat models with the smallest window among each family's Foundry models.
+_FOUNDRY_RULES: tuple[tuple[re.Pattern[str], ModelSpec], ...] = tuple(
+    (
+        re.compile(pattern),
+        ModelSpec(
+            family=family,
+            apis=_CHAT,
+            context_window=window,
+            max_output=out,
+            parallel_tool_calls=False,
+            json_object=False,
+        ),
+    )
+    for pattern, family, window, out in (
+        (r"^(deepseek-r1|mai-ds-r1)\b", "deepseek-r1", 128_000, 32_768),
+        (r"^deepseek-", "deepseek", 128_000, 8_192),
+        (r"(^|-)llama-", "llama", 128_000, 4_096),
+        (r"^(mistral|ministral|codestral)", "mistral", 32_768, 4_096),
+        (r"^phi-", "phi", 16_384, 4_096),
+    )
+)
 
 _UNKNOWN = ModelSpec(
     family="unknown", apis=_CHAT_AND_RESPONSES, context_window=8_192, max_output=4_096, known=False
@@ -312,14 +429,24 @@ def _normalise(name: str) -> str:
 def model_spec(model: str) -> ModelSpec:
     """What the emulator serves for ``model`` (a deployment's model name); never raises."""
     n = _normalise(model)
+    minor = _GPT5_MINOR.match(n)
     for key in _KEYS:
+        # gpt-5.N names take a table row only if it is as specific as their minor and suffix.
+        if minor and len(key) < minor.end():
+            break
         if n == key or (n.startswith(key) and n[len(key)] in "-_:"):
             return _TABLE[key]
+    if minor:
+        return _gpt5_minor(int(minor.group(1)), minor.group(2) or "")
+    for pattern, spec in _FOUNDRY_RULES:
+        if pattern.search(n):
+            return spec
     if n.startswith("text-embedding"):
         return _UNKNOWN_EMBEDDING
     return _UNKNOWN
 
 
 def known_models() -> list[str]:
-    """The table's keys (model names as Azure spells them)."""
-    return sorted(_TABLE)
+    """The table's keys and the documented names its gpt-5.N rule serves (model names as Azure
+    spells them)."""
+    return sorted({*_TABLE, *_RULE_NAMES})

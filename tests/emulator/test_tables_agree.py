@@ -13,9 +13,10 @@ Compared: the api-version catalogue and each feature's first preview / first GA 
 (``azoai.config.versions`` / ``azoai_emulator.api_versions``), the parameters reasoning models refuse,
 each model's capabilities and limits (``azoai.config.catalog`` / ``azoai_emulator.models``), the
 content-filter verdicts the emulator sends as read by ``azoai.content_filter``, and the emulator's
-error bodies as classified by ``azoai.errors``. Not compared, for the product has no such table:
-which API a model serves (Responses-only codex models, completions-only instruct) and the first
-dated api-version of each reasoning model.
+error bodies as classified by ``azoai.errors``, and the first dated api-version of each model.
+Model names come from both tables, including the documented names each side's gpt-5.N rule
+serves. Not compared, for the product has no such table: which API a model serves
+(Responses-only codex models, completions-only instruct).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from azoai_emulator.rules import REASONING_UNSUPPORTED
 #: models@2025-06 = articles/ai-foundry/openai/concepts/models.md @005fa2f. Empty: every
 #: disagreement found so far was settled by fixing the product's catalogue (gpt-35-turbo-instruct,
 #: gpt-5-chat, gpt-5-codex, gpt-5-pro, gpt-5.1-chat, gpt-5.2-chat window, gpt-5.1-codex-max).
+#: gpt-5.2-chat's reasoning rules, once UNSETTLED, were settled on the Azure models table: it and
+#: gpt-5.3-chat list no "Reasoning" in rows beside gpt-5.1-chat's and gpt-chat-latest's, which do
+#: (models @00bb554, 2026-06), so the -chat models from 5.2 on are not reasoning models in both.
 PRODUCT_WRONG: dict[tuple[str, str], str] = {}
 
 #: (model, field) -> why the disagreement stands: the emulator's source is contradicted by another
@@ -46,17 +50,6 @@ UNSETTLED: dict[tuple[str, str], str] = {
     # takes none), so the row predates gpt-5.2; OpenAI's API reference: "xhigh is supported for
     # all models after gpt-5.1-codex-max". The product keeps xhigh on gpt-5.2.
     ("gpt-5.2", "reasoning_efforts"): "stale Azure row vs OpenAI: xhigh after gpt-5.1-codex-max",
-    # The emulator reads gpt-5.2-chat as not a reasoning model because its models row lacks
-    # "Reasoning" (gpt-5.1-chat's has it) and the reasoning page's table omits it: an inference
-    # from absence. OpenAI serves the same model (gpt-5.2-chat-latest) as a reasoning model
-    # without temperature (models.dev providers/openai/models/gpt-5.2-chat-latest.toml:
-    # reasoning = true, temperature = false). Treating a non-reasoning model as reasoning drops
-    # the sampling parameters with a warning; the reverse gets a 400 for temperature, so the
-    # product keeps gpt-5.2's reasoning rules here.
-    ("gpt-5.2-chat", "reasoning"): "absence in Azure's table vs OpenAI: reasoning model",
-    ("gpt-5.2-chat", "developer_role"): "follows reasoning (see above)",
-    ("gpt-5.2-chat", "reasoning_efforts"): "follows reasoning (see above)",
-    ("gpt-5.2-chat", "verbosity"): "follows reasoning (see above)",
 }
 
 #: Fields compared for every model, and those compared only for embedding models.
@@ -74,6 +67,7 @@ CHAT_FIELDS = (
     "reasoning_efforts",
     "verbosity",
     "responses_api",
+    "first_dated_version",
 )
 EMBEDDING_FIELDS = ("embedding_dimensions", "supports_dimensions")
 #: The product's embedding limits are a client-side cap: facts §6 gives 8191 as "the safe

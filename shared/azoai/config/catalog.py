@@ -8,6 +8,7 @@ deployment name. The model name comes from discovery, a static deployment list o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -45,6 +46,11 @@ class ModelInfo:
     max_input_tokens: int | None = None
     # offline token counting
     encoding: str = "cl100k_base"
+    #: The first dated api-version (deployments route) that serves the model; an older one is an
+    #: ``ApiVersionError`` before sending. ``None``: any version that has the API.
+    first_dated_version: str | None = None
+    #: A router deployment (``model-router``): each answer names the model that produced it.
+    router: bool = False
 
     @property
     def is_chat(self) -> bool:
@@ -78,6 +84,8 @@ _O_SERIES = ModelInfo(
     responses_api=True,
     parallel_tool_calls=False,
     encoding="o200k_base",
+    # Azure reasoning.md (2025-08) "API Version" row: o3, o4-mini from 2025-04-01-preview.
+    first_dated_version="2025-04-01-preview",
 )
 _GPT5 = ModelInfo(
     name="gpt-5",
@@ -92,6 +100,9 @@ _GPT5 = ModelInfo(
     verbosity=True,
     responses_api=True,
     encoding="o200k_base",
+    # facts §8: GPT-5 "v1 only"; 2025-04-01-preview, the last dated preview, is the one dated
+    # version clients use with it.
+    first_dated_version="2025-04-01-preview",
 )
 _EMBED = ModelInfo(
     name="text-embedding-3-small",
@@ -153,7 +164,9 @@ _CATALOG: dict[str, ModelInfo] = {
         _GPT4O, name="gpt-4.1-nano", family="gpt-4.1", context_window=1_047_576, max_output=32_768
     ),
     "gpt-4.5": replace(_GPT4O, name="gpt-4.5", family="gpt-4.5"),
-    "o1": replace(_O_SERIES, name="o1"),
+    # "Model {modelName} is enabled only for api versions 2024-12-01-preview and later" is
+    # Azure's answer for o1 / o3-mini on older versions (semantic-kernel#12268).
+    "o1": replace(_O_SERIES, name="o1", first_dated_version="2024-12-01-preview"),
     "o1-preview": replace(
         _O_SERIES,
         name="o1-preview",
@@ -167,6 +180,7 @@ _CATALOG: dict[str, ModelInfo] = {
         system_role=False,
         reasoning_efforts=(),
         responses_api=False,
+        first_dated_version="2024-09-01-preview",
     ),
     "o1-mini": replace(
         _O_SERIES,
@@ -181,9 +195,12 @@ _CATALOG: dict[str, ModelInfo] = {
         system_role=False,
         reasoning_efforts=(),
         responses_api=False,
+        first_dated_version="2024-09-01-preview",
     ),
     "o3": _O_SERIES,
-    "o3-mini": replace(_O_SERIES, name="o3-mini", vision=False),
+    "o3-mini": replace(
+        _O_SERIES, name="o3-mini", vision=False, first_dated_version="2024-12-01-preview"
+    ),
     "o3-pro": replace(_O_SERIES, name="o3-pro"),
     "o4-mini": replace(_O_SERIES, name="o4-mini"),
     "codex-mini": replace(_O_SERIES, name="codex-mini"),
@@ -232,16 +249,7 @@ _CATALOG: dict[str, ModelInfo] = {
     "gpt-5.2": replace(
         _GPT5, name="gpt-5.2", reasoning_efforts=("none", "low", "medium", "high", "xhigh")
     ),
-    # Window as the Azure models table gives it; the reasoning rules stay gpt-5.2's until Azure
-    # documents otherwise (tests/emulator/test_tables_agree.py, UNSETTLED).
-    "gpt-5.2-chat": replace(
-        _GPT5,
-        name="gpt-5.2-chat",
-        family="gpt-5.2-chat",
-        context_window=128_000,
-        max_output=16_384,
-        reasoning_efforts=("none", "low", "medium", "high", "xhigh"),
-    ),
+    # gpt-5.2-chat and later -chat models: see _gpt5_line (not reasoning models).
     "text-embedding-ada-002": replace(
         _EMBED,
         name="text-embedding-ada-002",
@@ -254,6 +262,149 @@ _CATALOG: dict[str, ModelInfo] = {
         _EMBED, name="text-embedding-3-large", embedding_dimensions=3072
     ),
 }
+
+# --- families by rule ----------------------------------------------------------------------------
+# Azure ships a new gpt-5 minor version every few months (models = MicrosoftDocs/azure-ai-docs
+# articles/foundry/openai/includes/models-azure-direct-openai.md @00bb554, 2026-06), so the gpt-5.N
+# line is matched by rule: the table above keeps the documented exceptions (gpt-5.1, gpt-5.1-chat,
+# gpt-5.1-codex-max, gpt-5.2), everything else gpt-5.N[-variant] follows _gpt5_line.
+_GPT5_LINE = re.compile(r"^gpt-5\.(\d+)(?:-([a-z]+))?")
+#: models: gpt-5.4 and gpt-5.5 (and gpt-5.4-pro) "1,050,000 (Input: 922,000 Output: 128,000)";
+#: -mini, -nano, -codex and gpt-5.2/5.3 "400,000 (Input: 272,000 Output: 128,000)". A minor
+#: version or variant not documented yet gets the 400,000 every GPT-5 model has at least.
+_LONG_WINDOW_MINORS = (4, 5)
+_EFFORTS_5_2_ON = ("none", "low", "medium", "high", "xhigh")
+
+
+def _gpt5_line(minor: int, variant: str | None, name: str) -> ModelInfo:
+    long_window = minor in _LONG_WINDOW_MINORS and variant in (None, "pro")
+    window = 1_050_000 if long_window else 400_000
+    efforts = ("none", "low", "medium", "high") if minor < 2 else _EFFORTS_5_2_ON
+    family = f"gpt-5.{minor}"
+    if variant == "chat":
+        # models: gpt-5.2-chat and gpt-5.3-chat list "Chat Completions API, Responses API,
+        # Structured outputs, Functions, tools, and parallel tool calling", 128,000 / 16,384, and
+        # no "Reasoning" (gpt-5.1-chat's row and gpt-chat-latest's list it; gpt-5.1-chat is the
+        # table's exception above). Not reasoning models: temperature and max_tokens are kept.
+        return replace(
+            _GPT4O,
+            name=name,
+            family=f"{family}-chat",
+            context_window=128_000,
+            max_output=16_384,
+        )
+    if variant == "codex":
+        # models: gpt-5.1-codex / gpt-5.2-codex / gpt-5.3-codex are Responses-only reasoning
+        # models, 400,000 / 128,000; OpenAI's gpt-5.3-codex page: effort low/medium/high/xhigh
+        # (no none).
+        codex_efforts = efforts if minor < 2 else ("low", "medium", "high", "xhigh")
+        return replace(
+            _GPT5,
+            name=name,
+            family=f"{family}-codex",
+            context_window=window,
+            reasoning_efforts=codex_efforts,
+        )
+    if variant == "pro":
+        # models: gpt-5.4-pro "Responses API, Text and image processing, Functions & tools" (no
+        # parallel tool calls, no structured outputs listed); OpenAI: the pro models after gpt-5
+        # take effort medium/high/xhigh.
+        return replace(
+            _GPT5,
+            name=name,
+            family=f"{family}-pro",
+            context_window=window,
+            parallel_tool_calls=False,
+            json_schema=minor < 4,
+            reasoning_efforts=("high",) if minor < 2 else ("medium", "high", "xhigh"),
+        )
+    # The base model, -mini, -nano, and a variant not documented yet (gpt-5.6-luna): a reasoning
+    # model with the line's rules. From gpt-5.4 on the live service answers minimal with
+    # "Supported values are: 'none', 'low', 'medium', 'high', and 'xhigh'."
+    return replace(
+        _GPT5, name=name, family=family, context_window=window, reasoning_efforts=efforts
+    )
+
+
+#: Azure's model router: one deployment that sends each prompt to one of its underlying models
+#: and names that model in the response's ``model`` field (Azure model-router concepts page). The
+#: capabilities are the ones every underlying model shares: not a reasoning model (the router
+#: takes no reasoning_effort; sampling parameters are the caller's), image input ("all underlying
+#: models can accept image input"), tools; no structured outputs assumed (adapters fall back to
+#: tool calling). "The context window limit listed ... is the limit of the smallest underlying
+#: model": 128,000 / 16,384, gpt-5-chat's, the smallest among the router's GPT-5-era models.
+_MODEL_ROUTER = replace(
+    _GPT4O,
+    name="model-router",
+    family="model-router",
+    context_window=128_000,
+    max_output=16_384,
+    json_schema=False,
+    responses_api=False,
+    router=True,
+)
+
+#: models, gpt-oss: "gpt-oss-120b / gpt-oss-20b: Text in/text out only, Chat Completions API,
+#: Streaming, Function calling, Structured outputs, Reasoning | 131,072 | 131,072". Efforts
+#: low/medium/high (the open-weight model card); developer role and parallel tool calls not
+#: documented on Azure, so not assumed.
+_GPT_OSS = ModelInfo(
+    name="gpt-oss",
+    family="gpt-oss",
+    reasoning=True,
+    context_window=131_072,
+    max_output=131_072,
+    json_schema=True,
+    parallel_tool_calls=False,
+    reasoning_efforts=("low", "medium", "high"),
+    encoding="o200k_base",
+)
+
+
+def _foundry(name: str, family: str, window: int, output: int) -> ModelInfo:
+    """A model sold through Foundry's OpenAI-compatible chat route (facts §2.4: "Chat completions
+    on v1 also serve non-OpenAI Foundry models"). Conservative: chat with tools (the service
+    decides), no structured outputs, images or parallel tool calls assumed, and the smallest
+    window among the family's Foundry models so prompts are never packed past it."""
+    return ModelInfo(
+        name=name,
+        family=family,
+        context_window=window,
+        max_output=output,
+        parallel_tool_calls=False,
+        json_object=False,
+    )
+
+
+# (pattern on the normalised name, family). DeepSeek-R1 style models think in their answer
+# (reasoning_content or a leading <think>); they take no reasoning_effort and are not given the
+# OpenAI reasoning-model rules, which Azure documents for its OpenAI models only.
+_FOUNDRY: tuple[tuple[re.Pattern[str], ModelInfo], ...] = (
+    (
+        re.compile(r"^(deepseek-r1|mai-ds-r1)\b"),
+        _foundry("deepseek-r1", "deepseek-r1", 128_000, 32_768),
+    ),
+    (re.compile(r"^deepseek-"), _foundry("deepseek", "deepseek", 128_000, 8_192)),
+    (re.compile(r"(^|-)llama-"), _foundry("llama", "llama", 128_000, 4_096)),
+    (re.compile(r"^(mistral|ministral|codestral)"), _foundry("mistral", "mistral", 32_768, 4_096)),
+    (re.compile(r"^phi-"), _foundry("phi", "phi", 16_384, 4_096)),
+)
+
+#: Names the rules above cover, listed for documentation, ``doctor`` and the table comparison.
+_RULE_EXAMPLES = (
+    "gpt-5.2-chat",
+    "gpt-5.2-codex",
+    "gpt-5.3-chat",
+    "gpt-5.3-codex",
+    "gpt-5.4",
+    "gpt-5.4-mini",
+    "gpt-5.4-nano",
+    "gpt-5.4-pro",
+    "gpt-5.5",
+)
+
+_CATALOG["model-router"] = _MODEL_ROUTER
+_CATALOG["gpt-oss"] = _GPT_OSS
 
 _PREFIXES = sorted(_CATALOG, key=len, reverse=True)
 
@@ -289,10 +440,21 @@ def lookup_model(name: str | None) -> ModelInfo:
     if not name:
         return _UNKNOWN
     n = _normalise(name)
+    line = _GPT5_LINE.match(n)
+    # A gpt-5.N name takes a table entry only when one is at least as specific as its family and
+    # variant ("gpt-5.1-codex-max", not "gpt-5.2" for "gpt-5.2-codex").
+    shortest = len(line.group(0)) if line else 0
     for prefix in _PREFIXES:
-        if n == prefix or (n.startswith(prefix) and n[len(prefix)] in "-_:@ "):
+        if len(prefix) < shortest:
+            break
+        if _prefixes(n, prefix):
             info = _CATALOG[prefix]
             return info if info.name == name else replace(info, name=name)
+    if line:
+        return _gpt5_line(int(line.group(1)), line.group(2), name)
+    for pattern, info in _FOUNDRY:
+        if pattern.search(n):
+            return replace(info, name=name)
     if n.startswith("text-embedding"):
         return replace(
             _EMBED, name=name, family="embedding", known=False, supports_dimensions=False
@@ -300,6 +462,11 @@ def lookup_model(name: str | None) -> ModelInfo:
     return replace(_UNKNOWN, name=name)
 
 
+def _prefixes(n: str, prefix: str) -> bool:
+    return n == prefix or (n.startswith(prefix) and n[len(prefix)] in "-_:@ ")
+
+
 def known_families() -> list[str]:
-    """The model name prefixes the catalogue recognises, for documentation and ``doctor``."""
-    return sorted(_CATALOG)
+    """The model name prefixes the catalogue recognises, with the documented names its rules
+    cover (gpt-5.N and its variants), for documentation and ``doctor``."""
+    return sorted({*_CATALOG, *_RULE_EXAMPLES})

@@ -35,6 +35,7 @@ __all__ = [
     "ShapedParams",
     "parse_api_version",
     "require_feature",
+    "require_model_version",
     "resolve_route",
     "shape_chat_params",
     "supports",
@@ -213,6 +214,26 @@ def require_feature(version: ApiVersion, feature: Feature, *, check: bool = True
     )
 
 
+def require_model_version(model: ModelInfo, version: ApiVersion, *, check: bool = True) -> None:
+    """Raise :class:`ApiVersionError` before sending when a dated ``version`` is older than the
+    first one that serves ``model`` (Azure would answer "Model {modelName} is enabled only for api
+    versions ... and later", placeholder and all). A version newer than the table passes."""
+    first = model.first_dated_version
+    if not check or first is None or not version.is_dated:
+        return
+    assert version.date is not None
+    if version.date > _NEWEST_KNOWN or version.date >= _date_of(first):
+        return
+    label = f"{model.name} ({model.family} family)" if model.name else model.family
+    raise ApiVersionError(
+        f"model {label} needs api_version {first} or later on the deployments route; "
+        f"api_version is {version.value!r}",
+        feature=f"model {model.family}",
+        api_version=version.value,
+        fix=f"set api_version='{first}', or route='v1' (no api-version needed)",
+    )
+
+
 def _suggest(feature: Feature) -> str:
     first_ga = FEATURES[feature][1]
     return first_ga if first_ga else "2025-04-01-preview"
@@ -362,6 +383,8 @@ def shape_chat_params(
 
     def need(feature: Feature) -> None:
         require_feature(version, feature, check=check_version)
+
+    require_model_version(model, version, check=check_version)
 
     # output limit
     limit = None
