@@ -38,7 +38,6 @@ from azoai.io.transport import Failed, Ok, Outcome
 from azoai.pipeline.loop import arun, run
 from azoai.pipeline.policy import (
     DEFAULT_OPTIONS,
-    RETRY_STATUSES,
     Attempts,
     Call,
     CallOptions,
@@ -61,13 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["CallOptions", "Client"]
 
 log = logging.getLogger("azoai.client")
-
-# Names kept findable where they used to live (the pipeline owns them now).
-_Call = Call
-_Attempts = Attempts
-_StreamState = StreamState
-_DEFAULT_OPTIONS = DEFAULT_OPTIONS
-__all_internal__ = (RETRY_STATUSES, model_version_of)
 
 
 def _folded(deltas: Iterator[StreamDelta], into: StreamAccumulator | None) -> Iterator[StreamDelta]:

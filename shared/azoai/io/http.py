@@ -503,7 +503,6 @@ class Connection:
         self.holders: weakref.WeakSet[Any] = weakref.WeakSet()  # the clients using it
         self._user_sync = http_client
         self._user_async = http_async_client
-        self._lock = threading.Lock()
 
     def sync_client(self) -> httpx.Client:
         if self._user_sync is not None:
