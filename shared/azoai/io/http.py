@@ -327,10 +327,12 @@ class _Sockets:
         _httpx.load()
         import httpx
 
+        tls: dict[str, Any] = {} if self.origin[0] == "https" else {"verify": _no_tls_context()}
         client = _tls_checked(
             lambda: cls(  # type: ignore[call-arg]
                 timeout=httpx.Timeout(10.0),  # every request passes its own
                 follow_redirects=False,
+                **tls,
                 limits=httpx.Limits(
                     max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE
                 ),
@@ -552,6 +554,18 @@ def _http_classes() -> tuple[type[httpx.Client], type[httpx.AsyncClient]]:
         pass
 
     return Client, AsyncClient
+
+
+def _no_tls_context() -> Any:
+    """The TLS context of a plain-http pool (a loopback endpoint such as the emulator).
+
+    Such a pool never speaks TLS: redirects are not followed and every request's origin is checked
+    against the pool's. httpx would still load the system's CA bundle for it (about 20 ms, the
+    largest part of a first call to a local endpoint), so it gets a context with verification on
+    and no CA at all: if TLS were ever attempted on it, the handshake would fail, never pass."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _tls_checked(make: Callable[[], _T]) -> _T:
