@@ -36,6 +36,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from azoai.content_filter import ContentFilterResults
 from azoai.wire import (
     AudioPart,
+    BuiltinToolCall,
     ChatResult,
     ContentPart,
     FilePart,
@@ -51,6 +52,7 @@ from azoai.wire import (
     Usage,
     openai_filter_fields,
 )
+from azoai.wire.builtin_tools import is_builtin_tool, read_item
 
 __all__ = [
     "PROVIDER",
@@ -103,7 +105,12 @@ def _message(m: BaseMessage) -> Message:
     if isinstance(m, SystemMessage):
         return Message(role="system", content=_content(m, allow_media=False), name=m.name)
     if isinstance(m, HumanMessage):
-        return Message(role="user", content=_content(m, allow_media=True), name=m.name)
+        return Message(
+            role="user",
+            content=_content(m, allow_media=True),
+            name=m.name,
+            builtin_calls=_builtin_inputs(m.content),
+        )
     if isinstance(m, ChatMessage):
         role = _CHAT_ROLE_ALIASES.get(m.role, m.role)
         if role not in _ROLES or role in ("assistant", "tool"):
@@ -176,6 +183,8 @@ def _part(block: dict[str, Any], *, allow_media: bool) -> ContentPart | None:
         inner = value.get("type") if isinstance(value, Mapping) else None
         if inner in ("tool_use", "function_call", "refusal"):
             return None  # provider-specific assistant blocks from other integrations
+        if read_item(value) is not None:
+            return None  # a built-in tool's item (an MCP approval answer): see _builtin_inputs
         raise ValueError(f"content block type {inner!r} is not supported")
     raise ValueError(f"content block type {kind!r} is not supported")
 
@@ -187,8 +196,60 @@ def _b64decode(data: Any, what: str) -> bytes:
         raise ValueError(f"the {what} block's base64 data is not valid base64: {exc}") from None
 
 
+def _builtin_inputs(content: Any) -> list[BuiltinToolCall]:
+    """The built-in tool items of a user's message (answers to MCP approval requests, as
+    langchain-openai takes them: ``{"type": "mcp_approval_response", ...}`` blocks)."""
+    if isinstance(content, str):
+        return []
+    found = (_builtin_from_block(b) for b in content if isinstance(b, dict))
+    return [c for c in found if c is not None]
+
+
+def _builtin_from_block(block: Mapping[str, Any]) -> BuiltinToolCall | None:
+    """A built-in tool item kept in a message's content: as the service sent it (this adapter's
+    and langchain-openai's "responses/v1" content), or in the standard blocks of ``content_blocks``
+    / ``output_version="v1"`` (which carry it in ``extras["item"]``, see :func:`_server_blocks`)."""
+    kind = block.get("type")
+    extras = block.get("extras")
+    kept = extras.get("item") if isinstance(extras, Mapping) else None
+    if kind == "server_tool_call" and isinstance(kept, Mapping):
+        return read_item(kept)
+    if kind == "image" and isinstance(kept, Mapping):
+        return read_item({**kept, "result": block.get("base64")})
+    if kind == "non_standard":
+        return read_item(block.get("value"))
+    return read_item(block)
+
+
+def _wire_annotations(raw: Any) -> list[dict[str, Any]]:
+    """A text block's annotations as the service takes them back (LangChain's ``file_index``
+    is the service's ``index``; a standard citation with a URL is a ``url_citation``)."""
+    out: list[dict[str, Any]] = []
+    for a in raw if isinstance(raw, list) else ():
+        if not isinstance(a, Mapping):
+            continue
+        kind = a.get("type")
+        if kind == "citation":
+            extras = a.get("extras") or {}
+            if a.get("url"):
+                keys = ("url", "title", "start_index", "end_index")
+                out.append({"type": "url_citation", **{k: a[k] for k in keys if k in a}})
+            elif extras.get("file_id"):
+                out.append({"type": "file_citation", "filename": a.get("title"), **extras})
+        elif kind == "non_standard_annotation" and isinstance(a.get("value"), Mapping):
+            out.append(dict(a["value"]))
+        elif isinstance(kind, str):
+            item = dict(a)
+            if "file_index" in item:
+                item["index"] = item.pop("file_index")
+            out.append(item)
+    return out
+
+
 def _ai_message(m: AIMessage) -> Message:
     text_parts: list[str] = []
+    builtin: list[BuiltinToolCall] = []
+    annotations: list[dict[str, Any]] = []
     reasoning = _reasoning_from_kwargs(m.additional_kwargs)
     if isinstance(m.content, str):
         text_parts.append(m.content)
@@ -201,14 +262,21 @@ def _ai_message(m: AIMessage) -> Message:
                 kind = item.get("type")
                 if kind == "text":
                     text_parts.append(str(item.get("text", "")))
+                    annotations.extend(_wire_annotations(item.get("annotations")))
                 elif kind == "reasoning" and item.get("id") and not reasoning:
                     rid = str(item["id"])
                     slot = v1_reasoning.setdefault(rid, ReasoningItem(id=rid))
                     if item.get("reasoning"):
                         slot.summary.append(str(item["reasoning"]))
-                    enc = (item.get("extras") or {}).get("encrypted_content")
+                    # langchain-openai's "responses/v1" blocks: a summary list, top-level content
+                    slot.summary.extend(_summary_texts(item.get("summary")))
+                    enc = item.get("encrypted_content") or (item.get("extras") or {}).get(
+                        "encrypted_content"
+                    )
                     if enc:
                         slot.encrypted_content = str(enc)
+                elif (call := _builtin_from_block(item)) is not None:
+                    builtin.append(call)  # goes back with the next turn
         reasoning = reasoning or list(v1_reasoning.values())
     calls = [
         ToolCall(
@@ -237,6 +305,8 @@ def _ai_message(m: AIMessage) -> Message:
         name=m.name,
         tool_calls=calls,
         reasoning=reasoning,
+        builtin_calls=builtin,
+        annotations=annotations,
     )
 
 
@@ -251,7 +321,25 @@ def _reasoning_from_kwargs(kwargs: Mapping[str, Any]) -> list[ReasoningItem]:
                     encrypted_content=item.get("encrypted_content"),
                 )
             )
+    legacy = kwargs.get("reasoning")
+    if not out and isinstance(legacy, Mapping) and legacy.get("id"):
+        # langchain-openai's "v0" messages keep the turn's reasoning item here, as the API sent it
+        enc = legacy.get("encrypted_content")
+        out.append(
+            ReasoningItem(
+                id=str(legacy["id"]),
+                summary=_summary_texts(legacy.get("summary")),
+                encrypted_content=enc if isinstance(enc, str) else None,
+            )
+        )
     return out
+
+
+def _summary_texts(summary: Any) -> list[str]:
+    """The texts of a Responses reasoning summary (``[{"type": "summary_text", "text": ...}]``)."""
+    if not isinstance(summary, list):
+        return []
+    return [str(s["text"]) for s in summary if isinstance(s, Mapping) and s.get("text")]
 
 
 # --- requests: tools and formats ----------------------------------------------------------------
@@ -259,19 +347,38 @@ def _reasoning_from_kwargs(kwargs: Mapping[str, Any]) -> list[ReasoningItem]:
 
 def format_tool(tool: Any, *, strict: bool | None = None) -> dict[str, Any]:
     """A pydantic model, TypedDict, function, BaseTool or dict -> an OpenAI-style function tool
-    dict (what ``bind_tools`` binds, so traces show the schema)."""
+    dict (what ``bind_tools`` binds, so traces show the schema). A dict whose ``type`` is not
+    ``function`` is a built-in tool (``{"type": "web_search"}``...), bound as given; the core
+    checks it when the call is made."""
+    if is_builtin_tool(tool):
+        return dict(tool)
     formatted = convert_to_openai_tool(tool, strict=strict)
     if formatted.get("type") != "function" or "function" not in formatted:
-        raise ValueError(
-            f"tool {tool!r} is not a function tool; built-in tools are not supported by azoai"
-        )
+        raise ValueError(f"tool {tool!r} is neither a function tool nor a built-in tool dict")
     return formatted
 
 
+def bound_tool_names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a ``tool_choice`` may name: the function tools' names and the built-in tools' types."""
+    return [
+        str(t["type"]) if is_builtin_tool(t) else str(t["function"]["name"])
+        for t in tools
+        if is_builtin_tool(t) or isinstance(t.get("function"), Mapping)
+    ]
+
+
+def to_builtin_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The built-in tools among bound tool dicts, for :attr:`ChatRequest.builtin_tools`."""
+    return [dict(t) for t in tools if is_builtin_tool(t)]
+
+
 def to_tool_specs(tools: Sequence[Mapping[str, Any]]) -> list[ToolSpec]:
-    """Bound tool dicts (see :func:`format_tool`) -> neutral tool specs."""
+    """Bound tool dicts (see :func:`format_tool`) -> neutral tool specs (built-in tools are
+    left to :func:`to_builtin_tools`)."""
     specs = []
     for t in tools:
+        if is_builtin_tool(t):
+            continue
         fn = t.get("function") if t.get("type") == "function" else None
         if not isinstance(fn, Mapping):
             fn = format_tool(t)["function"]
@@ -295,6 +402,8 @@ def normalize_tool_choice(choice: Any, tool_names: Sequence[str]) -> str | None:
         return "required"
     if choice in ("auto", "none"):
         return str(choice)
+    if isinstance(choice, Mapping) and choice.get("type") not in (None, "function"):
+        choice = choice["type"]  # a built-in tool: {"type": "web_search"}
     if isinstance(choice, Mapping):
         fn = choice.get("function")
         name = fn.get("name") if isinstance(fn, Mapping) else choice.get("name")
@@ -444,18 +553,51 @@ def _split_calls(calls: Sequence[ToolCall]) -> tuple[list[Any], list[Any]]:
     return valid, invalid
 
 
+def _lc_annotation(annotation: Mapping[str, Any]) -> dict[str, Any]:
+    # LangChain merges streamed blocks by their "index" key: a file citation's index (a
+    # position in the text) goes by langchain-openai's name for it
+    item = dict(annotation)
+    if "index" in item:
+        item["file_index"] = item.pop("index")
+    return item
+
+
+def _content_list(msg: Message) -> list[str | dict[str, Any]]:
+    """Content in langchain-openai's "responses/v1" form: the built-in tools' items as the
+    service sent them, then the text with its annotations."""
+    out: list[str | dict[str, Any]] = [dict(c.item) for c in msg.builtin_calls]
+    if msg.text or msg.annotations:
+        out.append(
+            {
+                "type": "text",
+                "text": msg.text,
+                "annotations": [_lc_annotation(a) for a in msg.annotations],
+            }
+        )
+    return out
+
+
 def result_to_message(
-    result: ChatResult, *, model_version: str | None = None, headers: bool = True
+    result: ChatResult,
+    *,
+    model_version: str | None = None,
+    headers: bool = True,
+    blocks: bool = False,
 ) -> AIMessage:
     """A :class:`ChatResult` -> an ``AIMessage`` (text content, tool calls, invalid tool calls,
-    usage and metadata; the response headers too unless ``headers=False``)."""
+    usage and metadata; the response headers too unless ``headers=False``). With built-in tools
+    (``blocks``, or items or citations in the result) the content is a list: their items, then
+    a text block with the citations (see :func:`_content_list`)."""
     msg = result.message
     additional = _reasoning_kwargs(msg.reasoning)
     if msg.refusal:
         additional["refusal"] = msg.refusal
     valid, invalid = _split_calls(msg.tool_calls)
+    content: str | list[str | dict[str, Any]] = msg.text
+    if blocks or msg.builtin_calls or msg.annotations:
+        content = _content_list(msg)
     return AIMessage(
-        content=msg.text,
+        content=content,
         additional_kwargs=additional,
         tool_calls=valid,
         invalid_tool_calls=invalid,
@@ -483,15 +625,49 @@ class StreamState:
     finish reason, the model name, the content-filter verdicts and the headers, marked
     ``chunk_position="last"`` (so usage and metadata are counted exactly once when LangChain adds
     the chunks up). What the stream adds up to is kept by the core's
-    :class:`azoai.wire.StreamAccumulator` (``acc``); this class only presents it."""
+    :class:`azoai.wire.StreamAccumulator` (``acc``); this class only presents it.
 
-    __slots__ = ("acc", "model_version", "reasoning_streamed")
+    With ``blocks`` (built-in tools bound) the content of every chunk is a list, as
+    langchain-openai streams the Responses API: each built-in tool's finished item, text and
+    citations in ``{"type": "text", ...}`` blocks, each with an ``index`` that makes adding the
+    chunks up give :meth:`result_to_message`'s list."""
 
-    def __init__(self, *, deployment: str | None = None, model_version: str | None = None) -> None:
+    __slots__ = ("acc", "blocks", "model_version", "next_index", "reasoning_streamed", "text_index")
+
+    def __init__(
+        self,
+        *,
+        deployment: str | None = None,
+        model_version: str | None = None,
+        blocks: bool = False,
+    ) -> None:
         # The deployment is a fallback: the core puts the one it resolved on the first delta.
         self.acc = StreamAccumulator(deployment=deployment)
         self.model_version = model_version
         self.reasoning_streamed = False
+        self.blocks = blocks
+        self.next_index = 0  # the index the next content block gets
+        self.text_index: int | None = None  # the text block being streamed
+
+    def _content(self, delta: StreamDelta) -> str | list[str | dict[str, Any]]:
+        if not self.blocks:
+            return delta.text
+        out: list[str | dict[str, Any]] = []
+        for call in delta.builtin_calls:
+            out.append({**call.item, "index": self.next_index})
+            self.next_index += 1
+            self.text_index = None  # text after an item is a block of its own
+        if delta.text or delta.annotations:
+            if self.text_index is None:
+                self.text_index = self.next_index
+                self.next_index += 1
+            block: dict[str, Any] = {"type": "text", "index": self.text_index}
+            if delta.text:
+                block["text"] = delta.text
+            if delta.annotations:
+                block["annotations"] = [_lc_annotation(a) for a in delta.annotations]
+            out.append(block)
+        return out
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
         """Fold ``delta`` into ``acc`` and present it."""
@@ -502,7 +678,12 @@ class StreamState:
         ``acc`` as ``into=``); ``plain`` as :meth:`StreamAccumulator.add` returned it."""
         if plain is None:
             plain = not (
-                delta.tool_calls or delta.reasoning_text or delta.reasoning_items or delta.logprobs
+                delta.tool_calls
+                or delta.reasoning_text
+                or delta.reasoning_items
+                or delta.logprobs
+                or delta.builtin_calls
+                or delta.annotations
             )
         if plain:
             # Text and metadata only, nearly every chunk: the message with no empty extras to
@@ -510,7 +691,7 @@ class StreamState:
             if not delta.text:
                 return None
             return AIMessageChunk(
-                content=delta.text,
+                content=self._content(delta),
                 response_metadata={"model_provider": PROVIDER},
                 id=self.acc.response_id,
             )
@@ -528,14 +709,15 @@ class StreamState:
             tool_call_chunk(name=c.name, args=c.arguments, id=c.id, index=c.index)
             for c in delta.tool_calls
         ]
-        if not (delta.text or additional or calls or delta.logprobs):
+        content = self._content(delta)
+        if not (content or additional or calls or delta.logprobs):
             return None
         meta: dict[str, Any] = {"model_provider": PROVIDER}
         if delta.logprobs:
             # Per-chunk entries; adding the chunks up concatenates them.
             meta["logprobs"] = {"content": list(delta.logprobs)}
         return AIMessageChunk(
-            content=delta.text,
+            content=content,
             additional_kwargs=additional,
             tool_call_chunks=calls,
             response_metadata=meta,
@@ -618,16 +800,112 @@ def _text_blocks(content: Any) -> list[types.ContentBlock]:
                 out.append(types.TextContentBlock(type="text", text=item))
         elif isinstance(item, dict):
             kind = item.get("type")
-            if kind in types.KNOWN_BLOCK_TYPES and kind not in ("tool_call", "invalid_tool_call"):
+            if kind == "text":
+                out.append(_text_block(item))
+            elif (server := _server_blocks(item)) is not None:
+                out.extend(server)
+            elif kind in types.KNOWN_BLOCK_TYPES and kind not in ("tool_call", "invalid_tool_call"):
                 out.append(cast("types.ContentBlock", item))
             elif kind not in ("tool_call", "invalid_tool_call"):
                 out.append(types.NonStandardContentBlock(type="non_standard", value=item))
     return out
 
 
+def _text_block(item: Mapping[str, Any]) -> types.TextContentBlock:
+    block = types.TextContentBlock(type="text", text=str(item.get("text", "")))
+    if item.get("annotations"):
+        block["annotations"] = [_std_annotation(a) for a in item["annotations"]]
+    index = item.get("index")
+    if isinstance(index, int):
+        block["index"] = f"lc_txt_{index}"
+    elif isinstance(index, str):
+        block["index"] = index
+    if isinstance(item.get("id"), str):
+        block["id"] = item["id"]
+    return block
+
+
+def _std_annotation(a: Mapping[str, Any]) -> types.Annotation:
+    """A citation from the service in LangChain's standard form (a URL citation from web search,
+    a file citation from file search); any other annotation as a non-standard one."""
+    kind = a.get("type")
+    if kind == "url_citation" and a.get("url"):
+        cite = types.Citation(type="citation", url=str(a["url"]))
+        for key in ("title", "start_index", "end_index"):
+            if key in a:
+                cite[key] = a[key]
+        return cite
+    if kind == "file_citation":
+        cite = types.Citation(type="citation")
+        if a.get("filename"):
+            cite["title"] = str(a["filename"])
+        rest = {k: v for k, v in a.items() if k not in ("type", "filename", "file_index")}
+        if "file_index" in a:
+            rest["index"] = a["file_index"]
+        cite["extras"] = rest
+        return cite
+    return types.NonStandardAnnotation(type="non_standard_annotation", value=dict(a))
+
+
+#: LangChain's name for a call to a remote MCP server's tool (as langchain-core reads OpenAI's).
+_SERVER_TOOL_NAMES = {"mcp": "remote_mcp"}
+
+
+def _server_blocks(item: Mapping[str, Any]) -> list[types.ContentBlock] | None:
+    """A built-in tool's item in LangChain's standard form: a ``server_tool_call`` with its
+    ``server_tool_result``, an ``image`` for a generated image, an MCP approval request as a
+    ``non_standard`` block; ``None`` when ``item`` is not a built-in tool's. The item itself is
+    kept in ``extras["item"]`` (without the image bytes, which are the block's ``base64``), so a
+    conversation in this form can be sent back."""
+    call = read_item(item)
+    if call is None:
+        return None
+    index = item.get("index")
+    n = index if isinstance(index, int) else None
+    kept = dict(call.item)
+    if call.tool == "image_generation" and call.image is not None:
+        image = types.ImageContentBlock(type="image", base64=str(kept.pop("result", "")))
+        if call.image.mime_type:
+            image["mime_type"] = call.image.mime_type
+        if call.id:
+            image["id"] = call.id
+        image["extras"] = {**call.extras, "item": kept}
+        if n is not None:
+            image["index"] = f"lc_img_{n}"
+        return [image]
+    if call.tool in ("mcp_approval_request", "mcp_approval_response"):
+        other = types.NonStandardContentBlock(type="non_standard", value=kept)
+        if n is not None:
+            other["index"] = f"lc_ns_{n}"
+        return [other]
+    request = types.ServerToolCall(
+        type="server_tool_call",
+        id=call.id,
+        name=_SERVER_TOOL_NAMES.get(call.tool, call.tool),
+        args=dict(call.args),
+        extras={**call.extras, "item": kept},
+    )
+    result = types.ServerToolResult(
+        type="server_tool_result",
+        tool_call_id=call.id,
+        status="error" if call.status == "error" else "success",
+    )
+    if call.output is not None:
+        result["output"] = call.output
+    if call.error or call.status not in (None, "success", "error"):
+        result["extras"] = {
+            k: v for k, v in (("error", call.error), ("status", call.status)) if v is not None
+        }
+    if n is not None:
+        request["index"] = f"lc_stc_{n}"
+        result["index"] = f"lc_str_{n}"
+    return [request, result]
+
+
 def translate_content(message: AIMessage) -> list[types.ContentBlock]:
-    """Standard content blocks for a message from this adapter: reasoning, text, tool calls and
-    invalid tool calls, in that order."""
+    """Standard content blocks for a message from this adapter: reasoning, built-in tool calls
+    and results (``server_tool_call`` / ``server_tool_result``, generated images), text with its
+    citations, tool calls and invalid tool calls, in that order."""
     if isinstance(message, AIMessageChunk) and message.chunk_position != "last":
         return translate_content_chunk(message)
     blocks: list[types.ContentBlock] = []
@@ -661,7 +939,7 @@ def translate_content_chunk(chunk: AIMessageChunk) -> list[types.ContentBlock]:
     if reasoning is not None:
         blocks.append(reasoning)
     for text_block in _text_blocks(chunk.content):
-        if text_block["type"] == "text":
+        if text_block["type"] == "text" and "index" not in text_block:
             text_block["index"] = "lc_txt_0"
         blocks.append(text_block)
     for c in chunk.tool_call_chunks:

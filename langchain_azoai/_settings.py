@@ -44,6 +44,7 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "default_headers": "default_headers",
     "config_file": "config_file",
     "check_api_version": "check_api_version",
+    "auto_responses": "auto_responses",
     "stream_idle_timeout": "stream_idle_timeout",
     "stream_timeout": "stream_timeout",
     "max_response_bytes": "max_response_bytes",
@@ -59,15 +60,21 @@ def choose_api(
     reasoning: Mapping[str, Any] | None = None,
     include: Any = None,
     use_previous_response_id: bool = False,
+    output_version: str | None = None,
 ) -> str | None:
     """``"responses"``, ``"chat"`` or ``None`` (let the config file decide, default chat).
 
     As in langchain-openai, an explicit ``use_responses_api`` wins; left unset, options that only
-    the Responses API has (a ``reasoning`` dict with a summary, ``include``, response chaining)
-    select it."""
+    the Responses API has (a ``reasoning`` dict with a summary, ``include``, response chaining,
+    ``output_version="responses/v1"``) select it."""
     if use_responses_api is not None:
         return "responses" if use_responses_api else "chat"
-    if reasoning is not None or include is not None or use_previous_response_id:
+    if (
+        reasoning is not None
+        or include is not None
+        or use_previous_response_id
+        or output_version == "responses/v1"
+    ):
         return "responses"
     return None
 

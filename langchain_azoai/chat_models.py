@@ -76,6 +76,7 @@ _INPUT_FIELDS = frozenset(
         "default_headers",
         "config_file",
         "check_api_version",
+        "auto_responses",
         "stream_idle_timeout",
         "stream_chunk_timeout",
         "stream_timeout",
@@ -183,6 +184,10 @@ class AzureChatOpenAI(BaseChatModel):
     discovery: Any = None
     config_file: str | None = None
     check_api_version: bool | None = None
+    auto_responses: bool | None = None
+    """Send a call only the Responses API serves (function tools with reasoning on gpt-5.2 and
+    later, file blocks) there transparently (default ``True``); ``False`` keeps Chat Completions
+    and such a call raises :class:`azoai.ResponsesRequiredError`."""
     stream_idle_timeout: float | None = None
     """Seconds a stream may go without data (keep-alive comments do not count)."""
     stream_timeout: float | None = None
@@ -303,6 +308,7 @@ class AzureChatOpenAI(BaseChatModel):
             reasoning=self.reasoning,
             include=self.include,
             use_previous_response_id=self.use_previous_response_id,
+            output_version=self.output_version,
         )
         inputs = self._settings_inputs(api)
         if self.settings is not None and self.model_fields_set >= _INPUT_FIELDS:
@@ -377,6 +383,7 @@ class AzureChatOpenAI(BaseChatModel):
             "default_headers": self.default_headers,
             "config_file": self.config_file,
             "check_api_version": self.check_api_version,
+            "auto_responses": self.auto_responses,
             "stream_idle_timeout": self.stream_idle_timeout
             if self.stream_idle_timeout is not None
             else self.stream_chunk_timeout,
@@ -551,7 +558,7 @@ class AzureChatOpenAI(BaseChatModel):
         tools = kw.pop("tools", None) or []
         specs = _convert.to_tool_specs(tools)
         choice = _convert.normalize_tool_choice(
-            kw.pop("tool_choice", None), [s.name for s in specs]
+            kw.pop("tool_choice", None), _convert.bound_tool_names(tools)
         )
         reasoning = kw.pop("reasoning", None) or self.reasoning or {}
         effort = (
@@ -606,6 +613,7 @@ class AzureChatOpenAI(BaseChatModel):
             metadata=kw.pop("metadata", None),
             stream_usage=pick("stream_usage"),
             extra_body=None,
+            builtin_tools=_convert.to_builtin_tools(tools),
         )
         # Anything else given per call is a body parameter azoai does not model.
         extra.update({k: v for k, v in kw.items() if not k.startswith("ls_")})
@@ -625,9 +633,12 @@ class AzureChatOpenAI(BaseChatModel):
 
     # --- invoke --------------------------------------------------------------------------------
 
-    def _to_chat_result(self, result: WireResult) -> ChatResult:
+    def _to_chat_result(self, result: WireResult, request: ChatRequest) -> ChatResult:
         message = _convert.result_to_message(
-            result, model_version=self.model_version, headers=self.include_response_headers
+            result,
+            model_version=self.model_version,
+            headers=self.include_response_headers,
+            blocks=bool(request.builtin_tools),
         )
         meta = message.response_metadata
         return ChatResult(
@@ -652,7 +663,7 @@ class AzureChatOpenAI(BaseChatModel):
     ) -> ChatResult:
         request, model = self._request(messages, stop, kwargs)
         result = self.client.chat(request, model=model, options=self._options)
-        return self._to_chat_result(result)
+        return self._to_chat_result(result, request)
 
     async def _agenerate(
         self,
@@ -663,7 +674,7 @@ class AzureChatOpenAI(BaseChatModel):
     ) -> ChatResult:
         request, model = self._request(messages, stop, kwargs)
         return self._to_chat_result(
-            await self.client.achat(request, model=model, options=self._options)
+            await self.client.achat(request, model=model, options=self._options), request
         )
 
     # --- stream --------------------------------------------------------------------------------
@@ -678,7 +689,9 @@ class AzureChatOpenAI(BaseChatModel):
         request, model = self._request(messages, stop, kwargs)
         # The core folds each delta into the state's accumulator (once) and puts the deployment
         # it resolved on the first one.
-        state = _convert.StreamState(model_version=self.model_version)
+        state = _convert.StreamState(
+            model_version=self.model_version, blocks=bool(request.builtin_tools)
+        )
         for delta in self.client.stream(
             request, model=model, options=self._options, into=state.acc
         ):
@@ -706,7 +719,9 @@ class AzureChatOpenAI(BaseChatModel):
         request, model = self._request(messages, stop, kwargs)
         # The core folds each delta into the state's accumulator (once) and puts the deployment
         # it resolved on the first one.
-        state = _convert.StreamState(model_version=self.model_version)
+        state = _convert.StreamState(
+            model_version=self.model_version, blocks=bool(request.builtin_tools)
+        )
         async for delta in self.client.astream(
             request, model=model, options=self._options, into=state.acc
         ):
@@ -737,9 +752,15 @@ class AzureChatOpenAI(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (pydantic models, TypedDicts, functions, ``BaseTool``s or OpenAI-style
         dicts). ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True``, or
-        a tool name; ``strict`` asks for schema-exact arguments."""
+        a tool name; ``strict`` asks for schema-exact arguments.
+
+        A dict whose ``type`` is not ``function`` is a built-in Responses tool
+        (``{"type": "web_search"}``, ``{"type": "code_interpreter", "container": {"type":
+        "auto"}}``, ``file_search``, ``mcp``, ``image_generation``), bound as langchain-openai
+        binds it; it needs the Responses API (``use_responses_api=True``), and ``tool_choice``
+        may name its type."""
         formatted = [_convert.format_tool(t, strict=strict) for t in tools]
-        names = [f["function"]["name"] for f in formatted]
+        names = _convert.bound_tool_names(formatted)
         choice = _convert.normalize_tool_choice(tool_choice, names)
         if choice is not None:
             kwargs["tool_choice"] = choice
@@ -833,9 +854,8 @@ class AzureChatOpenAI(BaseChatModel):
         texts = [_message_text(m) for m in messages]
         total = self.client.count_tokens(texts, per_message=3) if texts else 0
         if tools:
-            total += self.client.count_tokens(
-                [json.dumps(_convert.format_tool(t)["function"]) for t in tools]
-            )
+            formatted = [_convert.format_tool(t) for t in tools]
+            total += self.client.count_tokens([json.dumps(f.get("function", f)) for f in formatted])
         return total
 
 

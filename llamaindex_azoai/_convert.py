@@ -39,6 +39,7 @@ from pydantic import BaseModel
 from azoai.content_filter import ContentFilterResults
 from azoai.wire import (
     AudioPart,
+    BuiltinToolCall,
     ChatResult,
     ContentPart,
     FilePart,
@@ -56,8 +57,11 @@ from azoai.wire import (
     parse_tool_arguments,
     strict_json_schema,
 )
+from azoai.wire.builtin_tools import is_builtin_tool, read_item
 
 __all__ = [
+    "ANNOTATIONS",
+    "BUILT_IN_TOOL_CALLS",
     "TOOL_CALL_ERRORS",
     "InvalidToolArgumentsError",
     "StreamFolder",
@@ -65,6 +69,7 @@ __all__ = [
     "from_result",
     "response_format_for",
     "response_kwargs",
+    "split_builtin",
     "strict_json_schema",
     "to_logprobs",
     "to_response_format",
@@ -83,6 +88,13 @@ TOOL_CALL_ERRORS = "tool_call_errors"
 PARTIAL_TOOL_CALLS = "tool_calls_partial"
 #: ``ChatMessage.additional_kwargs`` key holding the Responses API id of the turn.
 RESPONSE_ID = "response_id"
+#: ``ChatMessage`` and ``ChatResponse`` ``additional_kwargs`` key holding the built-in tools'
+#: items of the turn (dicts, as the service sent them; llama-index's ``OpenAIResponses`` name).
+#: The message's copy goes back with the next turn; on a user's message it holds answers to MCP
+#: approval requests (``{"type": "mcp_approval_response", ...}``).
+BUILT_IN_TOOL_CALLS = "built_in_tool_calls"
+#: ... and the key holding the text's citations (``url_citation``, ``file_citation``...).
+ANNOTATIONS = "annotations"
 
 
 class InvalidToolArgumentsError(ValueError):
@@ -126,11 +138,16 @@ def to_wire_message(message: ChatMessage) -> Message:
     parts: list[ContentPart] = []
     calls: list[ToolCall] = []
     reasoning: list[ReasoningItem] = []
-    for block in message.blocks:
+    kwargs = message.additional_kwargs
+    builtin = [c for c in map(read_item, kwargs.get(BUILT_IN_TOOL_CALLS) or ()) if c is not None]
+    blocks = message.blocks
+    if role == "assistant" and any(c.tool == "image_generation" for c in builtin):
+        # the generated images go back as their image_generation_call items
+        blocks = [b for b in blocks if not isinstance(b, ImageBlock)]
+    for block in blocks:
         _add_block(block, role, parts, calls, reasoning)
     if role == "assistant" and not calls:
         calls = _legacy_tool_calls(message.additional_kwargs.get("tool_calls"))
-    kwargs = message.additional_kwargs
     if role == "tool":
         call_id = kwargs.get("tool_call_id")
         if not call_id:
@@ -145,7 +162,24 @@ def to_wire_message(message: ChatMessage) -> Message:
         content = None if (role == "assistant" and calls and not text) else text
     else:
         content = parts
-    return Message(role, content, tool_calls=calls, reasoning=reasoning)  # type: ignore[arg-type]
+    annotations = [dict(a) for a in _plain_list(kwargs.get(ANNOTATIONS)) if isinstance(a, Mapping)]
+    return Message(
+        role,  # type: ignore[arg-type]
+        content,
+        tool_calls=calls,
+        reasoning=reasoning,
+        builtin_calls=builtin,
+        annotations=annotations if role == "assistant" else [],
+    )
+
+
+def _plain_list(raw: Any) -> list[Any]:
+    """A list of dicts or SDK objects (llama-index's ``OpenAIResponses`` keeps those) as dicts."""
+    if not isinstance(raw, list | tuple):
+        return []
+    return [
+        x.model_dump(exclude_none=True, mode="json") if hasattr(x, "model_dump") else x for x in raw
+    ]
 
 
 def _add_block(
@@ -254,6 +288,9 @@ def from_result(result: ChatResult) -> ChatMessage:
                 additional_information=info,
             )
         )
+    for image in (c.image for c in msg.builtin_calls if c.image is not None):
+        # a generated image, as llama-index's OpenAIResponses returns it
+        blocks.append(ImageBlock(image=image.data, image_mimetype=image.mime_type))
     text = msg.text
     if text or not msg.tool_calls:
         blocks.append(TextBlock(text=text))
@@ -275,7 +312,21 @@ def from_result(result: ChatResult) -> ChatMessage:
         kwargs["refusal"] = msg.refusal
     if result.api == "responses" and result.response_id:
         kwargs[RESPONSE_ID] = result.response_id
+    kwargs.update(builtin_kwargs(msg.builtin_calls, msg.annotations))
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
+
+
+def builtin_kwargs(
+    calls: Sequence[BuiltinToolCall], annotations: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The built-in tools' items and the text's citations, under llama-index's keys (nothing
+    when there are none)."""
+    out: dict[str, Any] = {}
+    if calls:
+        out[BUILT_IN_TOOL_CALLS] = [dict(c.item) for c in calls]
+    if annotations:
+        out[ANNOTATIONS] = [dict(a) for a in annotations]
+    return out
 
 
 def to_logprobs(entries: Sequence[Mapping[str, Any]] | None) -> list[list[LogProb]] | None:
@@ -335,6 +386,7 @@ def response_kwargs(result: ChatResult) -> dict[str, Any]:
     out["content_filter"] = content_filter_data(result.content_filter)
     if result.headers:
         out["headers"] = dict(result.headers)
+    out.update(builtin_kwargs(result.message.builtin_calls, result.message.annotations))
     return out
 
 
@@ -367,11 +419,22 @@ class StreamFolder:
         acc = self.acc
         if plain is None:
             plain = not (
-                delta.tool_calls or delta.reasoning_text or delta.reasoning_items or delta.logprobs
+                delta.tool_calls
+                or delta.reasoning_text
+                or delta.reasoning_items
+                or delta.logprobs
+                or delta.builtin_calls
+                or delta.annotations
             )
         if delta.text:
             self.text += delta.text
-        if plain and acc.finish_reason is None and not acc.calls and not acc.reasoning:
+        if (
+            plain
+            and acc.finish_reason is None
+            and not acc.calls
+            and not acc.reasoning
+            and not acc.builtin_calls
+        ):
             # Text and metadata only, nearly every chunk: the same response as below, built
             # without the general path's lookups.
             return ChatResponse(
@@ -388,6 +451,7 @@ class StreamFolder:
             message = self._partial_message()
             if acc.calls:
                 kwargs[PARTIAL_TOOL_CALLS] = True
+            kwargs.update(builtin_kwargs(acc.builtin_calls, acc.annotations))
         if delta.reasoning_text:
             kwargs["thinking_delta"] = delta.reasoning_text
         return ChatResponse(
@@ -403,13 +467,35 @@ class StreamFolder:
         thinking = self.acc.reasoning_text
         if thinking:
             blocks.append(ThinkingBlock(content=thinking))
+        for call in self.acc.builtin_calls:
+            if call.image is not None:
+                blocks.append(
+                    ImageBlock(image=call.image.data, image_mimetype=call.image.mime_type)
+                )
         blocks.append(TextBlock(text=self.text))
         for call_id, name, args in self.acc.partial_tool_calls():
             blocks.append(ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=args))
-        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+        return ChatMessage(
+            role=MessageRole.ASSISTANT,
+            blocks=blocks,
+            additional_kwargs=builtin_kwargs(self.acc.builtin_calls, self.acc.annotations),
+        )
 
 
 # --- tools ----------------------------------------------------------------------------------------
+
+
+def split_builtin(tools: Sequence[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Tools as given -> (the function tools, the built-in tool dicts: a ``type`` other than
+    ``function``, as llama-index's ``built_in_tools`` takes them)."""
+    functions: list[Any] = []
+    builtin: list[dict[str, Any]] = []
+    for t in tools:
+        if is_builtin_tool(t):
+            builtin.append(dict(t))
+        else:
+            functions.append(t)
+    return functions, builtin
 
 
 def to_tool_spec(tool: Any, *, strict: bool = False) -> ToolSpec:
@@ -468,6 +554,8 @@ def to_tool_choice(tool_choice: Any, tool_required: bool) -> str | None:
             choice_type = tool_choice.get("type")
             if choice_type in ("auto", "none", "required"):
                 return str(choice_type)
+            if isinstance(choice_type, str) and choice_type != "function":
+                return choice_type  # a built-in tool: {"type": "web_search"}
             raise ValueError(f"cannot read a tool name from tool_choice={tool_choice!r}")
         return str(name)
     if tool_choice is not None:

@@ -57,6 +57,7 @@ CORE_OPTIONS: tuple[str, ...] = (
     "max_response_bytes",
     "max_event_bytes",
     "check_api_version",
+    "auto_responses",
     "config_file",
     "env",
     "transport",
@@ -239,6 +240,12 @@ class AzureConnection(BaseModel):
     max_response_bytes: int | None = None
     max_event_bytes: int | None = None
     check_api_version: bool | None = None
+    auto_responses: bool | None = Field(
+        default=None,
+        description="Send a call only the Responses API serves (function tools with reasoning on "
+        "gpt-5.2 and later, documents) there transparently (default true); false keeps Chat "
+        "Completions and such a call raises ResponsesRequiredError.",
+    )
     transport: str | None = Field(
         default=None,
         description="'http' (default) or 'websocket' (Responses API over one socket; see the README).",

@@ -41,13 +41,14 @@ from azoai.client import CallOptions, Client
 from azoai.config.settings import Settings
 from azoai.copying import copy_model, field_names
 from azoai.errors import AzoaiError
-from azoai.wire import ChatRequest, ChatResult, ToolSpec
+from azoai.wire import ChatRequest, ChatResult
 from llamaindex_azoai._convert import (
     RESPONSE_ID,
     StreamFolder,
     from_result,
     response_format_for,
     response_kwargs,
+    split_builtin,
     to_logprobs,
     to_response_format,
     to_tool_choice,
@@ -152,6 +153,13 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         default=None, description="Responses reasoning options: {'effort': ..., 'summary': ...}."
     )
     include: list[str] | None = Field(default=None, description="Responses 'include' items.")
+    built_in_tools: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Built-in Responses tools sent with every call (llama-index's "
+        "OpenAIResponses name): {'type': 'web_search'}, {'type': 'code_interpreter', "
+        "'container': {'type': 'auto'}}, file_search, mcp, image_generation. Needs "
+        "use_responses_api=True.",
+    )
     instructions: str | None = Field(default=None, description="Instructions (a system message).")
     user: str | None = Field(default=None, description="End-user id sent with requests.")
     call_metadata: dict[str, str] | None = Field(default=None, description="Request metadata.")
@@ -212,7 +220,7 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
             modalities and any(m != "text" for m in modalities)
         ):
             raise NotImplementedError("audio output is not supported; use text modalities")
-        for name in ("openai_client", "async_openai_client", "built_in_tools"):
+        for name in ("openai_client", "async_openai_client"):
             if kwargs.get(name) is not None:
                 raise NotImplementedError(
                     f"{name} is not supported: azoai talks to Azure itself (see docs/llamaindex.md)"
@@ -354,8 +362,11 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
             elif key == "model":
                 model = value
             elif key == "tools":
-                if value:
-                    fields["tools"] = [to_tool_spec(t, strict=self.strict) for t in value]
+                functions, builtin = split_builtin(value or ())
+                if functions:
+                    fields["tools"] = [to_tool_spec(t, strict=self.strict) for t in functions]
+                if builtin:
+                    fields["builtin_tools"] = builtin
             elif key == "tool_choice":
                 if value is not None:
                     fields["tool_choice"] = to_tool_choice(value, False)
@@ -378,6 +389,8 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
                 extra[key] = value
         if isinstance(fields.get("stop"), str):
             fields["stop"] = [fields["stop"]]
+        if self.built_in_tools:
+            fields["builtin_tools"] = [*self.built_in_tools, *fields.get("builtin_tools", ())]
         wire = to_wire_messages(self._chain(list(messages), fields))
         if self.instructions:
             from azoai.wire import Message
@@ -543,7 +556,8 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         """The chat kwargs for a tool call: tool specs, ``tool_choice`` (``tool_required`` ->
         required), and ``parallel_tool_calls`` exactly as the caller chose it."""
         use_strict = self.strict if strict is None else strict
-        specs: list[ToolSpec] = [to_tool_spec(t, strict=use_strict) for t in tools]
+        functions, builtin = split_builtin(tools)
+        specs: list[Any] = [to_tool_spec(t, strict=use_strict) for t in functions] + builtin
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
             user_msg = _user(user_msg)

@@ -18,9 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from azoai.config.catalog import ModelInfo, lookup_model
 from azoai.config.deployments import (
@@ -29,12 +27,18 @@ from azoai.config.deployments import (
     Resolution,
     resolve_deployment,
 )
+from azoai.config.endpoints import operation_url
 from azoai.config.settings import Settings
-from azoai.config.versions import DEFAULT_DATED_VERSION, REASONING_UNSUPPORTED
-from azoai.errors import UnsupportedParameterError, kept_headers
+from azoai.config.versions import (
+    DEFAULT_DATED_VERSION,
+    parse_api_version,
+)
+from azoai.errors import AzoaiError, UnsupportedParameterError, kept_headers
 from azoai.io.exchange import Cut, HttpRequest, HttpTransport, Opened, Reply, aevents, events
 from azoai.io.http import Connection, acquire, arelease, release
 from azoai.io.transport import Failed, Ok, Outcome
+from azoai.pipeline import api_choice
+from azoai.pipeline.chaining import Chains
 from azoai.pipeline.loop import arun, run
 from azoai.pipeline.policy import (
     DEFAULT_OPTIONS,
@@ -60,6 +64,10 @@ if TYPE_CHECKING:
 __all__ = ["CallOptions", "Client"]
 
 log = logging.getLogger("azoai.client")
+
+#: Resends of one call after what Azure's refusals taught (an unknown deployment may teach two
+#: things in a row: a reasoning model, then the tools rule) or an unchained conversation.
+_RESENDS = 2
 
 
 def _folded(deltas: Iterator[StreamDelta], into: StreamAccumulator | None) -> Iterator[StreamDelta]:
@@ -106,11 +114,15 @@ class Client:
         self._conn: Connection | None = None
         self._conn_lock = threading.Lock()
         self._discovery: DeploymentDiscovery | None = None
+        # deployment -> what Azure's answers taught about its model (a reasoning model, the
+        # tools rule, a first api-version): wins over the configured or discovered model
         self._learned: dict[str, ModelInfo] = {}
+        self._said_routed: set[tuple[str, str]] = set()
         self._routers: dict[str, Router] = {}
         self._http: HttpTransport | None = None
         self._said_embeddings_route = False
         self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.io.websocket)
+        self._chains = Chains()  # a chain Azure lost is resent in full (azoai.pipeline.chaining)
 
     def __repr__(self) -> str:
         return f"Client({self.settings!r})"
@@ -178,9 +190,11 @@ class Client:
 
     def _target(self, settings: Settings) -> Client:
         """The client for one route target's own settings (endpoint, credential, deployment)."""
-        return Client(
+        target = Client(
             settings, http_client=self._http_client, http_async_client=self._http_async_client
         )
+        target._chains = self._chains  # a chain begun on one target can be resent on another
+        return target
 
     def _websocket(self) -> WebSocketCalls | None:
         """Calls over the Responses WebSocket when ``transport="websocket"`` or a
@@ -246,10 +260,11 @@ class Client:
         return self._model_for(res)
 
     def _model_for(self, res: Resolution) -> ModelInfo:
+        learned = self._learned.get(res.deployment)
+        if learned is not None:
+            return learned
         if res.record is not None and res.record.model:
             return res.record.info
-        if res.deployment in self._learned:
-            return self._learned[res.deployment]
         if self.settings.model and res.deployment == self.settings.deployment:
             return lookup_model(self.settings.model)
         # deployment_map keys are model names: {"gpt-4o": "prod-4o"} says prod-4o runs gpt-4o.
@@ -290,10 +305,12 @@ class Client:
 
     def _url(self, op: str, deployment: str) -> str:
         s = self.settings
-        if s.endpoint.kind == "compatible":  # a non-Azure OpenAI-compatible API
-            return f"{s.endpoint.base}/{op}"
-        base = s.endpoint.openai_base
-        if op == "embeddings" and s.route == "v1" and s.auth.is_entra:
+        if (
+            op == "embeddings"
+            and s.route == "v1"
+            and s.auth.is_entra
+            and s.endpoint.kind != "compatible"
+        ):
             # Azure: "The Azure OpenAI embeddings API doesn't currently support Microsoft Entra
             # ID with the v1 API" (the deployment route does), so Entra callers embed there.
             if not self._said_embeddings_route:
@@ -303,20 +320,16 @@ class Client:
                     "embeddings do not accept Entra ID tokens",
                     DEFAULT_DATED_VERSION,
                 )
-            return (
-                f"{base}/deployments/{quote(deployment, safe='')}/{op}"
-                f"?api-version={DEFAULT_DATED_VERSION}"
-            )
-        if s.route == "v1" or op == "responses":
-            q = s.api_version.query_value
-            return f"{base}/v1/{op}" + (f"?api-version={q}" if q else "")
-        return f"{base}/deployments/{quote(deployment, safe='')}/{op}?api-version={s.api_version.value}"
+            dated = parse_api_version(DEFAULT_DATED_VERSION)
+            return operation_url(s.endpoint, op, deployment, route="deployments", version=dated)
+        return operation_url(s.endpoint, op, deployment, route=s.route, version=s.api_version)
 
     def _prepare(self, request: ChatRequest, model: str | None, stream: bool) -> Call:
         s = self.settings
         res = self.resolve(model)
         info = self._model_for(res)
-        if s.api == "responses":
+        api = api_choice.api_for(s, request, info, res.deployment)
+        if api == "responses":
             body, notes = responses.build_body(
                 request,
                 deployment=res.deployment,
@@ -327,6 +340,8 @@ class Client:
                 check_version=s.check_api_version,
             )
             url = self._url("responses", res.deployment)
+            if s.api != "responses":
+                api_choice.note_routed(self._said_routed, res.deployment, request, info, notes)
         else:
             body, notes = chat_completions.build_body(
                 request,
@@ -341,7 +356,7 @@ class Client:
             url = self._url("chat/completions", res.deployment)
         return Call(
             res.deployment,
-            s.api,
+            api,
             url,
             dumps(body),
             info,
@@ -360,23 +375,21 @@ class Client:
     def _learn(self, call: Call, err: UnsupportedParameterError) -> bool:
         """An unknown model rejected a sampling parameter: treat the deployment as a reasoning
         model from now on (one extra call, once per deployment)."""
-        if call.model.known or call.model.reasoning:
-            return False
-        if (err.param or "") not in (*REASONING_UNSUPPORTED, "max_tokens"):
-            return False
-        log.warning(
-            "azoai: deployment %r rejected %r; treating it as a reasoning model from now on "
-            "(set model=<its real model> to skip this extra call)",
-            call.deployment,
-            err.param,
-        )
-        self._learned[call.deployment] = replace(
-            call.model,
-            name=f"deployment {call.deployment!r}",
-            reasoning=True,
-            parallel_tool_calls=False,
-        )
-        return True
+        return api_choice.learn_reasoning(self.settings, self._learned, call, err)
+
+    def _resend(self, call: Call, request: ChatRequest, err: AzoaiError, left: int) -> ChatRequest:
+        """The request to prepare and send again after ``err``: the conversation unchained (a
+        lost ``previous_response_id``), or the same one once Azure's refusal taught something
+        (a reasoning model, :func:`api_choice.recover`), which may instead raise the typed error
+        naming the fix; raises ``err`` when there is nothing to retry or no resend ``left``."""
+        if left:
+            if (retry := self._chains.unchained(request, err)) is not None:
+                return retry
+            if (isinstance(err, UnsupportedParameterError) and self._learn(call, err)) or (
+                api_choice.recover(self.settings, self._learned, call, request, err)
+            ):
+                return request
+        raise err
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -449,14 +462,15 @@ class Client:
             return ws.chat(request, model=model, options=options)
         opts = options or DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=False)
-        try:
-            resp = self._send(call, opts)
-        except UnsupportedParameterError as err:
-            if not self._learn(call, err):
-                raise
-            call = self._prepare(request, model, stream=False)
-            resp = self._send(call, opts)
-        return self._finish(self._parse(call, resp.content, resp.headers), opts, call)
+        for left in range(_RESENDS, -1, -1):
+            try:
+                resp = self._send(call, opts)
+                break
+            except AzoaiError as err:
+                request = self._resend(call, request, err, left)
+                call = self._prepare(request, model, stream=False)
+        result = self._finish(self._parse(call, resp.content, resp.headers), opts, call)
+        return self._chains.record(request, result)
 
     async def achat(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
@@ -469,14 +483,15 @@ class Client:
             return await ws.achat(request, model=model, options=options)
         opts = options or DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=False)
-        try:
-            resp = await self._asend(call, opts)
-        except UnsupportedParameterError as err:
-            if not self._learn(call, err):
-                raise
-            call = await self._aprepare(request, model, stream=False)
-            resp = await self._asend(call, opts)
-        return self._finish(self._parse(call, resp.content, resp.headers), opts, call)
+        for left in range(_RESENDS, -1, -1):
+            try:
+                resp = await self._asend(call, opts)
+                break
+            except AzoaiError as err:
+                request = self._resend(call, request, err, left)
+                call = await self._aprepare(request, model, stream=False)
+        result = self._finish(self._parse(call, resp.content, resp.headers), opts, call)
+        return self._chains.record(request, result)
 
     async def _aprepare(self, request: ChatRequest, model: str | None, stream: bool) -> Call:
         import asyncio
@@ -519,13 +534,13 @@ class Client:
             return
         opts = options or DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=True)
-        try:
-            started = self._start_stream(call, opts, into)
-        except UnsupportedParameterError as err:
-            if not self._learn(call, err):
-                raise
-            call = self._prepare(request, model, stream=True)
-            started = self._start_stream(call, opts, into)
+        for left in range(_RESENDS, -1, -1):
+            try:
+                started = self._start_stream(call, opts, into)
+                break
+            except AzoaiError as err:
+                request = self._resend(call, request, err, left)
+                call = self._prepare(request, model, stream=True)
         opened, state, feed, first = started
         try:
             if first is not None:
@@ -542,6 +557,8 @@ class Client:
         finally:
             opened.close()
         state.check_complete()
+        if call.api == "responses":
+            self._chains.record(request, state.acc.result())
 
     def _start_stream(
         self, call: Call, options: CallOptions, into: StreamAccumulator | None = None
@@ -601,13 +618,13 @@ class Client:
             return
         opts = options or DEFAULT_OPTIONS
         call = await self._aprepare(request, model, stream=True)
-        try:
-            started = await self._astart_stream(call, opts, into)
-        except UnsupportedParameterError as err:
-            if not self._learn(call, err):
-                raise
-            call = await self._aprepare(request, model, stream=True)
-            started = await self._astart_stream(call, opts, into)
+        for left in range(_RESENDS, -1, -1):
+            try:
+                started = await self._astart_stream(call, opts, into)
+                break
+            except AzoaiError as err:
+                request = self._resend(call, request, err, left)
+                call = await self._aprepare(request, model, stream=True)
         opened, state, feed, first = started
         try:
             if first is not None:
@@ -625,6 +642,8 @@ class Client:
             await feed.aclose()
             await opened.aclose()
         state.check_complete()
+        if call.api == "responses":
+            self._chains.record(request, state.acc.result())
 
     async def _astart_stream(
         self, call: Call, options: CallOptions, into: StreamAccumulator | None = None

@@ -40,6 +40,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "ResponsesRequiredError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "TimeoutError",
@@ -168,6 +169,20 @@ class UnsupportedParameterError(BadRequestError):
 
     def __init__(self, message: str, *, param: str | None = None, **kw: Any) -> None:
         self.param = param
+        super().__init__(message, **kw)
+
+
+class ResponsesRequiredError(BadRequestError):
+    """A chat call that only the Responses API serves on Azure, and azoai did not (or could not)
+    send it there: Chat Completions refuses function tools with reasoning on gpt-5.2 and later
+    ("Function tools with reasoning_effort are not supported ... Please use /v1/responses") and
+    every file part ("Invalid Value: 'file'"). ``reason`` is ``"tools"`` or ``"files"``;
+    ``setting`` names what to change (``auto_responses``, ``api_version``...). Raised before
+    sending when the rule is known, else carrying Azure's 400."""
+
+    def __init__(self, message: str, *, reason: str, setting: str, **kw: Any) -> None:
+        self.reason = reason
+        self.setting = setting
         super().__init__(message, **kw)
 
 
@@ -349,6 +364,7 @@ _KEPT = (
 
 
 _KEPT_SET = frozenset(_KEPT)
+_KEPT_BYTES = frozenset(name.encode("ascii") for name in _KEPT)
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -360,9 +376,9 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     if raw is not None:
         out: dict[str, str] = {}
         for key, value in raw:
-            name = key.decode("latin-1").lower()
-            if name in _KEPT_SET:
-                out[name] = value.decode("latin-1")
+            name = key.lower()
+            if name in _KEPT_BYTES:  # compared as bytes: only kept headers get decoded
+                out[name.decode("ascii")] = value.decode("latin-1")
         return out
     return {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT_SET}
 
@@ -434,7 +450,9 @@ def error_from_response(
             return UnsupportedParameterError(
                 f"{message}{where}",
                 param=param or _quoted(message),
-                fix="set the deployment's real model (model=...) so azoai applies that model family's parameter rules, or remove the parameter",
+                fix="remove the parameter; if azoai does not know the deployment's model, name it "
+                "(model=, deployments=[{'name': ..., 'model': ...}] or discovery) so that family's "
+                "parameter rules apply",
                 **common,
             )
         if "unrecognized request argument" in lower:

@@ -41,6 +41,8 @@ from azoai_emulator.rules import (
     check_reasoning,
     check_strict_schema,
     check_tool_name,
+    check_tool_parameters,
+    check_tools_with_reasoning,
     check_version_gated,
     effort_of,
     invalid_type,
@@ -209,6 +211,7 @@ def parse_chat(target: Target) -> ChatRequest:
     stop = _stop(body.get("stop"))
     turns = _turns(messages, target)
     tools, legacy = _tools(body, target)
+    check_tools_with_reasoning(target, body)
     conv = Conversation(turns=turns, tools=tools)
     _tool_choice(body, conv, legacy, parallel_supported=target.info.parallel_tool_calls)
     _response_format(body, conv, target, turns)
@@ -276,6 +279,15 @@ def _content(content: Any, i: int, role: str, target: Target) -> tuple[str, int]
                     code="invalid_value",
                 )
             images += 1
+        elif kind == "file":
+            # Azure's Chat Completions takes no file parts on any version (the dated specs list
+            # text, image_url and input_audio parts; users quote this answer for PDFs on
+            # gpt-4o-mini and gpt-5-mini: Azure/azure-sdk-for-net#51873, pydantic/pydantic-ai#4035).
+            raise azure_errors.invalid_request(
+                "Invalid Value: 'file'. This model does not support file content types.",
+                param=f"messages[{i}].content[{j}].type",
+                code="invalid_value",
+            )
         else:
             raise azure_errors.invalid_request(
                 f"Invalid value: '{kind}'. Supported values are: 'text' and 'image_url'.",
@@ -419,6 +431,8 @@ def _tools(body: Mapping[str, Any], target: Target) -> tuple[list[ToolSpec], boo
         params = fn.get("parameters")
         if params is not None and not isinstance(params, Mapping):
             raise invalid_type(f"{where}.parameters", "an object", params)
+        if params is not None:
+            check_tool_parameters(params, name, f"{where}.parameters")
         if fn.get("strict") is True and params is not None:
             check_strict_schema(params, what=f"function '{name}'")
     return tool_specs(raw), legacy
@@ -571,6 +585,8 @@ def _message(gen: Generation, legacy: bool) -> dict[str, Any]:
         "refusal": None,
         "annotations": [],
     }
+    if gen.reasoning_text:
+        message["reasoning_content"] = gen.reasoning_text
     if gen.tool_calls:
         if legacy:
             first = gen.tool_calls[0]
@@ -670,6 +686,8 @@ def _choice_events(
 
     role = {"role": "assistant", "content": "" if not gen.tool_calls else None, "refusal": None}
     events = [chunk(role, verdict={})]
+    # A reasoning_content model streams its thought first, beside a null content.
+    events.extend(chunk({"content": None, "reasoning_content": p}) for p in gen.reasoning_pieces)
     pieces = gen.pieces
     top = req.logprobs
     events.extend(

@@ -2,10 +2,22 @@
 2025-03-01-preview), with ``GET``/``DELETE /responses/{id}`` and ``/responses/{id}/input_items``.
 
 Input is a string or items: messages (``input_text``, ``output_text``, ``input_image`` parts),
-``function_call`` and ``function_call_output`` items (reasoning items are accepted and ignored).
-``instructions`` go first and are not carried over by ``previous_response_id``, which continues
-a stored response (``store`` defaults to true). Output holds a ``reasoning`` item on reasoning
-deployments, then the ``message`` or the ``function_call`` items.
+``function_call`` and ``function_call_output`` items, and reasoning items (which need an ``id``
+and a ``summary``; they do not change the answer). ``instructions`` go first and are not carried
+over by ``previous_response_id``, which continues a stored response (``store`` defaults to true).
+Output holds a ``reasoning`` item on reasoning deployments, then the ``message`` or the
+``function_call`` items. Built-in tools (web and file search, code interpreter, image
+generation, remote MCP) add their items before the message: see
+:mod:`azoai_emulator.builtin_tools`.
+
+Stateless reasoning (``store: false``): the response is not kept (a later
+``previous_response_id`` naming it is ``previous_response_not_found``), and a reasoning item sent
+back by bare id is refused with the 400 users quote ("Item with id 'rs_…' not found. Items are
+not persisted when `store` is set to false. …", openclaw/openclaw#21782). With ``include:
+["reasoning.encrypted_content"]`` (refused on non-reasoning models, as Azure does) reasoning
+items carry an opaque ``encrypted_content``, sealed with the emulator's key and bound to the
+item's id; sent back, it is accepted whatever ``store`` says, and anything else in that field is
+``invalid_encrypted_content``.
 
 A stream is a sequence of named SSE events, each with a ``sequence_number``:
 ``response.created``, ``response.in_progress``, then per output item ``response.output_item.added``,
@@ -23,7 +35,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from azoai_emulator import azure_errors
+from azoai_emulator import azure_errors, builtin_tools
 from azoai_emulator.api_chat import check_context
 from azoai_emulator.api_versions import Feature
 from azoai_emulator.filters import completion_results
@@ -48,10 +60,12 @@ from azoai_emulator.rules import (
     check_reasoning,
     check_strict_schema,
     check_tool_name,
+    check_tool_parameters,
     effort_of,
     invalid_type,
 )
 from azoai_emulator.state import EmulatorState, StoredResponse
+from azoai_emulator.stateless import check_reasoning_item, seal_reasoning, wants_encrypted
 from azoai_emulator.tokens import stream_pieces, wordset
 
 __all__ = ["ConnectionCache", "handle_response_item", "handle_responses"]
@@ -99,8 +113,11 @@ def _parts_text(content: Any, where: str) -> tuple[str, int]:
     return "\n".join(texts), images
 
 
-def _input(raw: Any) -> tuple[list[Turn], list[dict[str, Any]]]:
-    """Turns for the model and the items as stored (each with an ``id``)."""
+def _input(
+    raw: Any, *, stateless: bool = False, key: bytes = b""
+) -> tuple[list[Turn], list[dict[str, Any]]]:
+    """Turns for the model and the items as stored (each with an ``id``); ``stateless``
+    (``store: false``): reasoning items only with their encrypted content (sealed with ``key``)."""
     if raw is None:
         raise azure_errors.missing_parameter("input")
     if isinstance(raw, str):
@@ -155,8 +172,11 @@ def _input(raw: Any) -> tuple[list[Turn], list[dict[str, Any]]]:
                 output if isinstance(output, str) else _parts_text(output, f"input[{i}].output")[0]
             )
             turns.append(Turn("tool", text, tool_call_id=str(item.get("call_id", ""))))
-        elif kind in ("reasoning", "item_reference"):
+        elif kind == "reasoning":
+            check_reasoning_item(item, i, stateless, key)
             continue
+        elif kind == "item_reference" or kind in builtin_tools.INPUT_ITEMS:
+            continue  # built-in tool items sent back: see builtin_tools
         else:
             raise azure_errors.invalid_request(
                 f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call', 'function_call_output', 'reasoning', and 'item_reference'.",
@@ -189,16 +209,14 @@ def _tools(body: Mapping[str, Any], target: Target) -> list[dict[str, Any]]:
     out = []
     for j, tool in enumerate(raw):
         if not isinstance(tool, Mapping) or tool.get("type") != "function":
-            kind = tool.get("type") if isinstance(tool, Mapping) else tool
-            raise azure_errors.invalid_request(
-                f"Tool type '{kind}' is not supported by the emulator; use function tools.",
-                param=f"tools[{j}].type",
-                code="invalid_value",
-            )
+            builtin_tools.check_tool(tool, j, target.deployment.model)
+            continue
         name = check_tool_name(tool.get("name"), f"tools[{j}].name")
         params = tool.get("parameters")
         if params is not None and not isinstance(params, Mapping):
             raise invalid_type(f"tools[{j}].parameters", "an object", params)
+        if params is not None:
+            check_tool_parameters(params, name, f"tools[{j}].parameters")
         if tool.get("strict") is True and params is not None:
             check_strict_schema(params, what=f"function '{name}'")
         out.append(
@@ -255,6 +273,8 @@ def _tool_choice(body: Mapping[str, Any], conv: Conversation) -> Any:
                 param="tool_choice",
             )
         conv.forced_tool = choice["name"]
+    elif builtin_tools.tool_choice(choice, builtin_tools.hosted(body)) is not None:
+        pass  # a built-in tool is forced: see builtin_tools.run
     else:
         raise azure_errors.invalid_request(
             "Invalid value for 'tool_choice': use 'none', 'auto', 'required' or {'type': 'function', 'name': ...}.",
@@ -307,6 +327,7 @@ async def handle_responses(
     limit = check_output_limit(target.info, "max_output_tokens", body.get("max_output_tokens"))
     previous_id = body.get("previous_response_id")
     history: list[Turn] = []
+    previous_stored: StoredResponse | None = None
     if previous_id is not None:
         previous = connection.lookup(str(previous_id)) if connection is not None else None
         if previous is None:
@@ -318,7 +339,10 @@ async def handle_responses(
                 code="previous_response_not_found",
             )
         history = list(previous.history)
-    new_turns, items = _input(body.get("input"))
+        previous_stored = previous
+    stateless = body.get("store", True) is False
+    encrypted = wants_encrypted(body, target.info.reasoning)
+    new_turns, items = _input(body.get("input"), stateless=stateless, key=state.reasoning_key)
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise invalid_type("instructions", "a string", instructions)
@@ -331,6 +355,7 @@ async def handle_responses(
     if body.get("parallel_tool_calls") is False:
         conv.parallel_tool_calls = False
     fmt = _format(body, conv)
+    hosted, ran = builtin_tools.play(call.headers, state, body, conv, choice, previous_stored)
     tokens = prompt_tokens(conv.turns, conv.tools)
     check_context(target, len(tokens), limit)
     try:
@@ -358,6 +383,11 @@ async def handle_responses(
         target, body, gen, tokens=len(tokens), cached=cached, tools=tools, choice=choice, fmt=fmt
     )
     response["usage"]["input_tokens_details"]["cache_write_tokens"] = written
+    builtin_tools.finish(response, hosted, ran)
+    if encrypted:
+        for item in response["output"]:
+            if item["type"] == "reasoning":
+                item["encrypted_content"] = seal_reasoning(state.reasoning_key, item["id"])
     if warmup:
         response["output"] = []  # a warm-up prepares state and generates nothing
     output_turn = Turn("assistant", gen.content or "", gen.tool_calls)
@@ -367,7 +397,7 @@ async def handle_responses(
         items,
         target.deployment.name,
     )
-    if body.get("store", True) is not False:
+    if not stateless:
         state.store_response(response["id"], stored)
     if connection is not None:
         connection.remember(response["id"], stored)
@@ -517,7 +547,7 @@ def _events(response: dict[str, Any], *, websocket: bool = False) -> list[dict[s
                 output_index=index,
                 item={**item, "status": "in_progress", "content": []},
             )
-            empty = {**part, "text": ""}
+            empty = {**part, "text": "", "annotations": []}
             emit(
                 "response.content_part.added",
                 item_id=item["id"],
@@ -534,6 +564,7 @@ def _events(response: dict[str, Any], *, websocket: bool = False) -> list[dict[s
                     delta=piece,
                     logprobs=[],
                 )
+            builtin_tools.annotation_events(emit, index, item["id"], part)
             emit(
                 "response.output_text.done",
                 item_id=item["id"],
@@ -569,8 +600,13 @@ def _events(response: dict[str, Any], *, websocket: bool = False) -> list[dict[s
                 name=item["name"],
                 arguments=item["arguments"],
             )
+        elif kind in builtin_tools.OUTPUT_ITEMS:
+            builtin_tools.item_events(emit, index, item, response.get("tools") or ())
+            continue  # the tool's events end with its output_item.done
         else:
-            emit("response.output_item.added", output_index=index, item=item)
+            # encrypted content is complete only when the item is: the done event carries it
+            added = {k: v for k, v in item.items() if k != "encrypted_content"}
+            emit("response.output_item.added", output_index=index, item=added)
         emit("response.output_item.done", output_index=index, item=item)
     if response["status"] == "failed":
         # Azure ends a filtered stream with a response.failed that names no error, then an

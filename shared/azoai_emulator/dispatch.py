@@ -12,15 +12,25 @@ path                                                                       handl
 ``POST /openai/v1/{chat/completions|embeddings|responses}``                 the v1 route
 ``GET  /openai/v1/models``                                                  models
 ``GET|DELETE /openai/[v1/]responses/{id}``, ``GET .../{id}/input_items``    stored responses
+``/api/projects/{p}/openai/v1/...`` (every ``/openai/v1`` path above)        a Foundry project
 ``GET  /msi/token``, ``GET /metadata/identity/oauth2/token``                token endpoints
 ``GET  /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.CognitiveServices/accounts/{a}/deployments``  ARM
 =========================================================================  ===================
 
 Anything else answers Azure's 404 ``Resource not found``.
+
+A Foundry project endpoint (``https://<account>.services.ai.azure.com/api/projects/<p>``) serves
+the v1 API below its path, for the account's deployments: ``AIProjectClient.get_openai_client()``
+uses ``{project endpoint}/openai/v1``. Its gateway takes Entra tokens for ``https://ai.azure.com``
+only and says so in its 401 ("audience is incorrect (https://ai.azure.com)",
+microsoft/agent-framework#7201, Azure/azure-sdk-for-net#55036); API keys work as on v1. Any
+project name is served unless the emulator was given ``projects``; an unknown project answers
+the generic 404 (Azure's exact body for it is not documented).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -183,6 +193,35 @@ ROUTES: list[tuple[frozenset[str], re.Pattern[str], Handler]] = [
 ]
 
 
+#: ``/api/projects/{p}`` followed by a v1 path.
+_PROJECT_PATH = re.compile(rf"/api/projects/{_SEGMENT}(/openai/v1/.+)")
+#: The one audience a project endpoint accepts.
+PROJECT_AUDIENCE = "https://ai.azure.com"
+PROJECT_TOKEN_DENIED = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    f"({PROJECT_AUDIENCE}), or have expired."
+)
+
+
+def _enter_project(call: Call, state: EmulatorState, project: str) -> None:
+    """A project's own checks before the v1 handler runs (which authenticates as on v1): a
+    bearer that is not the API key must be a valid token for ``https://ai.azure.com``, and the
+    project must exist."""
+    scheme, _, token = call.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if (
+        "api-key" not in call.headers
+        and scheme.lower() == "bearer"
+        and token
+        and not hmac.compare_digest(token.encode(), state.api_key.encode())
+    ):
+        claims, verdict = state.issuer.check(token)
+        if verdict != "ok" or claims is None or claims.get("aud") != PROJECT_AUDIENCE:
+            raise ApiError(401, {"statusCode": 401, "message": PROJECT_TOKEN_DENIED})
+    if state.projects is not None and project not in state.projects:
+        raise azure_errors.resource_not_found()
+
+
 async def handle(call: Call, state: EmulatorState) -> Result:
     """Serve ``call``; never raises (errors become Azure's error responses)."""
     result: Result
@@ -202,8 +241,15 @@ async def handle(call: Call, state: EmulatorState) -> Result:
 
 
 async def _route(call: Call, state: EmulatorState) -> Result:
+    path = call.path
+    in_project = _PROJECT_PATH.fullmatch(path)
+    if in_project is not None:
+        _enter_project(call, state, in_project.group(1))
+        path = in_project.group(2)
     for methods, pattern, handler in ROUTES:
-        m = pattern.fullmatch(call.path)
+        if in_project is not None and not pattern.pattern.startswith("/openai/v1/"):
+            continue
+        m = pattern.fullmatch(path)
         if m is not None:
             if call.method not in methods:
                 raise azure_errors.resource_not_found()

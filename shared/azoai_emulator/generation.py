@@ -6,6 +6,12 @@ per message plus its text, name and tool calls, 85 per image, the tools' JSON, a
 reply. Reasoning deployments spend reasoning tokens by effort (minimal/none 0, low 64, medium
 192, high 512; medium by default) inside the output limit, as Azure counts them; a limit smaller
 than the reasoning leaves no visible text and finishes with ``length``.
+
+Foundry reasoning models (the model table's ``reasoning_output``) show a short deterministic
+thought before a generated answer: DeepSeek-R1 style inside the content, as a leading
+``<think>…</think>`` block (counted as content, as Azure counts it), the thinking DeepSeek V models
+in ``reasoning_content`` beside it (counted as reasoning tokens, inside the output limit). A
+scripted reply is played as scripted.
 """
 
 from __future__ import annotations
@@ -65,10 +71,16 @@ class Generation:
     finish_reason: str  # stop | length | tool_calls | content_filter
     reasoning_tokens: int
     filtered_category: str | None = None
+    #: The thought a ``reasoning_content`` model sends beside the content ("" for the others).
+    reasoning_text: str = ""
 
     @property
     def pieces(self) -> list[str]:
         return stream_pieces(self.content) if self.content else []
+
+    @property
+    def reasoning_pieces(self) -> list[str]:
+        return stream_pieces(self.reasoning_text) if self.reasoning_text else []
 
     @property
     def visible_tokens(self) -> int:
@@ -97,15 +109,25 @@ def generate(
     completion_filter: Fault | None = None,
 ) -> Generation:
     """Run the model for ``conv`` on ``deployment`` (a scripted reply first, if one is queued)."""
-    reply: Reply = state.next_scripted(deployment.name) or respond(conv)
+    scripted = state.next_scripted(deployment.name)
+    reply: Reply = scripted or respond(conv)
     reasoning = REASONING_TOKENS.get(effort or "medium", 192) if deployment.info.reasoning else 0
     content = reply.content
     calls = reply.tool_calls
     finish = reply.finish_reason or ("tool_calls" if calls else "stop")
+    shows = deployment.info.reasoning_output if scripted is None else None
+    thought = _thought(conv) if shows else ""
+    if shows == "think_tags":
+        if content is not None:
+            content = f"<think>\n{thought}\n</think>\n\n{content}"
+        thought = ""
+    elif thought:
+        reasoning += count_tokens(thought)
     if content is not None and stop:
         content = _apply_stop(content, stop)
     if limit is not None:
         if reasoning >= limit:  # the reasoning used the whole budget: nothing visible
+            thought = "".join(stream_pieces(thought)[:limit])
             reasoning, content, calls, finish = limit, "", (), "length"
         elif content:
             pieces = stream_pieces(content)
@@ -120,9 +142,22 @@ def generate(
             else len(pieces) // 2
         )
         return Generation(
-            "".join(pieces[:keep]), (), "content_filter", reasoning, completion_filter.category
+            "".join(pieces[:keep]),
+            (),
+            "content_filter",
+            reasoning,
+            completion_filter.category,
+            thought,
         )
-    return Generation(content, calls, finish, reasoning)
+    return Generation(content, calls, finish, reasoning, reasoning_text=thought)
+
+
+def _thought(conv: Conversation) -> str:
+    """What a Foundry reasoning model shows of its thinking: deterministic, naming the request."""
+    asked = next((t.text for t in reversed(conv.turns) if t.role == "user" and t.text), "")
+    words = asked.split()
+    topic = " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
+    return f"The user asks: {topic}\nI will check what I know and answer plainly."
 
 
 def usage_details(gen: Generation, prompt: int, cached: int) -> dict[str, Any]:

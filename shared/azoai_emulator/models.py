@@ -73,6 +73,10 @@ class ModelSpec:
     #: A router deployment: the model (with its dated version) every answer names as the one that
     #: produced it.
     answers_as: str | None = None
+    #: Foundry reasoning models that show their thinking on Chat Completions: ``"think_tags"``
+    #: (a leading ``<think>…</think>`` in the content) or ``"reasoning_content"`` (a field
+    #: beside it, in the message and in each streamed delta).
+    reasoning_output: str | None = None
 
     @property
     def is_embedding(self) -> bool:
@@ -390,7 +394,13 @@ def _gpt5_minor(minor: int, suffix: str) -> ModelSpec:
 
 
 # Foundry models on the OpenAI-compatible chat route (facts §2.4). The emulator plays them as
-# plain chat models with the smallest window among each family's Foundry models.
+# plain chat models with the smallest window among each family's Foundry models. Reasoning
+# output: Foundry's use-chat-reasoning page, "Some reasoning models, like DeepSeek-R1, ... The
+# reasoning associated with the completion is included in the response's content within the tags
+# <think> and </think>" (MAI-DS-R1 is a DeepSeek-R1 post-training); the Phi-4-reasoning and
+# Phi-4-mini-reasoning model cards: "<think> {Thought section} </think> {Solution section}"; the
+# thinking DeepSeek V models on Azure's Chat Completions "send the reasoning back as
+# reasoning_content" (earendil-works/pi#9645, DeepSeek V4 Pro on Foundry).
 _FOUNDRY_RULES: tuple[tuple[re.Pattern[str], ModelSpec], ...] = tuple(
     (
         re.compile(pattern),
@@ -401,14 +411,17 @@ _FOUNDRY_RULES: tuple[tuple[re.Pattern[str], ModelSpec], ...] = tuple(
             max_output=out,
             parallel_tool_calls=False,
             json_object=False,
+            reasoning_output=shows,
         ),
     )
-    for pattern, family, window, out in (
-        (r"^(deepseek-r1|mai-ds-r1)\b", "deepseek-r1", 128_000, 32_768),
-        (r"^deepseek-", "deepseek", 128_000, 8_192),
-        (r"(^|-)llama-", "llama", 128_000, 4_096),
-        (r"^(mistral|ministral|codestral)", "mistral", 32_768, 4_096),
-        (r"^phi-", "phi", 16_384, 4_096),
+    for pattern, family, window, out, shows in (
+        (r"^(deepseek-r1|mai-ds-r1)\b", "deepseek-r1", 128_000, 32_768, "think_tags"),
+        (r"^deepseek-v(3\.[1-9]|[4-9])", "deepseek", 128_000, 8_192, "reasoning_content"),
+        (r"^deepseek-", "deepseek", 128_000, 8_192, None),
+        (r"(^|-)llama-", "llama", 128_000, 4_096, None),
+        (r"^(mistral|ministral|codestral)", "mistral", 32_768, 4_096, None),
+        (r"^phi-4(-mini)?-reasoning", "phi", 16_384, 4_096, "think_tags"),
+        (r"^phi-", "phi", 16_384, 4_096, None),
     )
 )
 

@@ -17,6 +17,7 @@ from azoai_emulator.api_versions import Feature
 from azoai_emulator.models import ModelSpec
 from azoai_emulator.pipeline import Target
 from azoai_emulator.protocol import ApiError
+from azoai_emulator.schema import schema_problem
 
 __all__ = [
     "REASONING_UNSUPPORTED",
@@ -25,6 +26,8 @@ __all__ = [
     "check_reasoning",
     "check_strict_schema",
     "check_tool_name",
+    "check_tool_parameters",
+    "check_tools_with_reasoning",
     "check_version_gated",
     "effort_of",
     "invalid_type",
@@ -237,3 +240,50 @@ def check_strict_schema(
     for key in ("$defs", "definitions"):
         for name, sub in (schema.get(key) or {}).items():
             check_strict_schema(sub, what=what, root=root, path=(*path, key, name))
+
+
+def check_tool_parameters(params: Any, name: str, param: str) -> None:
+    """A function's ``parameters`` must be a valid JSON Schema: Azure refuses one that is not
+    with OpenAI's validation error ("Invalid schema for function 'bash': ...", code
+    ``invalid_function_parameters``, param ``tools[0].function.parameters`` on Chat Completions;
+    anomalyco/opencode#441, Azure/azure-mcp#197) instead of calling the tool with ``{}``."""
+    problem = schema_problem(params)
+    if problem is not None:
+        raise azure_errors.invalid_request(
+            f"Invalid schema for function '{name}': {problem}.",
+            param=param,
+            code="invalid_function_parameters",
+        )
+
+
+_GPT5_MINOR = re.compile(r"^gpt-5\.(\d+)")
+
+
+def check_tools_with_reasoning(target: Target, body: Mapping[str, Any]) -> None:
+    """Chat Completions on the gpt-5 line refuses function tools with reasoning, as users quote
+    it: an explicit effort other than 'none' from gpt-5.2 (openai/openai-openapi#541 for gpt-5.4;
+    livekit/agents#5088: gpt-5.2 and gpt-5.4 "just need it absent"); from gpt-5.5 the model's
+    default effort too, only 'none' passes (jeffdafoe/llm-memory-api#178; BerriAI/litellm#34569
+    for gpt-5.6: "tools only => 400 ... tools + reasoning_effort=none => 200"). The message names
+    the model with its version (aaif-goose/goose#9825 on Azure: "gpt-5.5-2026-04-24"); from
+    gpt-5.6 it offers 'none' too (danny-avila/LibreChat#14231). ``param`` is reasoning_effort,
+    ``code`` null."""
+    if not (body.get("tools") or body.get("functions")) or not target.info.reasoning:
+        return
+    m = _GPT5_MINOR.match(target.deployment.model.strip().lower())
+    if m is None or int(m.group(1)) < 2:
+        return
+    minor = int(m.group(1))
+    effort = body.get("reasoning_effort")
+    if effort == "none" or (effort is None and minor < 5):
+        return
+    advice = (
+        "Please use /v1/responses instead."
+        if minor < 6
+        else "To use function tools, use /v1/responses or set reasoning_effort to 'none'."
+    )
+    raise azure_errors.invalid_request(
+        f"Function tools with reasoning_effort are not supported for "
+        f"{target.deployment.response_model} in /v1/chat/completions. {advice}",
+        param="reasoning_effort",
+    )

@@ -26,6 +26,7 @@ How values are chosen, property by property:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 from azoai_emulator import extract
 from azoai_emulator.tokens import stem, words, wordset
 
-__all__ = ["Hints", "instance", "name_class"]
+__all__ = ["Hints", "instance", "name_class", "schema_problem"]
 
 _PLACE = wordset(
     "city cities location locations place places country countries state region destination "
@@ -122,6 +123,25 @@ class Hints:
     def mentions(self, name: str) -> bool:
         wanted = {stem(w) for w in words(name)}
         return bool(wanted) and wanted <= {stem(w) for w in words(self.text)}
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` is not a valid JSON Schema (Draft 2020-12 metaschema), in the words of the
+    ``jsonschema`` library, or ``None``. Azure (OpenAI's validation) answers a tool whose
+    parameters fail it with exactly these words: "Invalid schema for function 'f': [] is not of
+    type 'object', 'boolean'." (FoundationAgents/OpenManus#1162), "'objekt' is not valid under
+    any of the given schemas"."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_metaschema_validator().iter_errors(schema))
+    return None if error is None else str(error.message)
+
+
+@functools.cache
+def _metaschema_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
 def instance(schema: Any, hints: Hints, *, root: Any = None, name: str = "") -> Any:

@@ -104,6 +104,10 @@ class Emulator:
     ``ClientSecretCredential`` and ``WorkloadIdentityCredential`` (with a token file holding
     :meth:`issue_federated_token`) get tokens from the emulator. ``entra_port=0`` picks a free
     port for that HTTPS listener.
+
+    Foundry project endpoints: :meth:`project_endpoint` gives
+    ``{endpoint}/api/projects/<name>``, which serves the v1 API for any project name unless
+    ``projects`` lists the names that exist (others answer 404).
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class Emulator:
         request_latency: float = 0.0,
         entra_clients: Mapping[str, str | None] | None = None,
         entra_port: int = 0,
+        projects: Iterable[str] | None = None,
     ) -> None:
         chosen = tuple(DEFAULT_DEPLOYMENTS if deployments is None else deployments)
         names = [d.name for d in chosen]
@@ -149,6 +154,7 @@ class Emulator:
             ws_max_age=ws_max_age,
             request_latency=request_latency,
             entra=EntraDirectory.of(entra_clients),
+            projects=None if projects is None else frozenset(projects),
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -382,6 +388,11 @@ class Emulator:
     def endpoint(self) -> str:
         """The resource endpoint, e.g. ``http://127.0.0.1:8123`` (clients append ``/openai/...``)."""
         return f"http://{self._host}:{self.port}"
+
+    def project_endpoint(self, project: str = "proj") -> str:
+        """A Foundry project endpoint on this emulator: ``{endpoint}/api/projects/<project>``
+        (its OpenAI-compatible base URL is that plus ``/openai/v1``)."""
+        return f"{self.endpoint}/api/projects/{project}"
 
     @property
     def v1_base_url(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 import threading
 import time
 from collections import deque
@@ -110,6 +111,11 @@ class EmulatorState:
     websockets_opened: int = 0
     #: The Entra token service's app registrations and federated identity credentials.
     entra: EntraDirectory = field(default_factory=EntraDirectory)
+    #: Seals reasoning items' ``encrypted_content`` (``include: ["reasoning.encrypted_content"]``)
+    #: so that only content this emulator issued is accepted back.
+    reasoning_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: Foundry project names served below ``/api/projects/``; ``None``: any name.
+    projects: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.arm_page_size < 1:

@@ -4,6 +4,7 @@ http except loopback, and TLS verification that no environment variable can swit
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,6 +113,50 @@ def test_tls_verification_cannot_be_turned_off_by_the_environment(
     ctx = http._transport._pool._ssl_context  # type: ignore[attr-defined]
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     c.close()
+
+
+def test_a_plain_http_pool_loads_no_ca_and_can_never_complete_a_tls_handshake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loopback http endpoint's pool skips loading the CA bundle (the largest part of a first
+    call), but with verification still on: TLS attempted through it fails, even against a server
+    whose certificate the environment trusts."""
+    import socket
+    import threading
+
+    from azoai_emulator.tls import write_tls_files
+
+    files = write_tls_files(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(files.ca_bundle))
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(str(files.certfile), str(files.keyfile))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_one() -> None:
+        conn, _ = listener.accept()
+        try:
+            server_ctx.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            conn.close()  # the client gave up the handshake, as it must
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    c = Client(endpoint=f"http://127.0.0.1:{port}", api_key="k", env={}, config_file="")
+    http = c.connection.sync_client()
+    ctx = http._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        http.get(f"https://127.0.0.1:{port}/openai/models")
+    thread.join(timeout=10)
+    listener.close()
+    # An https endpoint's pool trusts the environment's CA.
+    s = Client(endpoint=f"https://127.0.0.1:{port}", api_key="k", env={}, config_file="")
+    tls_ctx = s.connection.sync_client()._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert tls_ctx.cert_store_stats()["x509_ca"] >= 1
+    c.close()
+    s.close()
 
 
 def test_a_broken_ca_environment_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

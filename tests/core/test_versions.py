@@ -78,8 +78,21 @@ ROUTES = [
     ),
     ("chat", "deployments", "v1", "only valid on the v1 route; set route='v1'"),
     ("chat", "deployments", "preview", "only valid on the v1 route"),
-    ("responses", "deployments", None, "Responses API is served on the v1 route only"),
-    ("responses", None, "2025-04-01-preview", "set api_version='v1'"),
+    # the Responses API on dated versions: /openai/responses?api-version=<date> from 2025-03-01-preview
+    ("responses", None, "2025-03-01-preview", ("deployments", "2025-03-01-preview")),
+    ("responses", None, "2025-04-01-preview", ("deployments", "2025-04-01-preview")),
+    ("responses", "deployments", None, ("deployments", "2025-04-01-preview")),
+    ("responses", None, "2026-01-01-preview", ("deployments", "2026-01-01-preview")),
+    (
+        "responses",
+        None,
+        "2025-02-01-preview",
+        "has no Responses API: Azure serves it (/openai/responses?api-version=<date>) on dated "
+        "versions from 2025-03-01-preview on; set api_version='2025-03-01-preview' or later",
+    ),
+    ("responses", None, "2024-10-21", "or use route='v1' (remove api_version)"),
+    ("responses", "v1", "2025-04-01-preview", "is not valid on the v1 route"),
+    ("responses", "deployments", "preview", "only valid on the v1 route"),
     ("chat", "dated", None, "route 'dated' is not valid"),
     ("completions", None, None, "api 'completions' is not valid"),
     ("chat", None, "2024-1-1", "not a valid api-version"),
@@ -99,7 +112,10 @@ def test_resolve_route(api: str, route: str | None, version: str | None, expecte
 
 def test_route_error_names_where_the_version_came_from() -> None:
     with pytest.raises(ConfigError) as exc:
-        resolve_route("responses", None, "2024-10-21", version_source="env OPENAI_API_VERSION")
+        resolve_route("responses", None, "2024-10-21", version_source="file azoai.toml")
+    assert "(from file azoai.toml)" in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        resolve_route("chat", "deployments", "v1", version_source="env OPENAI_API_VERSION")
     assert "(from env OPENAI_API_VERSION)" in str(exc.value)
 
 

@@ -266,8 +266,8 @@ def test_dated_responses_route(emu: Emulator) -> None:
     [
         ({"model": "chat"}, "Missing required parameter: 'input'."),
         (
-            {"model": "chat", "input": "x", "tools": [{"type": "web_search"}]},
-            "Tool type 'web_search' is not supported",
+            {"model": "chat", "input": "x", "tools": [{"type": "local_shell"}]},
+            "Invalid value: 'local_shell'.",
         ),
         (
             {"model": "chat", "input": "x", "tool_choice": {"type": "function", "name": "nope"}},

@@ -236,3 +236,29 @@ def test_the_product_reads_a_filtered_prompt_as_sent(category: str) -> None:
     read = _classified(azure_errors.prompt_filtered(filters.prompt_results(category)))
     assert isinstance(read, errors.ContentFilterError)
     assert [r.filtered_categories for r in read.results] == [[category]]
+
+
+# --- Foundry reasoning output --------------------------------------------------------------------
+
+#: Foundry model names (as Azure names them) beside OpenAI ones: where each shows its reasoning.
+FOUNDRY_NAMES = (
+    "DeepSeek-R1",
+    "DeepSeek-R1-0528",
+    "MAI-DS-R1",
+    "DeepSeek-V3-0324",
+    "DeepSeek-V3.1",
+    "DeepSeek-V4-Pro",
+    "Phi-4",
+    "Phi-4-reasoning",
+    "Phi-4-mini-reasoning",
+    "Llama-3.3-70B-Instruct",
+    "Mistral-Large-2411",
+    "gpt-4o",
+    "o3-mini",
+    "gpt-oss-120b",
+)
+
+
+@pytest.mark.parametrize("name", FOUNDRY_NAMES)
+def test_reasoning_output_agrees(name: str) -> None:
+    assert catalog.lookup_model(name).reasoning_output == models.model_spec(name).reasoning_output

@@ -281,14 +281,16 @@ def test_every_tool_kind_formats_to_one_function_spec(source: Any) -> None:
     assert spec.strict is True
 
 
-def test_dict_tools_pass_through_and_built_in_tools_are_refused() -> None:
+def test_dict_tools_pass_through_and_built_in_tools_are_kept_apart() -> None:
     raw = {
         "type": "function",
         "function": {"name": "f", "parameters": {"type": "object", "properties": {}}},
     }
     assert _convert.to_tool_specs([_convert.format_tool(raw)])[0].name == "f"
-    with pytest.raises(ValueError, match="built-in tools"):
-        _convert.format_tool({"type": "web_search_preview"})
+    # a built-in tool is bound as given and travels apart (tests/langchain/test_lc_builtin_tools.py)
+    web = _convert.format_tool({"type": "web_search_preview"})
+    assert web == {"type": "web_search_preview"}
+    assert _convert.to_tool_specs([web]) == [] and _convert.to_builtin_tools([web]) == [web]
 
 
 @pytest.mark.parametrize(

@@ -72,9 +72,9 @@ def resolve_auth(src: Sources, endpoint: Endpoint) -> AuthSettings:
     """The auth mode and its inputs from ``src``, recording where each came from."""
     fa = src.file_auth
     explicit = src.pick("auth_mode", file_key="mode", section=fa)
-    scope = src.pick("scope", file_key="scope", section=fa) or endpoint.cloud.scope
+    scope = src.pick("scope", file_key="scope", section=fa) or endpoint.default_scope
     if "scope" not in src.sources:
-        src.sources["scope"] = f"default for {endpoint.cloud.name}"
+        src.sources["scope"] = endpoint.scope_reason
     client_id = src.pick(
         "client_id", ("AZURE_MANAGED_IDENTITY_CLIENT_ID",), file_key="client_id", section=fa
     )

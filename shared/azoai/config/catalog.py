@@ -51,6 +51,18 @@ class ModelInfo:
     first_dated_version: str | None = None
     #: A router deployment (``model-router``): each answer names the model that produced it.
     router: bool = False
+    #: Where a non-OpenAI reasoning model puts its visible reasoning on Chat Completions:
+    #: ``"think_tags"`` (a leading ``<think>…</think>`` in the content) or ``"reasoning_content"``
+    #: (a field beside the content). The field is read for every model; a leading ``<think>``
+    #: block is split out of the answer only for a family that has a value here.
+    reasoning_output: str | None = None
+    #: When Chat Completions refuses a turn with function tools and reasoning ("Function tools
+    #: with reasoning_effort are not supported for gpt-5.x in /v1/chat/completions. Please use
+    #: /v1/responses"), so azoai sends such a turn to the Responses API: ``"effort"`` when the
+    #: call sets a reasoning_effort other than 'none' (the model's default is 'none');
+    #: ``"unless_none"`` unless it sets 'none' (the model's default effort counts too);
+    #: ``None``: Chat Completions takes tools with reasoning.
+    tools_need_responses: str | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -247,7 +259,10 @@ _CATALOG: dict[str, ModelInfo] = {
     # gpt-5.1-codex-max"; Azure's one line saying otherwise is stale (the same row says none is
     # gpt-5.1 only, which its own footnote contradicts for gpt-5.2).
     "gpt-5.2": replace(
-        _GPT5, name="gpt-5.2", reasoning_efforts=("none", "low", "medium", "high", "xhigh")
+        _GPT5,
+        name="gpt-5.2",
+        reasoning_efforts=("none", "low", "medium", "high", "xhigh"),
+        tools_need_responses="effort",
     ),
     # gpt-5.2-chat and later -chat models: see _gpt5_line (not reasoning models).
     "text-embedding-ada-002": replace(
@@ -274,6 +289,20 @@ _GPT5_LINE = re.compile(r"^gpt-5\.(\d+)(?:-([a-z]+))?")
 #: version or variant not documented yet gets the 400,000 every GPT-5 model has at least.
 _LONG_WINDOW_MINORS = (4, 5)
 _EFFORTS_5_2_ON = ("none", "low", "medium", "high", "xhigh")
+
+
+def _tools_rule(minor: int) -> str | None:
+    """Chat Completions and function tools with reasoning, by minor version: "Function tools with
+    reasoning_effort are not supported for gpt-5.4 in /v1/chat/completions. Please use
+    /v1/responses instead." for an explicit effort on gpt-5.2 to gpt-5.4, whose default effort is
+    'none' (openai/openai-openapi#541, livekit/agents#5088 and #7169: they "just need it
+    absent"); from gpt-5.5 the default effort is refused too, only 'none' passes
+    (jeffdafoe/llm-memory-api#178 for gpt-5.5, BerriAI/litellm#34569 and
+    danny-avila/LibreChat#14231 for gpt-5.6: "use /v1/responses or set reasoning_effort to
+    'none'"; Azure deployments answer alike, aaif-goose/goose#9825)."""
+    if minor < 2:
+        return None
+    return "effort" if minor < 5 else "unless_none"
 
 
 def _gpt5_line(minor: int, variant: str | None, name: str) -> ModelInfo:
@@ -304,6 +333,7 @@ def _gpt5_line(minor: int, variant: str | None, name: str) -> ModelInfo:
             family=f"{family}-codex",
             context_window=window,
             reasoning_efforts=codex_efforts,
+            tools_need_responses=_tools_rule(minor),
         )
     if variant == "pro":
         # models: gpt-5.4-pro "Responses API, Text and image processing, Functions & tools" (no
@@ -317,12 +347,18 @@ def _gpt5_line(minor: int, variant: str | None, name: str) -> ModelInfo:
             parallel_tool_calls=False,
             json_schema=minor < 4,
             reasoning_efforts=("high",) if minor < 2 else ("medium", "high", "xhigh"),
+            tools_need_responses=_tools_rule(minor),
         )
     # The base model, -mini, -nano, and a variant not documented yet (gpt-5.6-luna): a reasoning
     # model with the line's rules. From gpt-5.4 on the live service answers minimal with
     # "Supported values are: 'none', 'low', 'medium', 'high', and 'xhigh'."
     return replace(
-        _GPT5, name=name, family=family, context_window=window, reasoning_efforts=efforts
+        _GPT5,
+        name=name,
+        family=family,
+        context_window=window,
+        reasoning_efforts=efforts,
+        tools_need_responses=_tools_rule(minor),
     )
 
 
@@ -361,7 +397,9 @@ _GPT_OSS = ModelInfo(
 )
 
 
-def _foundry(name: str, family: str, window: int, output: int) -> ModelInfo:
+def _foundry(
+    name: str, family: str, window: int, output: int, reasoning_output: str | None = None
+) -> ModelInfo:
     """A model sold through Foundry's OpenAI-compatible chat route (facts §2.4: "Chat completions
     on v1 also serve non-OpenAI Foundry models"). Conservative: chat with tools (the service
     decides), no structured outputs, images or parallel tool calls assumed, and the smallest
@@ -373,20 +411,35 @@ def _foundry(name: str, family: str, window: int, output: int) -> ModelInfo:
         max_output=output,
         parallel_tool_calls=False,
         json_object=False,
+        reasoning_output=reasoning_output,
     )
 
 
 # (pattern on the normalised name, family). DeepSeek-R1 style models think in their answer
 # (reasoning_content or a leading <think>); they take no reasoning_effort and are not given the
-# OpenAI reasoning-model rules, which Azure documents for its OpenAI models only.
+# OpenAI reasoning-model rules, which Azure documents for its OpenAI models only. Reasoning output:
+# DeepSeek-R1 / MAI-DS-R1 "within the tags <think> and </think>" in the content (Foundry
+# use-chat-reasoning); Phi-4-reasoning and Phi-4-mini-reasoning the same (their model cards:
+# "<think> {Thought section} </think> {Solution section}"); the thinking DeepSeek V models (V3.1
+# on) send "reasoning_content" on Azure's Chat Completions (earendil-works/pi#9645, DeepSeek V4
+# Pro on Foundry), while Foundry's reasoning page shows DeepSeek-V4-Pro with <think> tags: both
+# are read for them.
 _FOUNDRY: tuple[tuple[re.Pattern[str], ModelInfo], ...] = (
     (
         re.compile(r"^(deepseek-r1|mai-ds-r1)\b"),
-        _foundry("deepseek-r1", "deepseek-r1", 128_000, 32_768),
+        _foundry("deepseek-r1", "deepseek-r1", 128_000, 32_768, "think_tags"),
+    ),
+    (
+        re.compile(r"^deepseek-v(3\.[1-9]|[4-9])"),
+        _foundry("deepseek", "deepseek", 128_000, 8_192, "reasoning_content"),
     ),
     (re.compile(r"^deepseek-"), _foundry("deepseek", "deepseek", 128_000, 8_192)),
     (re.compile(r"(^|-)llama-"), _foundry("llama", "llama", 128_000, 4_096)),
     (re.compile(r"^(mistral|ministral|codestral)"), _foundry("mistral", "mistral", 32_768, 4_096)),
+    (
+        re.compile(r"^phi-4(-mini)?-reasoning"),
+        _foundry("phi", "phi", 16_384, 4_096, "think_tags"),
+    ),
     (re.compile(r"^phi-"), _foundry("phi", "phi", 16_384, 4_096)),
 )
 

@@ -15,7 +15,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,8 +93,12 @@ class DeploymentRecord:
 
     @property
     def info(self) -> ModelInfo:
-        """Catalogue info for the real model (conservative defaults when unknown)."""
-        return lookup_model(self.model)
+        """Catalogue info for the real model; for a model the catalogue does not know, the limits
+        and APIs ARM lists in ``capabilities`` (discovery), else conservative defaults."""
+        info = lookup_model(self.model)
+        if info.known or not self.capabilities:
+            return info
+        return _from_capabilities(info, tuple(sorted(self.capabilities.items())))
 
     @property
     def kind(self) -> str:
@@ -194,6 +199,44 @@ class DeploymentRecord:
 
 def _opt_str(v: Any) -> str | None:
     return str(v) if v is not None and str(v) != "" else None
+
+
+def _count(caps: Mapping[str, str], key: str) -> int | None:
+    raw = caps.get(key)
+    try:
+        value = int(str(raw))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+@lru_cache(maxsize=256)
+def _from_capabilities(info: ModelInfo, items: tuple[tuple[str, str], ...]) -> ModelInfo:
+    """An unknown model's info from its ARM ``capabilities`` (string values, facts §3.3):
+    ``maxContextToken`` / ``maxOutputToken`` for the limits, ``responses`` for the Responses API,
+    ``jsonObjectResponse`` for JSON mode, ``embeddings`` for the kind. ``known`` stays ``False``:
+    ARM lists no family rules (reasoning, tools), which are still learned from Azure's answers."""
+    caps = dict(items)
+    window = _count(caps, "maxContextToken")
+    output = _count(caps, "maxOutputToken")
+    changes: dict[str, Any] = {}
+    if caps.get("embeddings") == "true":
+        changes.update(kind="embedding", tools=False, parallel_tool_calls=False, max_output=0)
+        changes.update(json_object=False)
+        if window is not None:
+            changes.update(context_window=window, max_input_tokens=window)
+    else:
+        if window is not None:
+            changes["context_window"] = window
+        if output is not None:
+            changes["max_output"] = min(output, window or output)
+        elif window is not None:
+            changes["max_output"] = min(info.max_output, window)
+        if "responses" in caps:
+            changes["responses_api"] = caps["responses"] == "true"
+        if "jsonObjectResponse" in caps:
+            changes["json_object"] = caps["jsonObjectResponse"] == "true"
+    return replace(info, **changes) if changes else info
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +401,7 @@ class DeploymentDiscovery:
         self.last_error: Exception | None = None
         #: Every deployment seen in the last listing, whatever its state (for doctor's table).
         self.all_records: tuple[DeploymentRecord, ...] = ()
+        self._said: set[tuple[str, str]] = set()  # (deployment, model) warned about
 
     def deployments(self, *, refresh: bool = False) -> tuple[DeploymentRecord, ...]:
         with self._lock:
@@ -381,7 +425,29 @@ class DeploymentDiscovery:
             self.last_error = None
             self._cached = records
             self._cached_at = now
+            self._say_unknown(records)
             return records
+
+    def _say_unknown(self, records: Sequence[DeploymentRecord]) -> None:
+        """Once per deployment: a discovered model the catalogue does not know runs on ARM's
+        capabilities, its other rules learned from Azure's answers."""
+        for rec in records:
+            if not rec.model or rec.info.known or (rec.name, rec.model) in self._said:
+                continue
+            self._said.add((rec.name, rec.model))
+            info = rec.info
+            log.warning(
+                "azoai: deployment %r runs model %r (version %s), which azoai's catalogue does "
+                "not know: using the limits ARM lists for it (context window %d, output %d, "
+                "Responses API %s); its parameter rules are learned from Azure's answers, once "
+                "per deployment (a newer azoai may know the family)",
+                rec.name,
+                rec.model,
+                rec.model_version or "unknown",
+                info.context_window,
+                info.max_output,
+                "yes" if info.responses_api else "not listed",
+            )
 
     def _list(self) -> tuple[DeploymentRecord, ...]:
         arm = urlsplit(self.settings.arm_host)

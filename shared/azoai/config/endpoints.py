@@ -1,7 +1,12 @@
 """Endpoint URLs: what hosts azoai accepts, how a pasted URL is normalised, which cloud it is in.
 
 Kept apart from settings so that the security checks (which host may receive a token) and the
-URL builders share one definition of "the configured endpoint".
+URL builder (:func:`operation_url`, the only one) share one definition of "the configured endpoint".
+
+Azure AI Foundry *project* endpoints (``https://<account>.services.ai.azure.com/api/projects/<p>``)
+serve the OpenAI-compatible v1 API below the project path (``.../api/projects/<p>/openai/v1/...``,
+what ``AIProjectClient.get_openai_client()`` uses) and want tokens for ``https://ai.azure.com``
+(microsoft/agent-framework#7201: a cognitiveservices token gets a 401 naming that audience).
 """
 
 from __future__ import annotations
@@ -10,16 +15,21 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 from azoai.errors import ConfigError
 
+if TYPE_CHECKING:
+    from azoai.config.versions import ApiVersion
+
 __all__ = [
+    "FOUNDRY_SCOPE",
     "Cloud",
     "Endpoint",
     "HostKind",
     "is_loopback_host",
+    "operation_url",
     "parse_compatible_base",
     "parse_endpoint",
 ]
@@ -60,6 +70,9 @@ CHINA = Cloud(
     "https://management.chinacloudapi.cn/.default",
 )
 
+#: The Entra scope of Foundry project endpoints (and Microsoft's 2026 v1 examples, facts §9.1).
+FOUNDRY_SCOPE = "https://ai.azure.com/.default"
+
 # host suffix -> (kind, cloud). Longest suffix first is not needed: the suffixes do not overlap.
 _AZURE_SUFFIXES: tuple[tuple[str, HostKind, Cloud], ...] = (
     (".openai.azure.com", "openai", PUBLIC),
@@ -76,12 +89,34 @@ _AZURE_SUFFIXES: tuple[tuple[str, HostKind, Cloud], ...] = (
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """A validated endpoint: ``base`` is ``scheme://host[:port][/path]`` with no trailing slash and
-    no ``/openai`` suffix; request URLs are ``{base}/openai/...``."""
+    no ``/openai`` suffix; request URLs are ``{base}/openai/...``. ``project`` names the Foundry
+    project of a project endpoint (``base`` then ends in ``/api/projects/<project>``)."""
 
     base: str
     host: str
     kind: HostKind
     cloud: Cloud
+    project: str | None = None
+
+    @property
+    def account_base(self) -> str:
+        """``base`` without the project path: where the account's dated deployment route is."""
+        if self.project is None:
+            return self.base
+        return self.base[: -len(f"{_PROJECT_PREFIX}{self.project}")]
+
+    @property
+    def default_scope(self) -> str:
+        """The Entra scope used when none is configured: ``https://ai.azure.com/.default`` for a
+        Foundry project endpoint (the only audience it accepts), else the cloud's scope."""
+        return FOUNDRY_SCOPE if self.project is not None else self.cloud.scope
+
+    @property
+    def scope_reason(self) -> str:
+        """Why :attr:`default_scope` was chosen, for ``Settings.sources``."""
+        if self.project is not None:
+            return f"default for Foundry project {self.project!r}"
+        return f"default for {self.cloud.name}"
 
     @property
     def resource_name(self) -> str | None:
@@ -192,14 +227,79 @@ def parse_endpoint(
                     setting="custom_endpoint",
                 )
             kind = "custom"
-        if path and kind != "custom":
+    project = _project(path, raw, setting)
+    if project is not None:
+        path = f"{_PROJECT_PREFIX}{project}"  # the prefix as Azure spells it
+        if kind not in ("foundry", "loopback", "custom"):
             raise ConfigError(
-                f"{setting} {_safe(raw)!r} has an unexpected path {path!r}; Azure endpoints are "
-                "https://<resource>.openai.azure.com with no path",
+                f"{setting} {_safe(raw)!r} has a Foundry project path, but projects are served "
+                "on https://<account>.services.ai.azure.com/api/projects/<project>; use that "
+                "host, or the resource URL without a path",
                 setting=setting,
             )
+    elif path and kind not in ("custom", "loopback"):
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} has an unexpected path {path!r}; Azure endpoints are "
+            "https://<resource>.openai.azure.com with no path, or a Foundry project "
+            "https://<account>.services.ai.azure.com/api/projects/<project>",
+            setting=setting,
+        )
     base = urlunsplit((scheme, _netloc(host, port), path, "", ""))
-    return Endpoint(base=base, host=host, kind=kind, cloud=cloud)
+    return Endpoint(base=base, host=host, kind=kind, cloud=cloud, project=project)
+
+
+_PROJECT_PREFIX = "/api/projects/"
+# Foundry's default project is "_project" (AIProjectClient's docs); names are letters, digits,
+# '-', '_' and '.', and anything else is refused here rather than percent-encoded into a URL.
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
+
+
+def _project(path: str, raw: str, setting: str) -> str | None:
+    """The project name of a ``/api/projects/<name>`` path, ``None`` for any other path."""
+    lowered = path.lower()
+    if not (lowered.startswith(_PROJECT_PREFIX) or lowered == _PROJECT_PREFIX.rstrip("/")):
+        return None
+    name = path[len(_PROJECT_PREFIX) :]
+    if not _PROJECT_NAME.match(name):
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} has an invalid Foundry project path; give "
+            "https://<account>.services.ai.azure.com/api/projects/<project> (optionally followed "
+            "by /openai/v1), with the project name as the Foundry portal shows it",
+            setting=setting,
+        )
+    return name
+
+
+def operation_url(
+    endpoint: Endpoint,
+    op: str,
+    deployment: str,
+    *,
+    route: str,
+    version: ApiVersion,
+) -> str:
+    """The URL of one operation (``chat/completions``, ``embeddings``, ``responses``):
+
+    * an OpenAI-compatible API: ``{base}/{op}``;
+    * ``v1``: ``{base}/openai/v1/{op}[?api-version=preview]``, the deployment in the body (for a
+      Foundry project endpoint, below the project path);
+    * ``deployments`` (dated): ``/openai/deployments/{d}/{op}?api-version=<date>``, except the
+      Responses API, which Azure serves as ``/openai/responses?api-version=<date>`` (no
+      deployment in the path, facts §2.2) from its first dated version on; on an older dated
+      version (a chat client whose call goes to Responses) it is the v1 route's
+      ``/openai/v1/responses``. A project endpoint has no dated route of its own: the account's
+      is used (deployments belong to the account)."""
+    from azoai.config.versions import Feature, supports
+
+    if endpoint.kind == "compatible":
+        return f"{endpoint.base}/{op}"
+    if route == "v1" or (op == "responses" and not supports(version, Feature.RESPONSES)):
+        q = version.query_value if route == "v1" else None
+        return f"{endpoint.openai_base}/v1/{op}" + (f"?api-version={q}" if q else "")
+    base = f"{endpoint.account_base}/openai"
+    if op == "responses":
+        return f"{base}/responses?api-version={version.value}"
+    return f"{base}/deployments/{quote(deployment, safe='')}/{op}?api-version={version.value}"
 
 
 def parse_compatible_base(raw: str, *, setting: str = "base_url") -> Endpoint:

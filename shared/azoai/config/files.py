@@ -6,7 +6,6 @@ instead of being ignored.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -19,7 +18,7 @@ __all__ = ["RETRY_KEYS", "config_path", "read_config"]
 
 TOP_KEYS = {
     "endpoint", "resource_name", "custom_endpoint", "api", "route", "api_version", "deployment",
-    "model", "model_version", "strict", "check_api_version", "default_headers",
+    "model", "model_version", "strict", "check_api_version", "auto_responses", "default_headers",
     "auth", "deployment_map", "deployments", "discovery", "retry", "timeout", "routes",
     "transport", "websocket", "limits",
 }  # fmt: skip
@@ -55,6 +54,8 @@ def config_path(
 
 def read_config(path: Path) -> dict[str, Any]:
     """The file's settings (a lone ``[azoai]`` table is unwrapped), every key checked."""
+    import tomllib  # only when a config file is read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -100,6 +100,10 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     strict: bool = False
     check_api_version: bool = True
+    #: Chat Completions clients: send a call only the Responses API serves (function tools with
+    #: reasoning on gpt-5.2 and later, file parts) there, transparently. False keeps every call
+    #: on Chat Completions, and such a call is a ResponsesRequiredError.
+    auto_responses: bool = True
     default_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     config_file: str | None = None
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -154,6 +158,7 @@ class Settings:
         max_event_bytes: int | None = None,
         strict: bool | None = None,
         check_api_version: bool | None = None,
+        auto_responses: bool | None = None,
         default_headers: Mapping[str, str] | None = None,
         routes: Mapping[str, Any] | None = None,
         transport: str | None = None,
@@ -192,6 +197,7 @@ class Settings:
                 "discovery": discovery,
                 "strict": strict,
                 "check_api_version": check_api_version,
+                "auto_responses": auto_responses,
                 "default_headers": default_headers,
                 "routes": routes,
                 "transport": transport,
@@ -241,9 +247,19 @@ class _Builder(Sources):
         route = self.pick_str("route")
         version_raw = self.pick_str("api_version", API_VERSION_VARS)
         version_src = self.sources.get("api_version")
-        route_r, version = resolve_route(api, route, version_raw, version_source=version_src)
+        transport = self._transport(api, endpoint)
+        route_r, version = resolve_route(
+            api,
+            route,
+            version_raw,
+            version_source=version_src,
+            project=endpoint.project,
+            transport=transport["transport"],
+        )
         if version_raw is None:
             self.sources["api_version"] = "default"
+        elif version.value != version_raw.strip():  # a dated version from the environment
+            self.sources["api_version"] = f"default ({version_src} {version_raw!r} not used)"
         if route is None:
             self.sources["route"] = "derived from api and api_version"
 
@@ -264,6 +280,7 @@ class _Builder(Sources):
         auth = resolve_auth(self, endpoint)
         strict = self.pick("strict")
         check = self.pick("check_api_version")
+        auto_responses = self.pick("auto_responses")
         headers = self.pick("default_headers") or {}
         if not isinstance(headers, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
@@ -304,14 +321,17 @@ class _Builder(Sources):
             check_api_version=parse_bool(check, setting="check_api_version")
             if check is not None
             else True,
+            auto_responses=parse_bool(auto_responses, setting="auto_responses")
+            if auto_responses is not None
+            else True,
             default_headers=MappingProxyType(dict(headers)),
             config_file=self.path,
             sources=MappingProxyType(dict(self.sources)),
             routes=MappingProxyType(parse_routes(self.pick("routes"), self.env)),
-            **self._transport(api),
+            **transport,
         )
 
-    def _transport(self, api: str) -> dict[str, Any]:
+    def _transport(self, api: str, endpoint: Endpoint) -> dict[str, Any]:
         transport = self.pick_str("transport") or "http"
         if transport not in ("http", "websocket"):
             raise ConfigError(
@@ -323,6 +343,14 @@ class _Builder(Sources):
                 "transport='websocket' works only with the Responses API (on the v1 route); "
                 "set api='responses' (use_responses_api=True in the adapters), or use "
                 "transport='http'",
+                setting="transport",
+            )
+        if transport == "websocket" and endpoint.project is not None:
+            # Azure documents the socket on the resource's /openai/v1/responses only
+            raise ConfigError(
+                f"transport='websocket' is not available on a Foundry project endpoint (project "
+                f"{endpoint.project!r}); give the account endpoint {endpoint.account_base} "
+                "(its /openai/v1/responses serves the WebSocket), or use transport='http'",
                 setting="transport",
             )
         return {

@@ -6,6 +6,10 @@ Two URL families exist (see the README's route table):
   is required and decides which features exist.
 * ``v1``: ``/openai/v1/{op}``; the version is absent (``v1``) or ``preview``; every feature exists.
 
+The Responses API sits in both: ``/openai/v1/responses``, and on dated versions from
+``2025-03-01-preview`` ``/openai/responses?api-version=<date>`` (no deployment in the path; the
+body's ``model`` names it), which is the ``deployments`` route of a Responses client.
+
 Features arrived in preview versions first and reached GA versions later, and a GA version can be
 *newer* than a preview yet lack its features (``2024-10-21`` has no ``reasoning_effort``). So each
 feature records the first preview and the first GA version that has it, separately.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -28,6 +32,8 @@ __all__ = [
     "DATED_GA",
     "DATED_PREVIEW",
     "DEFAULT_DATED_VERSION",
+    "DEFAULT_RESPONSES_VERSION",
+    "FIRST_RESPONSES_VERSION",
     "Api",
     "ApiVersion",
     "Feature",
@@ -248,13 +254,24 @@ def resolve_route(
     api_version: str | None,
     *,
     version_source: str | None = None,
+    project: str | None = None,
+    transport: str = "http",
 ) -> tuple[Route, ApiVersion]:
     """Decide the route and api-version from what the user gave, or raise a :class:`ConfigError`
     that names the fix.
 
-    Defaults: the Responses API implies ``v1``; Chat Completions uses ``v1`` unless a dated
-    api-version is given, which selects ``deployments``. ``version_source`` (for example
-    ``env AZURE_OPENAI_API_VERSION``) is named in messages so users find where a value came from.
+    Defaults: Chat Completions uses ``v1`` unless a dated api-version is given, which selects
+    ``deployments``. The Responses API uses ``v1`` too, and with a dated api-version from
+    ``2025-03-01-preview`` on, Azure's dated ``/openai/responses?api-version=<date>`` (route
+    ``deployments``); an older dated version has no Responses API. A Foundry ``project`` endpoint
+    and the WebSocket transport exist on ``v1`` only.
+
+    ``version_source`` (for example ``env OPENAI_API_VERSION``) is named in messages so users find
+    where a value came from. A dated version *from the environment* that cannot serve what this
+    client was configured for (the Responses API on an older version, a project endpoint, the
+    WebSocket, an explicit ``route='v1'``) is ignored with an INFO log instead of raising: that
+    variable is usually set for other (chat) models in the same process, as langchain-openai
+    users keep ``OPENAI_API_VERSION`` around, and the user did not pass it to this client.
     """
     if api not in ("chat", "responses"):
         raise ConfigError(f"api {api!r} is not valid; use 'chat' or 'responses'", setting="api")
@@ -266,22 +283,38 @@ def resolve_route(
         )
     src = f" (from {version_source})" if version_source else ""
     version = parse_api_version(api_version) if api_version else None
+    from_env = bool(version_source and version_source.startswith("env "))
+    v1 = ApiVersion("v1", "v1")
 
-    if api == "responses":
+    def ignore_env(why: str) -> None:
+        assert version is not None
+        log.info(
+            "azoai: api_version %r%s is not used: %s; using the v1 route", version.value, src, why
+        )
+
+    only_v1 = _only_v1(project, transport, api)
+    if only_v1 is not None:
+        why, fix = only_v1
         if route == "deployments":
             raise ConfigError(
-                "the Responses API is served on the v1 route only; set route='v1' (or leave route "
-                "unset), or use api='chat' for /openai/deployments/...",
-                setting="route",
+                f"route='deployments' is not possible: {why}; remove route{fix}", setting="route"
             )
         if version is not None and version.is_dated:
-            raise ConfigError(
-                f"api_version {version.value!r}{src} is a dated version, but the Responses API uses "
-                "the v1 route, which takes 'v1' or 'preview'; set api_version='v1' (or 'preview'), "
-                "remove it, or use api='chat'",
-                setting="api_version",
-            )
-        return "v1", version or ApiVersion("v1", "v1")
+            if not from_env:
+                raise ConfigError(
+                    f"api_version {version.value!r}{src} is a dated version, but {why}, which "
+                    f"takes 'v1' or 'preview'; remove api_version (or set 'v1'){fix}",
+                    setting="api_version",
+                )
+            ignore_env(why)
+            version = None
+        return "v1", version or v1
+    if route == "v1" and version is not None and version.is_dated and from_env:
+        ignore_env("route='v1' is set")
+        version = None
+
+    if api == "responses":
+        return _responses_route(route, version, src, from_env, ignore_env)
 
     if route is None:
         route = "deployments" if version is not None and version.is_dated else "v1"
@@ -292,7 +325,7 @@ def resolve_route(
                 "'preview', or set route='deployments'",
                 setting="api_version",
             )
-        return "v1", version or ApiVersion("v1", "v1")
+        return "v1", version or v1
     if version is not None and not version.is_dated:
         raise ConfigError(
             f"api_version {version.value!r}{src} is only valid on the v1 route; set route='v1', or "
@@ -300,6 +333,70 @@ def resolve_route(
             setting="api_version",
         )
     return "deployments", version or parse_api_version(DEFAULT_DATED_VERSION)
+
+
+#: The first dated api-version with the Responses API (``/openai/responses?api-version=``).
+FIRST_RESPONSES_VERSION = FEATURES[Feature.RESPONSES][0]
+#: The dated version the Responses API uses with ``route='deployments'`` and no api_version:
+#: the last dated preview (``DEFAULT_DATED_VERSION`` predates the Responses API).
+DEFAULT_RESPONSES_VERSION = "2025-04-01-preview"
+
+
+def _only_v1(project: str | None, transport: str, api: str) -> tuple[str, str] | None:
+    """Why only the v1 route can serve this client, and the alternative to name, or ``None``."""
+    if project is not None:
+        return (
+            f"a Foundry project endpoint (project {project!r}) serves the v1 API only "
+            f"(/api/projects/{project}/openai/v1/...)",
+            ", or give the account endpoint https://<account>.services.ai.azure.com for a "
+            "dated api_version",
+        )
+    if transport == "websocket" and api == "responses":
+        return (
+            "the Responses WebSocket is served on the v1 route only "
+            "(wss://<resource>/openai/v1/responses)",
+            ", or use transport='http' for the dated /openai/responses route",
+        )
+    return None
+
+
+def _responses_route(
+    route: str | None,
+    version: ApiVersion | None,
+    src: str,
+    from_env: bool,
+    ignore_env: Callable[[str], None],
+) -> tuple[Route, ApiVersion]:
+    v1 = ApiVersion("v1", "v1")
+    if version is None or not version.is_dated:
+        if route == "deployments":
+            if version is not None:
+                raise ConfigError(
+                    f"api_version {version.value!r}{src} is only valid on the v1 route; set "
+                    f"route='v1', or give a dated api_version from {FIRST_RESPONSES_VERSION} "
+                    "for route='deployments' (/openai/responses?api-version=<date>)",
+                    setting="api_version",
+                )
+            return "deployments", parse_api_version(DEFAULT_RESPONSES_VERSION)
+        return "v1", version or v1
+    if route == "v1":
+        raise ConfigError(
+            f"api_version {version.value!r}{src} is not valid on the v1 route; use 'v1' or "
+            "'preview', or remove route to use the dated /openai/responses route",
+            setting="api_version",
+        )
+    if supports(version, Feature.RESPONSES):
+        return "deployments", version
+    if from_env and route is None:
+        ignore_env(f"the Responses API needs {FIRST_RESPONSES_VERSION} or later")
+        return "v1", v1
+    raise ConfigError(
+        f"api_version {version.value!r}{src} has no Responses API: Azure serves it "
+        f"(/openai/responses?api-version=<date>) on dated versions from {FIRST_RESPONSES_VERSION} "
+        f"on; set api_version='{FIRST_RESPONSES_VERSION}' or later (e.g. "
+        f"'{DEFAULT_RESPONSES_VERSION}'), or use route='v1' (remove api_version), or api='chat'",
+        setting="api_version",
+    )
 
 
 # --- parameter shaping per model family ----------------------------------------------------------

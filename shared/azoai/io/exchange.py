@@ -56,7 +56,9 @@ _ACCEPT_ENCODING = "gzip, deflate"
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """A POST to Azure: ``timeout`` is the call's per-attempt override (``None``: settings)."""
+    """A request to Azure (a JSON POST unless ``method``/``content_type`` say otherwise; a GET or
+    DELETE sends no body): ``timeout`` is the call's per-attempt override (``None``: settings);
+    ``accept`` replaces ``application/json`` for a binary or text answer (audio, subtitles)."""
 
     url: str
     body: bytes
@@ -64,6 +66,9 @@ class HttpRequest:
     deployment: str
     timeout: float | None = None
     extra_headers: Mapping[str, str] | None = None
+    method: str = "POST"
+    content_type: str = "application/json"
+    accept: str | None = None
 
 
 @dataclass(slots=True)
@@ -204,11 +209,19 @@ class HttpTransport:
             self._checked_urls.add(url)
 
     def _build(self, http: Any, req: HttpRequest, auth: dict[str, str]) -> Any:
+        headers = self.headers(auth, req.extra_headers)
+        if req.content_type != "application/json":
+            headers["Content-Type"] = req.content_type  # multipart/form-data; boundary=...
+        if req.accept is not None:
+            headers["Accept"] = req.accept
+        bodiless = req.method in ("GET", "DELETE")
+        if bodiless:
+            del headers["Content-Type"]
         return http.build_request(
-            "POST",
+            req.method,
             req.url,
-            content=req.body,
-            headers=self.headers(auth, req.extra_headers),
+            content=None if bodiless else req.body,
+            headers=headers,
             timeout=self._timeout(req),
         )
 

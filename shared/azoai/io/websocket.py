@@ -109,6 +109,7 @@ from azoai.io.ws_state import (
     log,
 )
 from azoai.wire import responses
+from azoai.wire.chain import NOT_FOUND, with_unchain_fix
 from azoai.wire.common import dumps, loads
 
 if TYPE_CHECKING:
@@ -409,7 +410,7 @@ class WebSocketTransport(Sockets):
                 log.info("azoai: the WebSocket reached its connection limit; reconnecting")
                 self._drop(turn)
                 return Again("the WebSocket reached its connection limit")
-        if code == "previous_response_not_found" and not started:
+        if code == NOT_FOUND and not started:
             sock.forget()
             if not turn.fresh and turn.full is not None:
                 log.warning(
@@ -420,12 +421,7 @@ class WebSocketTransport(Sockets):
                 )
                 turn.fresh = True
                 return Again("previous_response_not_found: resending the full input")
-            err = self._error(turn, status, content)
-            err.fix = (
-                "Azure keeps a response only on the socket that created it unless it was stored: "
-                "send the full conversation without previous_response_id, or use store=True"
-            )
-            return Failed(err, final=True)
+            return Failed(with_unchain_fix(self._error(turn, status, content)), final=True)
         return Status(status, content, {}, turn.auth)
 
     def _step(self, turn: Turn, sock: _Socket, raw: bytes, started: bool) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +19,11 @@ from azoai.io.ws_state import (
     WebSocketBusyError,
     _keys,
     _quiet_aclose,
-    _replayable,
     _Socket,
     log,
 )
 from azoai.wire import responses
+from azoai.wire.chain import Conversations, replayable
 from azoai.wire.common import dumps
 
 if TYPE_CHECKING:
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Sockets"]
 
-_HISTORY = 32  # conversations kept for previous_response_not_found retries
 CLOSE_TIMEOUT = 2.0
 
 
@@ -45,7 +43,8 @@ class Sockets:
         self._lock = threading.Lock()
         self._pool = Pool(keep_open=not options.close_on_finish)
         self._pools: list[Pool] = [self._pool]
-        self._history: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        # conversations by response id, for previous_response_not_found (azoai.wire.chain)
+        self._history: Conversations[list[dict[str, Any]]] = Conversations()
         self._fingerprint: str | None = None
         self._closed = False
 
@@ -147,11 +146,7 @@ class Sockets:
             return
         conversation = [*turn.full, *responses._items([message])[1]]
         sock.last_keys = _keys(conversation)[0]
-        with self._lock:
-            self._history[rid] = conversation
-            self._history.move_to_end(rid)
-            while len(self._history) > _HISTORY:
-                self._history.popitem(last=False)
+        self._history.put(rid, conversation)
 
     def _message(self, turn: Turn, sock: _Socket) -> str:
         """The ``response.create`` to send on ``sock``: chained when it extends the socket's latest
@@ -159,11 +154,10 @@ class Sockets:
         plan = turn.plan
         body = dict(plan.body)
         if plan.previous is not None:
-            with self._lock:
-                known = self._history.get(plan.previous)
+            known = self._history.get(plan.previous)
             turn.full = None if known is None else [*known, *plan.items]
             if turn.fresh and turn.full is not None:
-                body["input"] = _replayable(turn.full)
+                body["input"] = replayable(turn.full)
                 body.pop("previous_response_id", None)
         else:
             turn.full = plan.items

@@ -203,13 +203,6 @@ def _keys(items: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[int]]:
     return keys, positions
 
 
-def _replayable(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Items that can be sent without the store: reasoning needs its encrypted content."""
-    return [
-        i for i in items if i.get("type") != "reasoning" or i.get("encrypted_content") is not None
-    ]
-
-
 # --- sockets and pools ------------------------------------------------------------------------
 
 

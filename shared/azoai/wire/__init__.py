@@ -6,6 +6,7 @@ from azoai.wire.schema import strict_json_schema
 from azoai.wire.stream import StreamAccumulator
 from azoai.wire.types import (
     AudioPart,
+    BuiltinToolCall,
     ChatRequest,
     ChatResult,
     ContentPart,
@@ -26,6 +27,7 @@ from azoai.wire.types import (
 
 __all__ = [
     "AudioPart",
+    "BuiltinToolCall",
     "ChatRequest",
     "ChatResult",
     "ContentPart",

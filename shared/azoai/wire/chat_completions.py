@@ -26,8 +26,10 @@ from azoai.content_filter import (
     parse_prompt_filter_results,
 )
 from azoai.errors import InvalidResponseError
+from azoai.wire.builtin_tools import chat_completions_refusal
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
 from azoai.wire.schema import without_defaults
+from azoai.wire.stream import split_think, thinks_in_tags
 from azoai.wire.types import (
     AudioPart,
     ChatRequest,
@@ -35,6 +37,7 @@ from azoai.wire.types import (
     FilePart,
     ImagePart,
     Message,
+    ReasoningItem,
     StreamDelta,
     TextPart,
     ToolCall,
@@ -191,6 +194,8 @@ def build_body(
     check_version: bool = True,
 ) -> tuple[dict[str, Any], list[str]]:
     """The request body for ``/chat/completions`` and the notes of the rules that changed it."""
+    if request.builtin_tools:
+        raise chat_completions_refusal(request.builtin_tools)
     params: dict[str, Any] = {
         "temperature": request.temperature,
         "top_p": request.top_p,
@@ -294,10 +299,25 @@ def _logprobs(choice: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return [dict(x) for x in content if isinstance(x, Mapping)]
 
 
+def _reasoning_field(msg: Mapping[str, Any]) -> str:
+    """Reasoning sent beside the content: ``reasoning_content`` (DeepSeek models on Azure AI
+    Foundry), or ``reasoning`` as some gateways name it."""
+    value = msg.get("reasoning_content") or msg.get("reasoning")
+    return value if isinstance(value, str) else ""
+
+
 def parse_response(
-    body: Any, *, deployment: str | None = None, headers: dict[str, str] | None = None
+    body: Any,
+    *,
+    deployment: str | None = None,
+    headers: dict[str, str] | None = None,
+    think_tags: bool | None = None,
 ) -> ChatResult:
-    """A Chat Completions response body -> :class:`ChatResult`."""
+    """A Chat Completions response body -> :class:`ChatResult`.
+
+    Reasoning (``reasoning_content``, or a leading ``<think>…</think>`` block when
+    ``think_tags``; ``None`` decides by the model the body names) goes to ``message.reasoning``,
+    never into the text."""
     if not isinstance(body, Mapping):
         raise InvalidResponseError("the chat completion is not a JSON object")
     choices = body.get("choices")
@@ -307,12 +327,20 @@ def parse_response(
     raw_msg = choice.get("message")
     msg = raw_msg if isinstance(raw_msg, Mapping) else {}
     content = msg.get("content")
+    text = content if isinstance(content, str) else ""
     refusal = msg.get("refusal")
+    reasoning = _reasoning_field(msg)
+    model = body.get("model")
+    model = model if isinstance(model, str) and model else None
+    split = think_tags if think_tags is not None else thinks_in_tags(model)
+    if split and text and not reasoning:
+        text, reasoning = split_think(text)
     message = Message(
         role="assistant",
-        content=content if isinstance(content, str) else "",
+        content=text,
         tool_calls=_tool_calls(msg.get("tool_calls")),
         refusal=refusal if isinstance(refusal, str) else None,
+        reasoning=[ReasoningItem(id="", summary=[reasoning])] if reasoning else [],
     )
     filters = parse_prompt_filter_results(body)
     completion = _completion_filter(choice)
@@ -324,9 +352,7 @@ def parse_response(
         message=message,
         finish_reason=finish if isinstance(finish, str) else None,
         usage=parse_usage(body.get("usage")),
-        model=body.get("model")
-        if isinstance(body.get("model"), str) and body.get("model")
-        else None,
+        model=model,
         deployment=deployment,
         response_id=body.get("id") if isinstance(body.get("id"), str) else None,
         system_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
@@ -384,6 +410,11 @@ def parse_chunk(chunk: Any) -> StreamDelta | None:
             if text and type(text) is str:
                 delta.text = text
                 useful = True
+            if "reasoning_content" in d or "reasoning" in d:
+                reasoning = d.get("reasoning_content") or d.get("reasoning")
+                if reasoning and type(reasoning) is str:
+                    delta.reasoning_text = reasoning
+                    useful = True
             refusal = d.get("refusal")
             if refusal and isinstance(refusal, str):
                 delta.text += refusal

@@ -3,7 +3,10 @@
 Pure translation, like :mod:`azoai.wire.chat_completions`. System messages become
 ``instructions``; tool calls and results become ``function_call`` / ``function_call_output``
 items; reasoning items round-trip (id, summary, encrypted content) so multi-turn reasoning works
-with ``store=False`` as well as with ``previous_response_id``.
+with ``store=False`` as well as with ``previous_response_id``: with ``store=False`` a reasoning
+model is asked for its encrypted content (``include``), and reasoning goes back only with it.
+Built-in tools (:mod:`azoai.wire.builtin_tools`) go beside the function tools; their output items
+and the text's citations are read into the message and go back with the next turn.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from azoai.errors import (
     content_filter_error,
     is_content_filter,
 )
+from azoai.wire import builtin_tools
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
 from azoai.wire.schema import without_defaults
 from azoai.wire.types import (
     AudioPart,
+    BuiltinToolCall,
     ChatRequest,
     ChatResult,
     FilePart,
@@ -94,7 +99,31 @@ def _input_parts(content: str | list[Any] | None, role: str) -> list[dict[str, A
     return parts
 
 
-def _items(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+def _reasoning_input(r: ReasoningItem, stateless: bool) -> dict[str, Any] | None:
+    """A reasoning item of an earlier turn as input, or ``None`` to leave it out."""
+    if not r.id:
+        return None
+    if stateless and not r.encrypted_content:
+        # With store=False Azure has nothing to look a bare id up in: it answers "Item with id
+        # 'rs_…' not found. Items are not persisted when `store` is set to false"
+        # (openclaw/openclaw#21782). Leaving the item out loses only the model's hidden
+        # reasoning of that turn; its text and tool calls still carry the conversation.
+        return None
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "id": r.id,
+        "summary": [{"type": "summary_text", "text": s} for s in r.summary],
+    }
+    if r.encrypted_content:
+        item["encrypted_content"] = r.encrypted_content
+    return item
+
+
+def _items(
+    messages: list[Message], *, stateless: bool = False
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """Instructions and input items; ``stateless`` (``store=False``): reasoning items only with
+    their encrypted content."""
     instructions: list[str] = []
     items: list[dict[str, Any]] = []
     for m in messages:
@@ -106,29 +135,24 @@ def _items(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
                 {"type": "message", "role": m.role, "content": _input_parts(m.content, m.role)}
             )
         elif m.role == "user":
-            items.append(
-                {"type": "message", "role": "user", "content": _input_parts(m.content, "user")}
-            )
+            if m.content or not m.builtin_calls:
+                items.append(
+                    {"type": "message", "role": "user", "content": _input_parts(m.content, "user")}
+                )
+            # answers to MCP approval requests go after the user's words
+            items.extend(builtin_tools.replay_item(c, stateless=stateless) for c in m.builtin_calls)
         elif m.role == "assistant":
             for r in m.reasoning:
-                if not r.id:
-                    continue
-                item: dict[str, Any] = {
-                    "type": "reasoning",
-                    "id": r.id,
-                    "summary": [{"type": "summary_text", "text": s} for s in r.summary],
-                }
-                if r.encrypted_content:
-                    item["encrypted_content"] = r.encrypted_content
-                items.append(item)
+                item = _reasoning_input(r, stateless)
+                if item is not None:
+                    items.append(item)
+            # built-in tool items came before the message, and go back in that order
+            items.extend(builtin_tools.replay_item(c, stateless=stateless) for c in m.builtin_calls)
             if m.content:
-                items.append(
-                    {
-                        "type": "message",
-                        "role": "assistant",
-                        "content": _input_parts(m.content, "assistant"),
-                    }
-                )
+                parts = _input_parts(m.content, "assistant")
+                if m.annotations and parts:
+                    parts[0]["annotations"] = [dict(a) for a in m.annotations]
+                items.append({"type": "message", "role": "assistant", "content": parts})
             for call in m.tool_calls:
                 items.append(
                     {
@@ -168,8 +192,12 @@ def build_body(
         }
         for t in request.tools
     ]
-    mode, tool = tool_choice_name(request.tool_choice, names)
-    choice: Any = {"type": "function", "name": tool} if tool else mode
+    hosted = builtin_tools.check_tools(request.builtin_tools)
+    tools.extend(hosted)
+    choice: Any = builtin_tools.tool_choice(request.tool_choice, hosted)
+    if choice is None:
+        mode, tool = tool_choice_name(request.tool_choice, names)
+        choice = {"type": "function", "name": tool} if tool else mode
     params: dict[str, Any] = {
         "temperature": request.temperature,
         "top_p": request.top_p,
@@ -189,7 +217,9 @@ def build_body(
         check_version=check_version,
     )
     p = shaped.params
-    instructions, items = _items(list(request.messages))
+    extra = request.extra_body or {}
+    stateless = extra.get("store", request.store) is False
+    instructions, items = _items(list(request.messages), stateless=stateless)
     body: dict[str, Any] = {"model": deployment, "input": items}
     if instructions:
         body["instructions"] = instructions
@@ -234,8 +264,6 @@ def build_body(
         body["store"] = request.store
     if request.previous_response_id:
         body["previous_response_id"] = request.previous_response_id
-    if request.include:
-        body["include"] = list(request.include)
     if request.metadata:
         body["metadata"] = dict(request.metadata)
     if request.user:
@@ -244,7 +272,30 @@ def build_body(
         body["stream"] = True
     if request.extra_body:
         body.update(request.extra_body)
+    include = _include(request.include, extra.get("include"), stateless and model.reasoning)
+    if include:
+        body["include"] = include
     return body, shaped.notes
+
+
+#: What a reasoning model returns so its reasoning can be sent back without the store.
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+
+def _include(asked: Any, extra: Any, encrypted: bool) -> list[str]:
+    """``include``: the caller's (the request's, then ``extra_body``'s), once each, and with
+    ``encrypted`` (``store=False`` on a reasoning model) the encrypted reasoning, so that the
+    next turn can send the reasoning back. Only reasoning models: the others answer it with a
+    400 ("Encrypted content is not supported with this model", microsoft/agent-framework#7483)."""
+    out: dict[str, None] = {}
+    for source in (asked, extra):
+        if isinstance(source, str):
+            out[source] = None
+        elif isinstance(source, list | tuple):
+            out.update((str(v), None) for v in source)
+    if encrypted:
+        out[ENCRYPTED_REASONING] = None
+    return list(out)
 
 
 def parse_usage(raw: Any) -> Usage | None:
@@ -281,6 +332,14 @@ def _reasoning(item: Mapping[str, Any]) -> ReasoningItem:
     )
 
 
+def _annotations(raw: Any) -> list[dict[str, Any]]:
+    """A text part's annotations (citations), as sent; their indexes count in that part's text
+    (a response has one text part in practice)."""
+    if not isinstance(raw, list):
+        return []
+    return [dict(a) for a in raw if isinstance(a, Mapping) and isinstance(a.get("type"), str)]
+
+
 def _finish(status: Any, incomplete: Any, has_calls: bool) -> str | None:
     if status == "incomplete":
         reason = incomplete.get("reason") if isinstance(incomplete, Mapping) else None
@@ -312,6 +371,8 @@ def parse_response(
     texts: list[str] = []
     calls: list[ToolCall] = []
     reasoning: list[ReasoningItem] = []
+    builtin: list[BuiltinToolCall] = []
+    annotations: list[dict[str, Any]] = []
     refusal = None
     for item in output:
         if not isinstance(item, Mapping):
@@ -324,6 +385,7 @@ def parse_response(
                     if isinstance(part, Mapping):
                         if part.get("type") == "output_text" and isinstance(part.get("text"), str):
                             texts.append(part["text"])
+                            annotations.extend(_annotations(part.get("annotations")))
                         elif part.get("type") == "refusal" and isinstance(part.get("refusal"), str):
                             refusal = part["refusal"]
         elif kind in ("function_call", "tool_call"):
@@ -341,12 +403,18 @@ def parse_response(
             )
         elif kind == "reasoning":
             reasoning.append(_reasoning(item))
+        else:
+            call = builtin_tools.read_item(item)
+            if call is not None:
+                builtin.append(call)
     message = Message(
         role="assistant",
         content="".join(texts),
         tool_calls=calls,
         reasoning=reasoning,
         refusal=refusal,
+        builtin_calls=builtin,
+        annotations=annotations,
     )
     return ChatResult(
         message=message,
@@ -450,7 +518,12 @@ def _event_delta(event: Any) -> StreamDelta | None:
         item = event.get("item")
         if isinstance(item, Mapping) and item.get("type") == "reasoning":
             return StreamDelta(reasoning_items=[_reasoning(item)])
-        return None
+        # a built-in tool's item, finished (its progress events carry nothing to keep)
+        call = builtin_tools.read_item(item)
+        return StreamDelta(builtin_calls=[call]) if call is not None else None
+    if kind == "response.output_text.annotation.added":
+        found = _annotations([event.get("annotation")])
+        return StreamDelta(annotations=found) if found else None
     if kind == "response.created":
         resp = event.get("response")
         if isinstance(resp, Mapping):

@@ -16,6 +16,7 @@ from azoai.content_filter import ContentFilterResults
 
 __all__ = [
     "AudioPart",
+    "BuiltinToolCall",
     "ChatRequest",
     "ChatResult",
     "ContentPart",
@@ -114,6 +115,30 @@ class ReasoningItem:
 
 
 @dataclass(slots=True)
+class BuiltinToolCall:
+    """An item of a built-in (server-side) Responses tool: a call the service ran during the turn
+    (web search, file search, code interpreter, image generation, a remote MCP tool), a remote MCP
+    server's tool list, or an MCP approval request (and, in a user's message, its answer).
+
+    ``tool`` names the kind (see :data:`azoai.wire.builtin_tools.OUTPUT_ITEMS`); ``args`` is what
+    the tool was given, ``output`` what it returned (as the service reported it), ``status``
+    ``"success"``, ``"error"``, ``"pending"`` (an approval request) or the service's own word;
+    ``image`` the generated image; ``extras`` the tool-specific rest (MCP server label and tool
+    name, container id...). ``item`` is the item as the service sent it, sent back unchanged
+    with the next turn."""
+
+    id: str
+    tool: str
+    args: dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+    status: str | None = None
+    error: str | None = None
+    image: ImagePart | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    item: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Message:
     role: Role
     content: str | list[ContentPart] | None = None
@@ -122,6 +147,10 @@ class Message:
     tool_call_id: str | None = None  # for role == "tool"
     reasoning: list[ReasoningItem] = field(default_factory=list)
     refusal: str | None = None
+    #: built-in tool items of the turn, in order (see :class:`BuiltinToolCall`)
+    builtin_calls: list[BuiltinToolCall] = field(default_factory=list)
+    #: the text's annotations (``url_citation``, ``file_citation``...), as the service sent them
+    annotations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -187,6 +216,8 @@ class ChatRequest:
     metadata: Mapping[str, str] | None = None
     stream_usage: bool = True
     extra_body: Mapping[str, Any] | None = None
+    #: built-in Responses tools (``{"type": "web_search"}``...), sent beside ``tools``
+    builtin_tools: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(slots=True)
@@ -278,6 +309,9 @@ class StreamDelta:
     model_version: str | None = None  # on the delta that first names the model
     raw: Any = None  # the decoded chunk or event this delta came from
     deployment: str | None = None  # on the first delta: the deployment the stream went to
+    # built-in tool items, finished, and citations on the text: rare, so no list per delta
+    builtin_calls: Sequence[BuiltinToolCall] = ()
+    annotations: Sequence[dict[str, Any]] = ()
 
 
 @dataclass(slots=True, repr=False)
