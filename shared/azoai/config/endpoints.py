@@ -11,6 +11,7 @@ what ``AIProjectClient.get_openai_client()`` uses) and want tokens for ``https:/
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -270,6 +271,7 @@ def _project(path: str, raw: str, setting: str) -> str | None:
     return name
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and on every call's path
 def operation_url(
     endpoint: Endpoint,
     op: str,

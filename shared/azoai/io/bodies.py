@@ -117,7 +117,17 @@ def read_body(resp: httpx.Response, limit: int) -> bytes:
         if len(resp.content) > limit:
             raise TooLarge(limit)
         return resp.content
-    decoder = BodyDecoder(resp.headers.get("content-encoding"))
+    encoding = resp.headers.get("content-encoding")
+    if not encoding:  # nearly every answer: no decoder, no pieces
+        parts: list[bytes] = []
+        size = 0
+        for raw in resp.iter_raw():
+            size += len(raw)
+            if size > limit:
+                raise TooLarge(limit)
+            parts.append(raw)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    decoder = BodyDecoder(encoding)
     out = _Collector(limit)
     for raw in resp.iter_raw():
         for piece in decoder.feed(raw):
@@ -133,7 +143,17 @@ async def aread_body(resp: httpx.Response, limit: int) -> bytes:
         if len(resp.content) > limit:
             raise TooLarge(limit)
         return resp.content
-    decoder = BodyDecoder(resp.headers.get("content-encoding"))
+    encoding = resp.headers.get("content-encoding")
+    if not encoding:
+        parts: list[bytes] = []
+        size = 0
+        async for raw in resp.aiter_raw():
+            size += len(raw)
+            if size > limit:
+                raise TooLarge(limit)
+            parts.append(raw)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    decoder = BodyDecoder(encoding)
     out = _Collector(limit)
     async for raw in resp.aiter_raw():
         for piece in decoder.feed(raw):
