@@ -37,7 +37,7 @@ from benchmarks.common import (
 __all__ = ["main"]
 
 VENV = BENCH_DIR / ".scratch" / "venv"
-GROUPS = ("cpu", "startup", "tokens", "quota")
+GROUPS = ("cpu", "startup", "tokens", "quota", "batch", "fleet")
 CPU_OPS = ("chat", "achat", "tools", "stream", "stream_paced", "astream", "embed")
 
 
@@ -59,7 +59,7 @@ def ensure_venv(venv: Path, argv: list[str]) -> None:
                 "install",
                 "-q",
                 "-e",
-                f"{REPO}[all]",
+                f"{REPO}[all,redis]",
                 "-r",
                 str(BENCH_DIR / "requirements.txt"),
             ],
@@ -129,6 +129,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             qargs += ["--cap", str(args.quota_cap or 45)]
         _module("quota", qargs)
         result["quota"] = json.loads(out.read_text())
+    if "batch" in groups:
+        print("batch: a corpus through the Batch API (emulator) ...", flush=True)
+        out = work / "batch.json"
+        texts = args.batch_texts or (20_000 if args.quick else 100_000)
+        _module("batch", ["measure", "--texts", str(texts), "--out", str(out)])
+        result["batch"] = json.loads(out.read_text())
+    if "fleet" in groups:
+        print("fleet: worker processes sharing one quota, with and without Redis ...", flush=True)
+        out = work / "fleet.json"
+        fargs = ["--texts", str(1000 if args.quick else 5000)]
+        _module("fleet", ["measure", *fargs, "--out", str(out)])
+        result["fleet"] = json.loads(out.read_text())
     result["duration_s"] = time.perf_counter() - t0
     path = OUT_DIR / f"run-{stamp}.json"
     write_json(path, result)
@@ -152,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tpm", type=int, help="deployment tokens per minute (default 1000000)")
     parser.add_argument("--rpm", type=int, help="deployment requests per minute (default 600)")
     parser.add_argument("--quota-cap", type=float, help="seconds before a quota run is stopped")
+    parser.add_argument("--batch-texts", type=int, help="texts through the Batch API (100000)")
     parser.add_argument(
         "--render", nargs="+", type=Path, metavar="RUN_JSON", help="only re-render from saved runs"
     )

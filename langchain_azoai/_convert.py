@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.messages import (
@@ -32,7 +33,9 @@ from langchain_core.messages import content as types
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
 
+from azoai.config.catalog import ModelInfo, display_name
 from azoai.content_filter import ContentFilterResults
 from azoai.wire import (
     AudioPart,
@@ -60,6 +63,7 @@ __all__ = [
     "display_model_name",
     "filter_metadata",
     "format_tool",
+    "model_profile",
     "normalize_tool_choice",
     "result_to_message",
     "to_response_format",
@@ -452,7 +456,87 @@ def to_response_format(value: Any) -> ResponseFormat | None:
     return to_response_format(json_schema_format(value, strict=None))
 
 
+# --- model profiles -----------------------------------------------------------------------------
+
+
+def model_profile(info: ModelInfo) -> dict[str, Any]:
+    """LangChain's model profile (the keys langchain-openai's profiles carry) for a chat model of
+    the core's catalogue, as azoai serves it on Azure: images in user messages only (Azure takes
+    none in tool messages), PDFs where the model reads images and the Responses API serves it
+    (azoai sends a file part there), audio in for the audio models, text out only. Nothing is
+    claimed about tools added mid-conversation."""
+    profile: dict[str, Any] = {
+        "name": display_name(info.name),
+        "max_input_tokens": info.context_window,
+        "max_output_tokens": info.max_output,
+        "text_inputs": True,
+        "image_inputs": info.vision,
+        "image_url_inputs": info.vision,
+        "pdf_inputs": info.vision and info.responses_api,
+        "audio_inputs": info.audio_input,
+        "video_inputs": False,
+        "image_tool_message": False,
+        "pdf_tool_message": False,
+        "text_outputs": True,
+        "image_outputs": False,
+        "audio_outputs": False,
+        "video_outputs": False,
+        "reasoning_output": info.reasoning or info.reasoning_output is not None,
+        "tool_calling": info.tools,
+        "tool_choice": info.tools,
+        "tool_call_streaming": info.tools,
+        "structured_output": info.json_schema,
+        # the core drops temperature for reasoning models (they refuse it)
+        "temperature": not info.reasoning,
+    }
+    if info.reasoning_efforts:
+        profile["reasoning_effort_levels"] = list(info.reasoning_efforts)
+        if info.default_effort is not None:
+            profile["reasoning_effort_default"] = info.default_effort
+    return profile
+
+
 # --- results ------------------------------------------------------------------------------------
+
+
+def each_choice(result: ChatResult) -> Iterator[ChatResult]:
+    """The result of each completion of a call (several when it asked for ``n`` > 1), each with
+    the call's usage and metadata, the prompt's filter verdicts and its own completion's."""
+    if not result.choices:
+        yield result
+        return
+    prompt = [f for f in result.content_filter if f.side == "prompt"]
+    for c in result.choices:
+        yield dataclasses.replace(
+            result,
+            message=c.message,
+            finish_reason=c.finish_reason,
+            logprobs=c.logprobs,
+            content_filter=[*prompt, c.content_filter] if c.content_filter else prompt,
+            choices=[],
+        )
+
+
+def parse_target(response_format: Any) -> type | None:
+    """The pydantic class a per-call ``response_format`` names (its answer is parsed into
+    ``additional_kwargs["parsed"]``), or ``None``."""
+    if isinstance(response_format, type) and is_basemodel_subclass(response_format):
+        return response_format
+    return None
+
+
+def parse_structured(target: type, text: str, refusal: str | None = None) -> Any:
+    """``text`` parsed into the pydantic class ``target``; ``None`` when the answer is not one
+    (a refusal, an answer cut off by the token limit): the text stays in the message."""
+    if refusal or not text:
+        return None
+    model = cast("Any", target)
+    try:
+        if hasattr(model, "model_validate_json"):
+            return model.model_validate_json(text)
+        return model.parse_raw(text)  # a pydantic v1 class
+    except ValueError:  # pydantic's ValidationError, either version
+        return None
 
 
 def display_model_name(
@@ -632,7 +716,15 @@ class StreamState:
     citations in ``{"type": "text", ...}`` blocks, each with an ``index`` that makes adding the
     chunks up give :meth:`result_to_message`'s list."""
 
-    __slots__ = ("acc", "blocks", "model_version", "next_index", "reasoning_streamed", "text_index")
+    __slots__ = (
+        "acc",
+        "blocks",
+        "model_version",
+        "next_index",
+        "parse_into",
+        "reasoning_streamed",
+        "text_index",
+    )
 
     def __init__(
         self,
@@ -640,6 +732,7 @@ class StreamState:
         deployment: str | None = None,
         model_version: str | None = None,
         blocks: bool = False,
+        parse_into: type | None = None,
     ) -> None:
         # The deployment is a fallback: the core puts the one it resolved on the first delta.
         self.acc = StreamAccumulator(deployment=deployment)
@@ -648,6 +741,8 @@ class StreamState:
         self.blocks = blocks
         self.next_index = 0  # the index the next content block gets
         self.text_index: int | None = None  # the text block being streamed
+        #: a per-call pydantic ``response_format``: the last chunk carries the parsed answer
+        self.parse_into = parse_into
 
     def _content(self, delta: StreamDelta) -> str | list[str | dict[str, Any]]:
         if not self.blocks:
@@ -726,8 +821,12 @@ class StreamState:
 
     def last(self) -> AIMessageChunk:
         acc = self.acc
+        additional: dict[str, Any] = {}
+        if self.parse_into is not None:
+            additional["parsed"] = parse_structured(self.parse_into, acc.text)
         return AIMessageChunk(
             content="",
+            additional_kwargs=additional,
             usage_metadata=usage_metadata(acc.usage) if acc.usage is not None else None,
             response_metadata=_metadata(
                 model=acc.model,

@@ -9,18 +9,40 @@ validation message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from azoai.config.auth_settings import secret_header
 from azoai.config.routes import require_named_keys
 from azoai.config.settings import Settings
 
-__all__ = ["CONNECTION_FIELDS", "build_settings", "choose_api", "make_client", "split_timeout"]
+if TYPE_CHECKING:
+    from azoai.client import CallOptions
+
+__all__ = [
+    "CHAT_NAMES",
+    "CONNECTION_FIELDS",
+    "EMBEDDINGS_NAMES",
+    "FOUND_FIELDS",
+    "build_settings",
+    "call_options",
+    "choose_api",
+    "header_secrets",
+    "headers_from_load",
+    "make_client",
+    "masked_headers",
+    "masked_repr_args",
+    "show_found",
+    "split_timeout",
+    "unfilled",
+]
 
 #: LangChain field name -> ``Settings.build`` keyword. Both classes use a subset of these.
 CONNECTION_FIELDS: Mapping[str, str] = {
     "azure_endpoint": "endpoint",
-    "openai_api_base": "endpoint",
+    "openai_api_base": "base_url",
+    "custom_endpoint": "custom_endpoint",
     "resource_name": "resource_name",
     "openai_api_version": "api_version",
     "openai_api_key": "api_key",
@@ -30,6 +52,7 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "credential": "credential",
     "auth_mode": "auth_mode",
     "managed_identity_client_id": "managed_identity_client_id",
+    "scope": "scope",
     "deployment_name": "deployment",
     "deployment": "deployment",
     "model_name": "model",
@@ -51,6 +74,40 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "max_event_bytes": "max_event_bytes",
     "transport": "transport",
     "websocket": "websocket",
+    "quota_store": "quota_store",
+    "telemetry": "telemetry",
+}
+
+#: The core's setting names (and value phrases) in error texts -> this package's arguments, so
+#: no message names an argument the LangChain classes lack (see azoai rename_error).
+CHAT_NAMES: Mapping[str, str] = {
+    "endpoint": "azure_endpoint",
+    "deployment": "azure_deployment",
+    "token_provider": "azure_ad_token_provider",
+    "async_token_provider": "azure_ad_async_token_provider",
+    "client_id": "managed_identity_client_id",
+    "api='chat'": "use_responses_api=False",
+    "api='responses'": "use_responses_api=True",
+    # strict has no constructor argument here: only azoai.toml sets it
+    "strict=False": "strict = false in azoai.toml",
+    "strict=True": "strict = true in azoai.toml",
+}
+EMBEDDINGS_NAMES: Mapping[str, str] = {
+    **CHAT_NAMES,
+    "split_long_inputs=True": "check_embedding_ctx_length=True",
+    "split_long_inputs=False": "check_embedding_ctx_length=False",
+    "empty='zero'": "skip_empty=True",
+    "batch_size": "chunk_size",
+    "concurrency": "max_concurrency",
+}
+
+#: Field -> the core's name in ``Settings.found``: fields left unset show what the config file or
+#: the environment gave (as langchain-openai's fields show AZURE_OPENAI_* values).
+FOUND_FIELDS: Mapping[str, str] = {
+    "azure_endpoint": "endpoint",
+    "openai_api_version": "api_version",
+    "openai_api_key": "api_key",
+    "azure_ad_token": "azure_ad_token",
 }
 
 
@@ -112,13 +169,19 @@ def build_settings(
     api: str | None = None,
     timeout: Any = None,
     settings: Settings | None = None,
+    names: Mapping[str, str] = CHAT_NAMES,
 ) -> Settings:
     """Build the core settings from a LangChain object's field values.
 
     ``values`` maps field names (see :data:`CONNECTION_FIELDS`) to what the user passed; ``None``
     means "not given". A prebuilt ``settings`` object is used as it is, and combining it with
     connection arguments is an error (one source of truth). When no deployment is configured
-    anywhere, ``model`` doubles as the deployment name, as it does in langchain-openai."""
+    anywhere, ``model`` doubles as the deployment name, as it does in langchain-openai (through
+    ``deployment_map`` when it maps the model, as a call naming the model would).
+
+    The core builds in drop-in mode: what langchain-openai constructs with (any host, any
+    api_version string) constructs here, and what it would only meet at the first call is raised
+    there (see ``Settings.build``); error texts use ``names``."""
     given = {k: v for k, v in values.items() if v is not None and k in CONNECTION_FIELDS}
     if settings is not None:
         if not isinstance(settings, Settings):
@@ -127,9 +190,10 @@ def build_settings(
             )
         clash = sorted(k for k in given if k not in ("model_name", "model"))
         if clash or api is not None or timeout is not None:
-            names = [*clash, *(["api"] if api else []), *(["timeout"] if timeout else [])]
+            given_names = [*clash, *(["api"] if api else []), *(["timeout"] if timeout else [])]
             raise ValueError(
-                f"pass either settings= or connection arguments, not both (got {', '.join(names)}); "
+                "pass either settings= or connection arguments, not both (got "
+                f"{', '.join(given_names)}); "
                 "derive a variant with settings.replace(...)"
             )
         built = settings
@@ -150,14 +214,103 @@ def build_settings(
             kwargs["timeout"] = read
         if connect is not None:
             kwargs["connect_timeout"] = connect
-        built = Settings.build(**kwargs)
+        built = Settings.build(**kwargs, dropin=True, names=names)
     model = given.get("model_name", given.get("model"))
     if built.deployment is None and model:
+        deployment = built.deployment_for(str(model))
+        rule = "no deployment given" if deployment == model else "through deployment_map"
         built = built.replace(
-            deployment=str(model),
-            sources={**built.sources, "deployment": "argument model (no deployment given)"},
+            deployment=deployment,
+            sources={**built.sources, "deployment": f"argument model ({rule})"},
         )
     return built
+
+
+def show_found(model: Any, settings: Settings, fields: Mapping[str, str]) -> dict[str, Any]:
+    """Fill ``model``'s connection fields the user left unset with what the config file or the
+    environment gave (``Settings.found``; ``fields`` maps field -> core name), as
+    langchain-openai's fields show ``AZURE_OPENAI_*`` values. Returns the values filled: they are
+    not arguments, so a rebuild leaves them out (see :func:`unfilled`) and the core reads its
+    sources again, knowing where each value comes from. A field filled before whose source is
+    gone is cleared."""
+    previous: Mapping[str, Any] = getattr(model, "_filled", None) or {}
+    filled: dict[str, Any] = {}
+    for name, key in fields.items():
+        current = model.__dict__.get(name)
+        if current is not None and not (name in previous and current == previous[name]):
+            continue  # the user's argument
+        value = settings.found.get(key)
+        model.__dict__[name] = value  # not through setattr: not a field the user set
+        if value is not None:
+            filled[name] = value
+    return filled
+
+
+def unfilled(filled: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (field -> value) with the fields :func:`show_found` filled, and still holding
+    the filled value, as not given."""
+    for name, value in filled.items():
+        if name in values and values[name] == value:  # SecretStr compares its secret
+            values[name] = None
+    return values
+
+
+def call_options(kwargs: Mapping[str, Any], *, return_filtered: bool = False) -> CallOptions | None:
+    """The core's ``CallOptions`` for one call: ``max_retries`` and ``timeout`` given per call
+    (request options in the openai SDK, never body parameters), ``return_filtered``; ``None``
+    when there is nothing to override."""
+    from azoai.client import CallOptions
+
+    max_retries = kwargs.get("max_retries")
+    read, _ = split_timeout(kwargs.get("timeout"))
+    if max_retries is None and read is None and not return_filtered:
+        return None
+    return CallOptions(max_retries=max_retries, timeout=read, return_filtered=return_filtered)
+
+
+#: The secret id ``dumpd`` gives ``default_headers`` that carry a credential.
+HEADERS_SECRET = "AZOAI_DEFAULT_HEADERS"
+
+
+def header_secrets(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The ``lc_secrets`` entry for ``default_headers`` when one carries a credential (an APIM
+    subscription key...): ``dumpd`` writes a secret marker for the whole mapping (langchain-core
+    escapes markers below the top level, so one header cannot be a secret of its own), and
+    ``load()`` reads it back from ``secrets_map`` (a mapping or JSON) or the environment variable
+    ``AZOAI_DEFAULT_HEADERS`` (JSON); without either, the model has no default headers."""
+    if any(secret_header(name) for name in headers or {}):
+        return {"default_headers": HEADERS_SECRET}
+    return {}
+
+
+def masked_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``headers`` for display (``repr``, ``model_dump``): a credential's value masked."""
+    if headers is None:
+        return None
+    return {k: "**********" if secret_header(k) else v for k, v in headers.items()}
+
+
+def masked_repr_args(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
+    """A model's ``__repr_args__`` with credential-bearing ``default_headers`` masked."""
+    for name, value in args:
+        if name == "default_headers" and isinstance(value, Mapping):
+            value = masked_headers(value)
+        yield name, value
+
+
+def headers_from_load(values: Any) -> Any:
+    """Constructor input with ``default_headers`` as ``load()`` may give them back (see
+    :func:`header_secrets`): a JSON text (from the environment) read as the mapping it holds."""
+    if isinstance(values, dict) and isinstance(values.get("default_headers"), str):
+        try:
+            headers = json.loads(values["default_headers"])
+        except ValueError:
+            raise ValueError(
+                f"default_headers from {HEADERS_SECRET} must be a JSON object of header names "
+                "to values"
+            ) from None
+        values = {**values, "default_headers": headers}
+    return values
 
 
 def make_client(settings: Any, http_client: Any, http_async_client: Any, proxy: str | None) -> Any:

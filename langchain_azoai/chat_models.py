@@ -10,6 +10,7 @@ messages, tools and outputs (see :mod:`langchain_azoai._convert`) and wires call
 from __future__ import annotations
 
 import json
+import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
@@ -29,17 +30,34 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from langchain_core.utils.utils import _build_model_kwargs, from_env, get_pydantic_field_names
+from pydantic import BaseModel as PydanticBaseModel
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, model_validator
 
 from azoai.client import CallOptions, Client
 from azoai.copying import copy_data, copy_model, deep_copy_model, field_names
+from azoai.errors import AzoaiError
 from azoai.wire import ChatRequest
 from azoai.wire import ChatResult as WireResult
 from langchain_azoai import _convert
-from langchain_azoai._settings import build_settings, choose_api, make_client
+from langchain_azoai._errors import model_error, translated
+from langchain_azoai._settings import (
+    FOUND_FIELDS,
+    build_settings,
+    call_options,
+    choose_api,
+    header_secrets,
+    headers_from_load,
+    make_client,
+    masked_headers,
+    masked_repr_args,
+    show_found,
+    unfilled,
+)
+from langchain_azoai.batch import ChatBatchApi
 
 if TYPE_CHECKING:
+    from azoai.config.catalog import ModelInfo
     from azoai.pipeline.websocket import WebSocketSession
 
 __all__ = ["AzureChatOpenAI"]
@@ -64,6 +82,8 @@ _INPUT_FIELDS = frozenset(
         "credential",
         "auth_mode",
         "managed_identity_client_id",
+        "custom_endpoint",
+        "scope",
         "deployment_name",
         "model_name",
         "model_version",
@@ -77,6 +97,7 @@ _INPUT_FIELDS = frozenset(
         "config_file",
         "check_api_version",
         "auto_responses",
+        "telemetry",
         "stream_idle_timeout",
         "stream_chunk_timeout",
         "stream_timeout",
@@ -84,6 +105,7 @@ _INPUT_FIELDS = frozenset(
         "max_event_bytes",
         "transport",
         "websocket",
+        "quota_store",
         "request_timeout",
         "http_client",
         "http_async_client",
@@ -101,7 +123,7 @@ _INPUT_FIELDS = frozenset(
 _ORIGINS: weakref.WeakValueDictionary[int, AzureChatOpenAI] = weakref.WeakValueDictionary()
 
 
-class AzureChatOpenAI(BaseChatModel):
+class AzureChatOpenAI(ChatBatchApi, BaseChatModel):
     """Azure OpenAI chat models (Chat Completions or the Responses API) through the azoai core.
 
     ```python
@@ -115,8 +137,10 @@ class AzureChatOpenAI(BaseChatModel):
     (``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION`` /
     ``AZURE_OPENAI_API_VERSION``, ``AZURE_OPENAI_DEPLOYMENT``) or an ``azoai.toml`` file; after
     construction :attr:`settings` holds what is in effect and ``settings.sources`` where each
-    value came from. Configuration errors raise :class:`azoai.ConfigError` here, in the
-    constructor.
+    value came from; fields left unset show what the environment gave. Configuration errors raise
+    :class:`azoai.ConfigError` here, in the constructor, where langchain-openai raises there;
+    what it constructs with and fails on only when called (an endpoint that is not a URL, an
+    api_version that is not one) raises at the first call, before anything is sent.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -152,12 +176,17 @@ class AzureChatOpenAI(BaseChatModel):
     """An ``httpx.AsyncClient`` used as given."""
     openai_proxy: str | None = None
     """A proxy URL; honoured (an ``httpx`` client is built with it) unless clients are given."""
-    openai_api_type: str | None = None
-    """Accepted for compatibility; has no effect."""
+    openai_api_type: str | None = Field(
+        default_factory=from_env("OPENAI_API_TYPE", default="azure")
+    )
+    """Accepted for compatibility (default: ``OPENAI_API_TYPE``, else ``"azure"``); no effect."""
     validate_base_url: bool = True
     """Accepted for compatibility; the core always validates the endpoint."""
-    openai_organization: str | None = Field(default=None, alias="organization")
-    """Accepted for compatibility; Azure has no organizations."""
+    openai_organization: str | None = Field(
+        default_factory=from_env(["OPENAI_ORG_ID", "OPENAI_ORGANIZATION"], default=None),
+        alias="organization",
+    )
+    """Accepted for compatibility (default: ``OPENAI_ORG_ID``); Azure has no organizations."""
     disabled_params: dict[str, Any] | None = None
     """Accepted for compatibility; the core drops what a model or API version does not take."""
     tiktoken_model_name: str | None = None
@@ -173,6 +202,14 @@ class AzureChatOpenAI(BaseChatModel):
     """Any azure-identity credential, sync or async (e.g. ``DefaultAzureCredential()``)."""
     auth_mode: str | None = None
     managed_identity_client_id: str | None = None
+    scope: str | None = None
+    """The Entra ID scope tokens are asked for (default: the endpoint's cloud, or
+    ``https://ai.azure.com/.default`` for a Foundry project endpoint)."""
+    custom_endpoint: bool | None = None
+    """Which hosts the endpoint may name. ``None`` (default, like langchain-openai): any ``https``
+    host; one that is not Azure OpenAI's (an APIM gateway on ``*.azure-api.net``, a corporate
+    gateway, a custom domain) gets Azure's URL shapes. ``True``: the same, said explicitly.
+    ``False``: Azure OpenAI hosts (and loopback) only, anything else is refused here."""
     resource_name: str | None = None
     route: Literal["v1", "deployments"] | None = None
     deployment_map: dict[str, str] | None = None
@@ -188,6 +225,9 @@ class AzureChatOpenAI(BaseChatModel):
     """Send a call only the Responses API serves (function tools with reasoning on gpt-5.2 and
     later, file blocks) there transparently (default ``True``); ``False`` keeps Chat Completions
     and such a call raises :class:`azoai.ResponsesRequiredError`."""
+    telemetry: bool | None = None
+    """OpenTelemetry GenAI spans and metrics for each call (default ``True`` when
+    opentelemetry-api is installed; ``False`` or ``AZOAI_TELEMETRY=0`` turns them off)."""
     stream_idle_timeout: float | None = None
     """Seconds a stream may go without data (keep-alive comments do not count)."""
     stream_timeout: float | None = None
@@ -215,7 +255,8 @@ class AzureChatOpenAI(BaseChatModel):
     max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
     stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
     n: int | None = None
-    """Only ``1`` is supported (one generation per call)."""
+    """Generations per prompt (Chat Completions): ``generate``/``invoke`` results carry ``n``
+    generations; a stream is one generation, so streams ask for one."""
     streaming: bool = False
     stream_usage: bool = True
     """Ask for usage on streams (on by default, also with custom HTTP clients)."""
@@ -233,12 +274,23 @@ class AzureChatOpenAI(BaseChatModel):
     include: list[str] | None = None
     use_previous_response_id: bool = False
     """Responses API: send only the messages after the last AI message and chain to it by id."""
+    # --- the Batch API (opt-in; see langchain_azoai.batch) -----------------------------------
+    use_batch_api: bool = False
+    """``batch()``/``abatch()`` send their inputs as one Batch API job and wait for it."""
+    batch_deployment: str | None = None
+    """The Global Batch deployment Batch API jobs go to (default: the model's deployment)."""
+    batch_api_options: dict[str, Any] | None = None
+    """:class:`azoai.batch.BatchOptions` fields (``job_dir``, ``enqueued_token_limit``...)."""
+
     transport: Literal["http", "websocket"] | None = None
     """``"websocket"`` sends Responses API calls over one WebSocket per call (or per session;
     see :meth:`websocket_session`) instead of HTTP; needs the Responses API and openai>=3."""
     websocket: dict[str, Any] | None = None
     """WebSocket options: ``close_on_finish`` (default true: a call's socket closes when it
     finished), ``key_auth``, ``chain``, ``max_age``, ``max_idle`` (see ``azoai.io.websocket``)."""
+    quota_store: SecretStr | None = None
+    """A Redis URL (else ``AZOAI_QUOTA_STORE``): routes' cool-downs are shared there by every
+    process that names it (see the README's fleet section)."""
 
     _client: Client | None = PrivateAttr(default=None)
     # What the settings were built from (compared when LangChain rebuilds the model from its
@@ -246,6 +298,8 @@ class AzureChatOpenAI(BaseChatModel):
     _inputs: dict[str, Any] | None = PrivateAttr(default=None)
     _settings_given: bool = PrivateAttr(default=False)
     _origin: AzureChatOpenAI | None = PrivateAttr(default=None)
+    # Fields filled from the settings in effect (environment, config file): not arguments.
+    _filled: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -258,45 +312,36 @@ class AzureChatOpenAI(BaseChatModel):
                     f"{', '.join(unsupported)}: not supported by AzureChatOpenAI "
                     "(pass an httpx client as http_client instead)"
                 )
-            return _build_model_kwargs(values, get_pydantic_field_names(cls))
+            return _build_model_kwargs(headers_from_load(values), get_pydantic_field_names(cls))
         return values
+
+    @field_serializer("default_headers")
+    def _masked_headers(self, value: dict[str, str] | None) -> dict[str, str] | None:
+        return masked_headers(value)  # a header carrying a credential is a secret
+
+    def __repr_args__(self) -> Any:
+        return masked_repr_args(super().__repr_args__())
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # Outside pydantic validation on purpose: configuration errors reach the caller as the
         # core's own ConfigError (a ValueError naming the setting), not a wrapped ValidationError.
         self._setup()
-        if self.profile is None:
-            self.profile = self._catalog_profile()
-
-    def _catalog_profile(self) -> Any:
-        """LangChain's model profile from the core's catalogue (the same limits LlamaIndex's
-        metadata reports), for the configured model or, failing that, a deployment named after
-        one. No network call; ``None`` for a model the catalogue does not know."""
-        from azoai.config.catalog import lookup_model
-
-        s = self.settings
-        for name in (self.model_name, getattr(s, "model", None), getattr(s, "deployment", None)):
-            info = lookup_model(name)
-            if info.known and info.is_chat:
-                return {
-                    "max_input_tokens": info.context_window,
-                    "max_output_tokens": info.max_output,
-                    "image_inputs": info.vision,
-                    "tool_calling": info.tools,
-                    "structured_output": info.json_schema,
-                    "reasoning_output": info.reasoning,
-                    **(
-                        {"reasoning_effort_levels": list(info.reasoning_efforts)}
-                        if info.reasoning_efforts
-                        else {}
-                    ),
-                }
-        return None
+        if self.profile is not None and self.temperature is not None:
+            return  # nothing to fill in (a rebuild from another model's fields, say)
+        info = _profile_model(self)
+        if self.profile is None and info is not None:
+            self.profile = cast("Any", _convert.model_profile(info))
+        if self.temperature is None and info is not None and info.reasoning:
+            # what the call uses: reasoning models run at 1 and the core sends them none
+            # (langchain-openai shows 1 for o1 likewise)
+            self.temperature = 1.0
 
     def _setup(self) -> None:
-        if self.n is not None and self.n != 1:
-            raise ValueError("n must be 1: AzureChatOpenAI returns one generation per call")
+        if self.n is not None and self.n < 1:
+            raise ValueError("n must be at least 1")
+        if self.n is not None and self.n > 1 and self.streaming:
+            raise ValueError("n must be 1 when streaming (a stream is one generation)")
         if self.reasoning is not None:
             unknown = set(self.reasoning) - _REASONING_KEYS
             if unknown:
@@ -310,6 +355,11 @@ class AzureChatOpenAI(BaseChatModel):
             use_previous_response_id=self.use_previous_response_id,
             output_version=self.output_version,
         )
+        if self.settings is not None and not self._filled:
+            # Rebuilt from another model's fields: the values it filled are not arguments.
+            origin = _ORIGINS.get(id(self.settings))
+            if origin is not None and origin.settings is self.settings:
+                self._filled = dict(origin._filled)
         inputs = self._settings_inputs(api)
         if self.settings is not None and self.model_fields_set >= _INPUT_FIELDS:
             # Rebuilt from another model's fields, as LangChain's configurable_fields does on
@@ -333,6 +383,9 @@ class AzureChatOpenAI(BaseChatModel):
             settings=self.settings,
         )
         self._inputs = inputs
+        self._filled = show_found(
+            self, self.settings, {**FOUND_FIELDS, "deployment_name": "deployment"}
+        )
         self._register()
 
     def _settings_inputs(self, api: str | None) -> dict[str, Any]:
@@ -359,6 +412,10 @@ class AzureChatOpenAI(BaseChatModel):
             _ORIGINS[key] = self
 
     def _connection_values(self) -> dict[str, Any]:
+        """The connection fields the user gave (fields filled from the sources left out)."""
+        return unfilled(self._filled, self._field_values())
+
+    def _field_values(self) -> dict[str, Any]:
         return {
             "azure_endpoint": self.azure_endpoint,
             "openai_api_base": self.openai_api_base,
@@ -371,6 +428,8 @@ class AzureChatOpenAI(BaseChatModel):
             "credential": self.credential,
             "auth_mode": self.auth_mode,
             "managed_identity_client_id": self.managed_identity_client_id,
+            "custom_endpoint": self.custom_endpoint,
+            "scope": self.scope,
             "deployment_name": self.deployment_name,
             "model_name": self.model_name,
             "model_version": self.model_version,
@@ -384,6 +443,7 @@ class AzureChatOpenAI(BaseChatModel):
             "config_file": self.config_file,
             "check_api_version": self.check_api_version,
             "auto_responses": self.auto_responses,
+            "telemetry": self.telemetry,
             "stream_idle_timeout": self.stream_idle_timeout
             if self.stream_idle_timeout is not None
             else self.stream_chunk_timeout,
@@ -392,6 +452,7 @@ class AzureChatOpenAI(BaseChatModel):
             "max_event_bytes": self.max_event_bytes,
             "transport": self.transport,
             "websocket": self.websocket,
+            "quota_store": self.quota_store,
         }
 
     # --- the core client -----------------------------------------------------------------------
@@ -467,7 +528,12 @@ class AzureChatOpenAI(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"openai_api_key": "AZURE_OPENAI_API_KEY", "azure_ad_token": "AZURE_OPENAI_AD_TOKEN"}
+        return {
+            "openai_api_key": "AZURE_OPENAI_API_KEY",
+            "azure_ad_token": "AZURE_OPENAI_AD_TOKEN",
+            "quota_store": "AZOAI_QUOTA_STORE",
+            **header_secrets(self.default_headers),
+        }
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -494,6 +560,7 @@ class AzureChatOpenAI(BaseChatModel):
             "store": self.store,
             "include": self.include,
             "stream_usage": self.stream_usage,
+            "n": self.n,
         }
         return {k: v for k, v in params.items() if v is not None}
 
@@ -553,7 +620,15 @@ class AzureChatOpenAI(BaseChatModel):
         """The neutral request for one call, and the per-call deployment (``model=``)."""
         kw = dict(kwargs)
         model = kw.pop("model", None)
-        for noise in ("stream", "ls_structured_output_format", "structured_output_format"):
+        # max_retries and timeout per call are call options (see _call_options), not body
+        # parameters (Azure would answer 400).
+        for noise in (
+            "stream",
+            "ls_structured_output_format",
+            "structured_output_format",
+            "max_retries",
+            "timeout",
+        ):
             kw.pop(noise, None)
         tools = kw.pop("tools", None) or []
         specs = _convert.to_tool_specs(tools)
@@ -614,6 +689,7 @@ class AzureChatOpenAI(BaseChatModel):
             stream_usage=pick("stream_usage"),
             extra_body=None,
             builtin_tools=_convert.to_builtin_tools(tools),
+            n=pick("n"),
         )
         # Anything else given per call is a body parameter azoai does not model.
         extra.update({k: v for k, v in kw.items() if not k.startswith("ls_")})
@@ -631,22 +707,39 @@ class AzureChatOpenAI(BaseChatModel):
     def _options(self) -> CallOptions | None:
         return CallOptions(return_filtered=True) if self.return_filtered else None
 
+    def _call_options(self, kwargs: Mapping[str, Any]) -> CallOptions | None:
+        """The call's options: ``return_filtered``, and ``max_retries``/``timeout`` given per
+        call (``llm.invoke(..., max_retries=0)``, as the openai SDK takes them per request)."""
+        return call_options(kwargs, return_filtered=self.return_filtered)
+
     # --- invoke --------------------------------------------------------------------------------
 
-    def _to_chat_result(self, result: WireResult, request: ChatRequest) -> ChatResult:
-        message = _convert.result_to_message(
-            result,
-            model_version=self.model_version,
-            headers=self.include_response_headers,
-            blocks=bool(request.builtin_tools),
-        )
-        meta = message.response_metadata
-        return ChatResult(
-            generations=[
-                ChatGeneration(
-                    message=message, generation_info={"finish_reason": result.finish_reason}
+    def _to_chat_result(
+        self, result: WireResult, request: ChatRequest, target: type | None
+    ) -> ChatResult:
+        """One generation per completion (``n`` > 1 gives several, each with the call's usage
+        and metadata, as langchain-openai gives them); with a pydantic ``response_format`` per
+        call, the answer parsed into it in ``additional_kwargs["parsed"]``."""
+        generations = []
+        for one in _convert.each_choice(result):
+            message = _convert.result_to_message(
+                one,
+                model_version=self.model_version,
+                headers=self.include_response_headers,
+                blocks=bool(request.builtin_tools),
+            )
+            if target is not None:
+                message.additional_kwargs["parsed"] = _convert.parse_structured(
+                    target, one.message.text, one.message.refusal
                 )
-            ],
+            generations.append(
+                ChatGeneration(
+                    message=message, generation_info={"finish_reason": one.finish_reason}
+                )
+            )
+        meta = generations[0].message.response_metadata
+        return ChatResult(
+            generations=generations,
             llm_output={
                 "token_usage": meta.get("token_usage") or {},
                 "model_name": meta["model_name"],
@@ -654,6 +747,7 @@ class AzureChatOpenAI(BaseChatModel):
             },
         )
 
+    @translated
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -662,9 +756,12 @@ class AzureChatOpenAI(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request, model = self._request(messages, stop, kwargs)
-        result = self.client.chat(request, model=model, options=self._options)
-        return self._to_chat_result(result, request)
+        result = self.client.chat(request, model=model, options=self._call_options(kwargs))
+        return self._to_chat_result(
+            result, request, _convert.parse_target(kwargs.get("response_format"))
+        )
 
+    @translated
     async def _agenerate(
         self,
         messages: list[BaseMessage],
@@ -674,7 +771,9 @@ class AzureChatOpenAI(BaseChatModel):
     ) -> ChatResult:
         request, model = self._request(messages, stop, kwargs)
         return self._to_chat_result(
-            await self.client.achat(request, model=model, options=self._options), request
+            await self.client.achat(request, model=model, options=self._call_options(kwargs)),
+            request,
+            _convert.parse_target(kwargs.get("response_format")),
         )
 
     # --- stream --------------------------------------------------------------------------------
@@ -686,28 +785,35 @@ class AzureChatOpenAI(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        request, model = self._request(messages, stop, kwargs)
-        # The core folds each delta into the state's accumulator (once) and puts the deployment
-        # it resolved on the first one.
-        state = _convert.StreamState(
-            model_version=self.model_version, blocks=bool(request.builtin_tools)
-        )
-        for delta in self.client.stream(
-            request, model=model, options=self._options, into=state.acc
-        ):
-            message = state.present(delta)
-            if message is None:
-                continue
-            chunk = ChatGenerationChunk(message=message)
+        try:
+            request, model = self._request(messages, stop, kwargs)
+            request.n = None  # a stream is one generation
+            # The core folds each delta into the state's accumulator (once) and puts the deployment
+            # it resolved on the first one.
+            state = _convert.StreamState(
+                model_version=self.model_version,
+                blocks=bool(request.builtin_tools),
+                parse_into=_convert.parse_target(kwargs.get("response_format")),
+            )
+            for delta in self.client.stream(
+                request, model=model, options=self._call_options(kwargs), into=state.acc
+            ):
+                message = state.present(delta)
+                if message is None:
+                    continue
+                chunk = ChatGenerationChunk(message=message)
+                if run_manager:
+                    run_manager.on_llm_new_token(
+                        message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
+                    )
+                yield chunk
+            chunk = ChatGenerationChunk(message=self._last(state))
             if run_manager:
-                run_manager.on_llm_new_token(
-                    message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
-                )
+                run_manager.on_llm_new_token("", chunk=chunk)
             yield chunk
-        chunk = ChatGenerationChunk(message=self._last(state))
-        if run_manager:
-            run_manager.on_llm_new_token("", chunk=chunk)
-        yield chunk
+        except AzoaiError as err:
+            model_error(err)
+            raise
 
     async def _astream(
         self,
@@ -716,28 +822,35 @@ class AzureChatOpenAI(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request, model = self._request(messages, stop, kwargs)
-        # The core folds each delta into the state's accumulator (once) and puts the deployment
-        # it resolved on the first one.
-        state = _convert.StreamState(
-            model_version=self.model_version, blocks=bool(request.builtin_tools)
-        )
-        async for delta in self.client.astream(
-            request, model=model, options=self._options, into=state.acc
-        ):
-            message = state.present(delta)
-            if message is None:
-                continue
-            chunk = ChatGenerationChunk(message=message)
+        try:
+            request, model = self._request(messages, stop, kwargs)
+            request.n = None  # a stream is one generation
+            # The core folds each delta into the state's accumulator (once) and puts the deployment
+            # it resolved on the first one.
+            state = _convert.StreamState(
+                model_version=self.model_version,
+                blocks=bool(request.builtin_tools),
+                parse_into=_convert.parse_target(kwargs.get("response_format")),
+            )
+            async for delta in self.client.astream(
+                request, model=model, options=self._call_options(kwargs), into=state.acc
+            ):
+                message = state.present(delta)
+                if message is None:
+                    continue
+                chunk = ChatGenerationChunk(message=message)
+                if run_manager:
+                    await run_manager.on_llm_new_token(
+                        message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
+                    )
+                yield chunk
+            chunk = ChatGenerationChunk(message=self._last(state))
             if run_manager:
-                await run_manager.on_llm_new_token(
-                    message.text, chunk=chunk, logprobs=_chunk_logprobs(message)
-                )
+                await run_manager.on_llm_new_token("", chunk=chunk)
             yield chunk
-        chunk = ChatGenerationChunk(message=self._last(state))
-        if run_manager:
-            await run_manager.on_llm_new_token("", chunk=chunk)
-        yield chunk
+        except AzoaiError as err:
+            model_error(err)
+            raise
 
     # --- tools and structured output -----------------------------------------------------------
 
@@ -779,12 +892,22 @@ class AzureChatOpenAI(BaseChatModel):
     ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
         """Structured output into ``schema`` (pydantic model, TypedDict or JSON schema).
 
-        ``method``: ``"json_schema"`` (the default when the API version and model support it),
-        ``"function_calling"`` (the default otherwise) or ``"json_mode"``."""
+        ``method``: ``"json_schema"`` (the default, as in langchain-openai),
+        ``"function_calling"`` or ``"json_mode"``. ``json_schema`` on a model known to lack
+        Structured Outputs (gpt-35-turbo, gpt-4 0613...), or by default on an api_version
+        without it, uses ``function_calling`` instead, with a ``UserWarning`` saying why."""
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
-        if method is None:
-            method = "json_schema" if self.client.supports_json_schema() else "function_calling"
+        if method in (None, "json_schema"):
+            why = self._no_json_schema(schema, explicit=method is not None)
+            if why:
+                warnings.warn(
+                    f"Cannot use method='json_schema' {why}; using method='function_calling' "
+                    "instead (pass method='function_calling' to silence this warning)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            method = "function_calling" if why else "json_schema"
         if schema is None and method != "json_mode":
             raise ValueError(f"method={method!r} needs a schema")
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
@@ -838,6 +961,36 @@ class AzureChatOpenAI(BaseChatModel):
         with_fallback = parse_assign.with_fallbacks([parse_none], exception_key="parsing_error")
         return RunnableMap(raw=llm) | with_fallback
 
+    def _no_json_schema(self, schema: Any, *, explicit: bool) -> str | None:
+        """Why structured output cannot use ``json_schema`` here (``None``: it can): a pydantic
+        v1 class, a model known to lack Structured Outputs, or (by default only: an explicit
+        request is checked against the api_version when sent) an api_version without it."""
+        from azoai.config.versions import Feature, supports
+
+        if (
+            isinstance(schema, type)
+            and is_basemodel_subclass(schema)
+            and not issubclass(schema, PydanticBaseModel)
+        ):
+            return f"with the pydantic v1 class {schema.__name__}"
+        info = _profile_model(self)
+        if info is not None and not info.json_schema:
+            return (
+                f"with model {info.name}: it has no Structured Outputs (json_schema response "
+                "format) in azoai's catalogue"
+            )
+        s = self._core_settings
+        if (
+            not explicit
+            and s.check_api_version
+            and not supports(s.api_version, Feature.JSON_SCHEMA)
+        ):
+            return (
+                f"with api_version {s.api_version.value!r}: it has no json_schema response format "
+                "(2024-08-01-preview or later has it, as does route='v1')"
+            )
+        return None
+
     # --- token counting ------------------------------------------------------------------------
 
     def get_num_tokens(self, text: str) -> int:
@@ -857,6 +1010,36 @@ class AzureChatOpenAI(BaseChatModel):
             formatted = [_convert.format_tool(t) for t in tools]
             total += self.client.count_tokens([json.dumps(f.get("function", f)) for f in formatted])
         return total
+
+
+def _profile_model(llm: AzureChatOpenAI) -> ModelInfo | None:
+    """The known chat model behind ``llm``, for its profile: ``model=``, else the model the core
+    knows behind the deployment (configuration, a static deployment list, ``deployment_map``),
+    else a deployment named after a model (langchain-openai's rule, model name over deployment
+    name), else, only when none of these names a known chat model, discovery's record (the one
+    case where a constructor reaches Azure: one ARM listing, cached for the calls); ``None``
+    when nothing names a known chat model."""
+    from azoai.config.catalog import lookup_model
+
+    def known(info: ModelInfo | None) -> ModelInfo | None:
+        return info if info is not None and info.known and info.is_chat else None
+
+    found = known(lookup_model(llm.model_name))
+    if found is not None or llm.settings is None:
+        return found
+    discovery = llm.settings.discovery is not None
+    if not discovery:
+        try:
+            found = known(llm.client.model_info())
+        except AzoaiError:
+            pass  # resolution refused: the names still count
+    found = found or known(lookup_model(llm.settings.deployment))
+    if found is None and discovery:
+        try:
+            found = known(llm.client.model_info())
+        except AzoaiError:
+            pass  # discovery refused: no profile, and the first call says why
+    return found
 
 
 def _str_keys(bias: Any) -> dict[str, float] | None:

@@ -12,12 +12,32 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, Self
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from langchain_core.utils.utils import _build_model_kwargs, from_env, get_pydantic_field_names
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
 
 from azoai.client import Client
 from azoai.copying import copy_model, deep_copy_model, field_names
-from langchain_azoai._settings import build_settings, make_client
+from langchain_azoai._errors import translated
+from langchain_azoai._settings import (
+    EMBEDDINGS_NAMES,
+    FOUND_FIELDS,
+    build_settings,
+    headers_from_load,
+    make_client,
+    masked_headers,
+    masked_repr_args,
+    show_found,
+    unfilled,
+)
+from langchain_azoai.batch import EmbeddingsBatchApi
 
 __all__ = ["AzureOpenAIEmbeddings"]
 
@@ -42,6 +62,8 @@ _INPUT_FIELDS = frozenset(
         "credential",
         "auth_mode",
         "managed_identity_client_id",
+        "custom_endpoint",
+        "scope",
         "resource_name",
         "route",
         "deployment_map",
@@ -50,12 +72,14 @@ _INPUT_FIELDS = frozenset(
         "config_file",
         "check_api_version",
         "max_response_bytes",
+        "telemetry",
+        "quota_store",
         "settings",
     }
 )
 
 
-class AzureOpenAIEmbeddings(BaseModel, Embeddings):
+class AzureOpenAIEmbeddings(EmbeddingsBatchApi, BaseModel, Embeddings):
     """Azure OpenAI embeddings through the azoai core.
 
     ```python
@@ -91,8 +115,15 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     http_client: Any = Field(default=None, exclude=True)
     http_async_client: Any = Field(default=None, exclude=True)
     openai_proxy: str | None = None
-    openai_api_type: str | None = None
-    """Accepted for compatibility; has no effect."""
+    openai_api_type: str | None = Field(
+        default_factory=from_env("OPENAI_API_TYPE", default="azure")
+    )
+    """Accepted for compatibility (default: ``OPENAI_API_TYPE``, else ``"azure"``); no effect."""
+    openai_organization: str | None = Field(
+        default_factory=from_env(["OPENAI_ORG_ID", "OPENAI_ORGANIZATION"], default=None),
+        alias="organization",
+    )
+    """Accepted for compatibility (default: ``OPENAI_ORG_ID``); Azure has no organizations."""
     validate_base_url: bool = True
     """Accepted for compatibility; the core always validates the endpoint."""
     tiktoken_enabled: bool = True
@@ -120,11 +151,23 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     under the same fixed 300,000; here it can be lowered, or ``None`` for no client-side cap."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body parameters for every embeddings request (e.g. ``user``)."""
+    use_batch_api: bool = False
+    """``embed_documents`` runs as one Batch API job (see :mod:`langchain_azoai.batch`);
+    ``embed_query`` stays online."""
+    batch_deployment: str | None = None
+    """The Global Batch deployment Batch API jobs go to (default: the model's deployment)."""
+    batch_api_options: dict[str, Any] | None = None
+    """:class:`azoai.batch.BatchOptions` fields (``job_dir``, ``embeddings_per_line``...)."""
 
     # --- the core's additions ------------------------------------------------------------------
     credential: Any = Field(default=None, exclude=True)
     auth_mode: str | None = None
     managed_identity_client_id: str | None = None
+    scope: str | None = None
+    """The Entra ID scope tokens are asked for (default: the endpoint's cloud's)."""
+    custom_endpoint: bool | None = None
+    """As :attr:`AzureChatOpenAI.custom_endpoint`: ``None`` (default) any ``https`` host,
+    ``False`` Azure OpenAI hosts only."""
     resource_name: str | None = None
     route: Literal["v1", "deployments"] | None = None
     deployment_map: dict[str, str] | None = None
@@ -135,17 +178,32 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
     max_response_bytes: int | None = None
     """The largest response body accepted, after decompression (default 128 MiB); 2048 inputs
     of 3072 dimensions fit as base64, which the core asks for."""
+    quota_store: SecretStr | None = None
+    """A Redis URL (else ``AZOAI_QUOTA_STORE``): the deployment's TPM/RPM buckets are kept there
+    and shared by every process that names it, so a fleet of workers stays under one quota."""
+    telemetry: bool | None = None
+    """OpenTelemetry GenAI spans and metrics for each call (default ``True`` when
+    opentelemetry-api is installed; ``False`` or ``AZOAI_TELEMETRY=0`` turns them off)."""
     settings: Any = Field(default=None, exclude=True)
 
     _client: Client | None = PrivateAttr(default=None)
     _settings_given: bool = PrivateAttr(default=False)
+    # Fields filled from the settings in effect (environment, config file): not arguments.
+    _filled: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _extra_to_model_kwargs(cls, values: Any) -> Any:
         if isinstance(values, dict):
-            return _build_model_kwargs(values, get_pydantic_field_names(cls))
+            return _build_model_kwargs(headers_from_load(values), get_pydantic_field_names(cls))
         return values
+
+    @field_serializer("default_headers")
+    def _masked_headers(self, value: dict[str, str] | None) -> dict[str, str] | None:
+        return masked_headers(value)  # a header carrying a credential is a secret
+
+    def __repr_args__(self) -> Any:
+        return masked_repr_args(super().__repr_args__())
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -156,34 +214,41 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
         if not 1 <= self.chunk_size <= 2048:
             raise ValueError("chunk_size must be between 1 and 2048")
         self._settings_given = self.settings is not None
+        values = {
+            "azure_endpoint": self.azure_endpoint,
+            "openai_api_base": self.openai_api_base,
+            "resource_name": self.resource_name,
+            "openai_api_version": self.openai_api_version,
+            "openai_api_key": self.openai_api_key,
+            "azure_ad_token": self.azure_ad_token,
+            "azure_ad_token_provider": self.azure_ad_token_provider,
+            "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
+            "credential": self.credential,
+            "auth_mode": self.auth_mode,
+            "managed_identity_client_id": self.managed_identity_client_id,
+            "custom_endpoint": self.custom_endpoint,
+            "scope": self.scope,
+            "deployment": self.deployment,
+            "model": self.model,
+            "route": self.route,
+            "deployment_map": self.deployment_map,
+            "deployments": self.deployments,
+            "discovery": self.discovery,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+            "config_file": self.config_file,
+            "check_api_version": self.check_api_version,
+            "max_response_bytes": self.max_response_bytes,
+            "quota_store": self.quota_store,
+            "telemetry": self.telemetry,
+        }
         self.settings = build_settings(
-            {
-                "azure_endpoint": self.azure_endpoint,
-                "openai_api_base": self.openai_api_base,
-                "resource_name": self.resource_name,
-                "openai_api_version": self.openai_api_version,
-                "openai_api_key": self.openai_api_key,
-                "azure_ad_token": self.azure_ad_token,
-                "azure_ad_token_provider": self.azure_ad_token_provider,
-                "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
-                "credential": self.credential,
-                "auth_mode": self.auth_mode,
-                "managed_identity_client_id": self.managed_identity_client_id,
-                "deployment": self.deployment,
-                "model": self.model,
-                "route": self.route,
-                "deployment_map": self.deployment_map,
-                "deployments": self.deployments,
-                "discovery": self.discovery,
-                "max_retries": self.max_retries,
-                "default_headers": self.default_headers,
-                "config_file": self.config_file,
-                "check_api_version": self.check_api_version,
-                "max_response_bytes": self.max_response_bytes,
-            },
+            unfilled(self._filled, values),
             timeout=self.request_timeout,
             settings=self.settings,
+            names=EMBEDDINGS_NAMES,
         )
+        self._filled = show_found(self, self.settings, {**FOUND_FIELDS, "deployment": "deployment"})
 
     @property
     def client(self) -> Client:
@@ -241,32 +306,42 @@ class AzureOpenAIEmbeddings(BaseModel, Embeddings):
             "extra_body": self.model_kwargs or None,
         }
 
+    @translated
     def embed_documents(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
         """Vectors for ``texts``, in order."""
         if not texts:
             return []
+        if self.use_batch_api:
+            return self._embed_batch_api(texts)
         with _Progress(len(texts), enabled=self.show_progress_bar) as progress:
             result = self.client.embed(
                 texts, progress=progress.callback, **self._engine_options(chunk_size)
             )
         return result.vectors
 
+    @translated
     async def aembed_documents(
         self, texts: list[str], chunk_size: int | None = None
     ) -> list[list[float]]:
         if not texts:
             return []
+        if self.use_batch_api:
+            return await self._aembed_batch_api(texts)
         with _Progress(len(texts), enabled=self.show_progress_bar) as progress:
             result = await self.client.aembed(
                 texts, progress=progress.callback, **self._engine_options(chunk_size)
             )
         return result.vectors
 
+    @translated
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        # online, batch mode or not: one query is wanted now, not within 24 hours
+        return self.client.embed([text], **self._engine_options(None)).vectors[0]
 
+    @translated
     async def aembed_query(self, text: str) -> list[float]:
-        return (await self.aembed_documents([text]))[0]
+        result = await self.client.aembed([text], **self._engine_options(None))
+        return result.vectors[0]
 
 
 class _Progress:
@@ -276,6 +351,7 @@ class _Progress:
     def __init__(self, total: int, *, enabled: bool) -> None:
         self._lock = threading.Lock()
         self._bar: Any = None
+        self._status: str | None = None
         if enabled:
             try:
                 from tqdm.auto import tqdm
@@ -286,13 +362,18 @@ class _Progress:
             self._bar = tqdm(total=total, unit="text")
 
     @property
-    def callback(self) -> Callable[[int, int], None] | None:
+    def callback(self) -> Callable[[int, int, str | None], None] | None:
         return self.update if self._bar is not None else None
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: int, total: int, status: str | None = None) -> None:
+        """The engine's progress; ``status`` says why it waits ("waiting 12 s for quota"), shown
+        beside the bar until the batches go on."""
         with self._lock:
             if done > self._bar.n:
                 self._bar.update(done - self._bar.n)
+            if status != self._status:
+                self._status = status
+                self._bar.set_postfix_str(status or "", refresh=True)
 
     def __enter__(self) -> _Progress:
         return self

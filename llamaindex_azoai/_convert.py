@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -57,13 +58,19 @@ from azoai.wire import (
     parse_tool_arguments,
     strict_json_schema,
 )
-from azoai.wire.builtin_tools import is_builtin_tool, read_item
+from azoai.wire.builtin_tools import (
+    is_builtin_tool,
+    is_json_schema_tool,
+    json_schema_tool,
+    read_item,
+)
 
 __all__ = [
     "ANNOTATIONS",
     "BUILT_IN_TOOL_CALLS",
     "TOOL_CALL_ERRORS",
     "InvalidToolArgumentsError",
+    "OpenAIShaped",
     "StreamFolder",
     "content_filter_data",
     "from_result",
@@ -110,6 +117,51 @@ class InvalidToolArgumentsError(ValueError):
             f"the model called tool {tool_name!r} (call {tool_call_id!r}) with invalid arguments: "
             f"{error}; raw arguments: {shown!r}"
         )
+
+
+class OpenAIShaped(dict[str, Any]):
+    """A response body, stream chunk or tool call: the dict Azure sent, which also reads as the
+    openai SDK's objects that llama-index's OpenAI classes hand out (``raw.usage.total_tokens``,
+    ``raw.choices[0].message.content``, ``call.function.arguments``). A field Azure left out
+    reads as ``None``, as the SDK's optional fields do; ``model_dump()`` gives the plain dict."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # copy, pickle and pydantic probe dunder and private names
+            raise AttributeError(name)
+        return openai_shaped(self.get(name))
+
+    def model_dump(self, **_: Any) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(json.dumps(self, default=str))
+        return out
+
+    def model_dump_json(self, **_: Any) -> str:
+        return json.dumps(self, default=str)
+
+    to_dict = model_dump
+    to_json = model_dump_json
+
+
+def openai_shaped(value: Any) -> Any:
+    """``value`` with every dict in it readable by attribute (:class:`OpenAIShaped`)."""
+    if isinstance(value, OpenAIShaped):
+        return value
+    if isinstance(value, Mapping):
+        return OpenAIShaped(value)
+    if isinstance(value, list):
+        return [openai_shaped(v) for v in value]
+    return value
+
+
+def _openai_tool_call(call_id: str, name: str, arguments: str, index: int | None) -> OpenAIShaped:
+    """A tool call as llama-index's OpenAI classes put it in ``additional_kwargs["tool_calls"]``
+    (the SDK's ``ChatCompletionMessageToolCall``; on streamed chunks with its ``index``)."""
+    call: dict[str, Any] = {"id": call_id, "type": "function"}
+    call["function"] = OpenAIShaped(name=name, arguments=arguments)
+    if index is not None:
+        call["index"] = index
+    return OpenAIShaped(call)
 
 
 # --- messages out ---------------------------------------------------------------------------------
@@ -306,6 +358,11 @@ def from_result(result: ChatResult) -> ChatMessage:
         if not call.valid:
             errors[call.id] = call.error or "arguments are not a JSON object"
     kwargs: dict[str, Any] = {}
+    if msg.tool_calls:  # beside the blocks, where code written for llama-index's classes reads
+        kwargs["tool_calls"] = [
+            _openai_tool_call(c.id, c.name, c.raw_arguments or json.dumps(c.arguments or {}), None)
+            for c in msg.tool_calls
+        ]
     if errors:
         kwargs[TOOL_CALL_ERRORS] = errors
     if msg.refusal:
@@ -440,7 +497,7 @@ class StreamFolder:
             return ChatResponse(
                 message=ChatMessage(role=MessageRole.ASSISTANT, content=self.text),
                 delta=delta.text,
-                raw=delta.raw,
+                raw=openai_shaped(delta.raw),
             )
         kwargs: dict[str, Any] = {}
         if acc.finish_reason is not None:
@@ -457,7 +514,7 @@ class StreamFolder:
         return ChatResponse(
             message=message,
             delta=delta.text,
-            raw=delta.raw,
+            raw=openai_shaped(delta.raw),
             additional_kwargs=kwargs,
             logprobs=to_logprobs(delta.logprobs),
         )
@@ -473,13 +530,16 @@ class StreamFolder:
                     ImageBlock(image=call.image.data, image_mimetype=call.image.mime_type)
                 )
         blocks.append(TextBlock(text=self.text))
-        for call_id, name, args in self.acc.partial_tool_calls():
+        kwargs = builtin_kwargs(self.acc.builtin_calls, self.acc.annotations)
+        calls = self.acc.partial_tool_calls()
+        for call_id, name, args in calls:
             blocks.append(ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=args))
-        return ChatMessage(
-            role=MessageRole.ASSISTANT,
-            blocks=blocks,
-            additional_kwargs=builtin_kwargs(self.acc.builtin_calls, self.acc.annotations),
-        )
+        if calls:
+            kwargs["tool_calls"] = [
+                _openai_tool_call(call_id, name, args, i)
+                for i, (call_id, name, args) in enumerate(calls)
+            ]
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
 
 
 # --- tools ----------------------------------------------------------------------------------------
@@ -504,6 +564,9 @@ def to_tool_spec(tool: Any, *, strict: bool = False) -> ToolSpec:
     closed (an open ``dict[str, X]`` argument cannot; such a tool is sent non-strict)."""
     if isinstance(tool, ToolSpec):
         return tool
+    if is_json_schema_tool(tool):
+        name, description, params = json_schema_tool(tool)
+        return _spec(name, description, params, strict)
     if isinstance(tool, Mapping):
         fn = tool.get("function", tool)
         name = fn.get("name")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
 
+from azoai.config.auth_settings import secret_header
 from azoai.config.deployments import DeploymentRecord
 from azoai.config.routes import require_named_keys
 from azoai.config.secrets import SealedSecret, keep, recall, seal, unseal
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 
     from azoai.client import Client
 
-__all__ = ["CORE_OPTIONS", "AzureConnection", "build_settings", "resolve_alias"]
+__all__ = ["ARG_NAMES", "CORE_OPTIONS", "AzureConnection", "build_settings", "resolve_alias"]
 
 #: Fields whose values go into a pickle only encrypted (see azoai.config.secrets).
-_SECRET_FIELDS = ("api_key", "azure_ad_token")
+_SECRET_FIELDS = ("api_key", "azure_ad_token", "quota_store")
 #: Credential objects never go into a pickle (one could carry a client secret or a token): they
 #: stay in this process's memory (see azoai.config.secrets.keep).
 _CREDENTIAL_FIELDS = ("credential", "azure_ad_token_provider", "azure_ad_async_token_provider")
@@ -63,7 +64,24 @@ CORE_OPTIONS: tuple[str, ...] = (
     "transport",
     "websocket",
     "routes",
+    "quota_store",
+    "telemetry",
 )
+
+
+#: The core's setting names (and value phrases) in error texts -> this package's arguments, so no
+#: message names an argument the LlamaIndex classes lack (see azoai rename_error); the
+#: deployment's argument is the class's own (engine, azure_deployment).
+ARG_NAMES: Mapping[str, str] = {
+    "endpoint": "azure_endpoint",
+    "base_url": "api_base",
+    "strict": "strict_params",
+    "token_provider": "azure_ad_token_provider",
+    "async_token_provider": "azure_ad_async_token_provider",
+    "client_id": "managed_identity_client_id",
+    "api='chat'": "use_responses_api=False",
+    "api='responses'": "use_responses_api=True",
+}
 
 
 def resolve_alias(names: Mapping[str, Any], *, setting: str) -> Any:
@@ -103,12 +121,18 @@ def build_settings(
     strict_params: bool | None = None,
     default_headers: Mapping[str, str] | None = None,
     core_options: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] = ARG_NAMES,
 ) -> Settings:
     """Map the adapter's constructor arguments onto :meth:`Settings.build`.
 
     * ``endpoint`` / ``azure_endpoint`` are the resource URL; ``api_base`` (llama-index's
-      "base URL, useful for proxies") is the same with ``custom_endpoint=True`` so a proxy or
-      gateway host is accepted.
+      "base URL, useful for proxies", the openai SDK's ``base_url``) is used when neither is
+      given, as llama-index does: a gateway's URL, or the openai SDK's base URL naming a
+      deployment (the core takes the deployment from it).
+    * The core builds in drop-in mode, as llama-index constructs: any ``https`` host, any
+      api_version string; what it would only meet at the first call (an endpoint or api_version
+      that is not one, no credentials at all) is raised there (see ``Settings.build``). Error
+      texts use ``names``.
     * ``use_azure_ad=True`` without a token provider, token or credential means
       ``DefaultAzureCredential`` through the core (bearer tokens, cached and refreshed), never a
       one-shot token sent as a key.
@@ -122,9 +146,6 @@ def build_settings(
     url = resolve_alias(
         {"endpoint": endpoint, "azure_endpoint": azure_endpoint}, setting="endpoint"
     )
-    if url is None and api_base is not None:
-        url = api_base
-        opts.setdefault("custom_endpoint", True)
     if use_azure_ad and not (
         azure_ad_token_provider
         or azure_ad_async_token_provider
@@ -135,6 +156,7 @@ def build_settings(
         opts["auth_mode"] = "default_credential"
     kwargs: dict[str, Any] = {
         "endpoint": url,
+        "base_url": api_base if url is None else None,
         "api_key": api_key,
         "api_version": api_version,
         "token_provider": azure_ad_token_provider,
@@ -150,7 +172,12 @@ def build_settings(
         "default_headers": dict(default_headers) if default_headers else None,
         **opts,
     }
-    return Settings.build(**{k: v for k, v in kwargs.items() if v is not None})
+    return Settings.build(
+        **{k: v for k, v in kwargs.items() if v is not None},
+        dropin=True,
+        defer_credentials=True,
+        names=names,
+    )
 
 
 _RECORD_KEYS = ("name", "model", "model_version", "format", "sku", "capacity")
@@ -254,6 +281,11 @@ class AzureConnection(BaseModel):
         default=None,
         description="WebSocket options: close_on_finish, key_auth, chain, max_age, max_idle.",
     )
+    telemetry: bool | None = Field(
+        default=None,
+        description="OpenTelemetry GenAI spans and metrics for each call (default true when "
+        "opentelemetry-api is installed); false (or AZOAI_TELEMETRY=0) turns them off.",
+    )
     strict_params: bool | None = Field(
         default=None,
         description="Raise on parameters the model or api_version rejects instead of dropping them.",
@@ -265,6 +297,13 @@ class AzureConnection(BaseModel):
         "named by api_key_env, never given inline.",
     )
     retry: Any = Field(default=None, exclude=True)
+    quota_store: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        description="A Redis URL (else AZOAI_QUOTA_STORE): the deployment's TPM/RPM buckets and "
+        "routes' cool-downs are kept there, shared by every process that names it (a fleet of "
+        "workers, IngestionPipeline num_workers, on one quota).",
+    )
     # Every value is a SecretStr from the start: env= stands in for the process environment, so
     # any variable in it may be a key (routes name theirs freely with api_key_env).
     env: dict[str, SecretStr] | None = Field(
@@ -283,6 +322,18 @@ class AzureConnection(BaseModel):
     def _serialize_core_objects(self, value: Any) -> Any:
         return _plain(value)
 
+    @field_serializer("default_headers")
+    def _serialize_headers(self, value: dict[str, str] | None) -> dict[str, str] | None:
+        # A header carrying a credential (an APIM subscription key...) stays out of
+        # to_dict()/to_json(), as api_key does.
+        return None if value is None else {k: v for k, v in value.items() if not secret_header(k)}
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            if name == "default_headers" and isinstance(value, Mapping):
+                value = {k: "**********" if secret_header(k) else v for k, v in value.items()}
+            yield name, value
+
     def _core_options(self) -> dict[str, Any]:
         opts = {k: getattr(self, k) for k in CORE_OPTIONS if getattr(self, k) is not None}
         if self.env is not None:
@@ -297,6 +348,7 @@ class AzureConnection(BaseModel):
         for key in _CREDENTIAL_FIELDS:
             keep(getattr(self, key), owner=self)
         require_named_keys(self.routes, owner="a LlamaIndex model")
+        deployment_arg = "engine" if "engine" in type(self).model_fields else "azure_deployment"
         return build_settings(
             endpoint=self.endpoint,
             azure_endpoint=self.azure_endpoint,
@@ -316,6 +368,7 @@ class AzureConnection(BaseModel):
             strict_params=self.strict_params,
             default_headers=self.default_headers,
             core_options=self._core_options(),
+            names={**ARG_NAMES, "deployment": deployment_arg},
         )
 
     @property
@@ -393,6 +446,12 @@ class AzureConnection(BaseModel):
             if key in _SECRET_FIELDS:
                 fields[key] = seal(value)
                 continue
+            if key == "default_headers" and value:
+                # a credential in a header travels sealed, like api_key
+                fields[key] = {
+                    k: seal(SecretStr(v)) if secret_header(k) else v for k, v in value.items()
+                }
+                continue
             if key == "env" and value is not None:
                 # One sealed blob: neither the values nor the names are readable in the pickle.
                 plain = {k: v.get_secret_value() for k, v in value.items()}
@@ -425,6 +484,16 @@ class AzureConnection(BaseModel):
         for key in _SECRET_FIELDS:
             if key in fields:
                 fields[key] = unseal(fields[key])
+        if fields.get("default_headers"):
+            headers: dict[str, str] = {}
+            for k, v in fields["default_headers"].items():
+                opened = unseal(v) if isinstance(v, SealedSecret) or v is None else v
+                if isinstance(opened, SecretStr):
+                    headers[k] = opened.get_secret_value()
+                elif isinstance(opened, str):
+                    headers[k] = opened
+                # unreadable here (another process tree): the header is left out
+            fields["default_headers"] = headers
         for key in _CREDENTIAL_FIELDS:
             if key in fields:
                 fields[key] = recall(fields[key])

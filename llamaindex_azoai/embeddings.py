@@ -7,7 +7,16 @@ order and retries; this class only hands it texts.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+import warnings
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
@@ -18,6 +27,7 @@ from azoai.config.settings import Settings
 from azoai.copying import copy_model, field_names
 from azoai.embeddings import DEFAULT_MAX_TOKENS_PER_REQUEST, MAX_INPUTS_PER_REQUEST
 from llamaindex_azoai._settings import AzureConnection, resolve_alias
+from llamaindex_azoai.batch import EmbeddingBatchApi
 
 if TYPE_CHECKING:
     import httpx
@@ -31,7 +41,7 @@ _HANDLED_KWARGS = frozenset({"dimensions", "encoding_format"})
 _SETTINGS_FIELDS = frozenset({"azure_deployment", "model"})
 
 
-class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
+class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
     """Azure OpenAI embeddings for LlamaIndex, through the azoai core.
 
     Change the import from ``llama_index.embeddings.azure_openai`` to ``llamaindex_azoai``::
@@ -69,6 +79,17 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
         default="error", description="An empty text is an error, or gets a zero vector."
     )
     concurrency: int = Field(default=4, description="Requests in flight for one call.")
+    use_batch_api: bool = Field(
+        default=False,
+        description="Embed each get_text_embedding_batch call (node embedding, an "
+        "IngestionPipeline) as one Batch API job; queries stay online.",
+    )
+    batch_deployment: str | None = Field(
+        default=None, description="The Global Batch deployment batch jobs go to."
+    )
+    batch_api_options: dict[str, Any] | None = Field(
+        default=None, description="azoai.batch.BatchOptions fields (job_dir, ...)."
+    )
 
     def __init__(
         self,
@@ -177,19 +198,60 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
 
     def _embed(self, texts: list[str]) -> list[Embedding]:
         client, owned = self._call_client()
+        bar = _bar.get()
         try:
-            return client.embed(texts, **self._engine_options()).vectors
+            return client.embed(
+                texts, progress=bar.part() if bar else None, **self._engine_options()
+            ).vectors
         finally:
             if owned:
                 client.close()
 
     async def _aembed(self, texts: list[str]) -> list[Embedding]:
         client, owned = self._call_client()
+        bar = _bar.get()
         try:
-            return (await client.aembed(texts, **self._engine_options())).vectors
+            return (
+                await client.aembed(
+                    texts, progress=bar.part() if bar else None, **self._engine_options()
+                )
+            ).vectors
         finally:
             if owned:
                 await client.aclose()
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        """As LlamaIndex does, and with ``show_progress`` a bar that moves as each request's
+        texts come back and says why it waits ("waiting 12 s for quota")."""
+        if not show_progress or self.use_batch_api or not texts:
+            return super().get_text_embedding_batch(texts, show_progress, **kwargs)
+        with _Bar(len(texts)) as bar:
+            token = _bar.set(bar)
+            try:
+                return super().get_text_embedding_batch(texts, False, **kwargs)
+            finally:
+                _bar.reset(token)
+
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[Embedding]:
+        if not show_progress or self.use_batch_api or not texts:
+            return await super().aget_text_embedding_batch(texts, show_progress, **kwargs)
+        with _Bar(len(texts)) as bar:
+            token = _bar.set(bar)
+            try:
+                return await super().aget_text_embedding_batch(texts, False, **kwargs)
+            finally:
+                _bar.reset(token)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # IngestionPipeline(num_workers=...) pickles the embedding for its worker processes:
+        # the moment to say that their SentenceSplitter will fetch a file (and hang offline)
+        if _for_worker_process():
+            warn_offline_tokenizer()
+        return super().__getstate__()
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return self._embed([query])[0]
@@ -208,3 +270,97 @@ class AzureOpenAIEmbedding(AzureConnection, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return await self._aembed(texts)
+
+
+class _Bar:
+    """One ``get_text_embedding_batch``'s tqdm bar over its texts, fed by the core's progress
+    callback of every request batch (LlamaIndex's own bar moves only per
+    ``embed_batch_size`` chunk and freezes while the quota pacer waits)."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm.auto import tqdm  # a dependency of llama-index-core
+
+        self._lock = threading.Lock()
+        self._status: str | None = None
+        self._tqdm: Any = tqdm(total=total, desc="Generating embeddings", unit="text")
+
+    def part(self) -> Callable[[int, int, str | None], None]:
+        """The callback for one call of the core's engine (a chunk of the texts)."""
+        seen = [0]
+
+        def progress(done: int, total: int, status: str | None = None) -> None:
+            with self._lock:
+                if done > seen[0]:
+                    self._tqdm.update(done - seen[0])
+                    seen[0] = done
+                if status != self._status:
+                    self._status = status
+                    self._tqdm.set_postfix_str(status or "", refresh=True)
+
+        return progress
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tqdm.close()
+
+
+_bar: ContextVar[_Bar | None] = ContextVar("llamaindex_azoai_bar", default=None)
+
+#: tiktoken's cache file name for cl100k_base (the sha1 of its URL): what LlamaIndex's
+#: SentenceSplitter loads when it is unpickled in a worker process.
+_CL100K = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"
+_warned = False
+
+
+def _for_worker_process() -> bool:
+    """Whether this pickling is multiprocessing's, sending the model to a worker process (not a
+    user's own ``pickle.dumps``)."""
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(40):
+        if frame is None:
+            return False
+        if str(frame.f_globals.get("__name__", "")).startswith(
+            ("multiprocessing.", "concurrent.futures.")
+        ):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def warn_offline_tokenizer() -> None:
+    """Warn, once per process, when worker processes would have to download tiktoken's
+    cl100k_base file: LlamaIndex's ``SentenceSplitter`` reloads it in each worker, from
+    ``TIKTOKEN_CACHE_DIR`` (else a temp directory), and offline the download hangs the run.
+    llama-index ships the file; pointing ``TIKTOKEN_CACHE_DIR`` there avoids the download."""
+    global _warned
+    if _warned or importlib.util.find_spec("tiktoken") is None:
+        return
+    env = os.environ
+    if "TIKTOKEN_CACHE_DIR" in env:
+        cache = env["TIKTOKEN_CACHE_DIR"]
+    elif "DATA_GYM_CACHE_DIR" in env:
+        cache = env["DATA_GYM_CACHE_DIR"]
+    else:
+        cache = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if cache and os.path.exists(os.path.join(cache, _CL100K)):
+        return
+    _warned = True
+    import llama_index.core
+
+    shipped = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+    where = (
+        f"TIKTOKEN_CACHE_DIR={shipped} (the copy llama-index ships)"
+        if (shipped / _CL100K).exists()
+        else "TIKTOKEN_CACHE_DIR to a directory holding tiktoken's cl100k_base file"
+    )
+    warnings.warn(
+        "llamaindex_azoai: AzureOpenAIEmbedding is going to worker processes "
+        "(IngestionPipeline(num_workers=...)); LlamaIndex's SentenceSplitter there reloads "
+        f"tiktoken's cl100k_base file, which is not in {cache or '(caching disabled)'}, so each "
+        "worker downloads it, and without network the run hangs. Set "
+        f"{where} in the environment before run().",
+        RuntimeWarning,
+        stacklevel=2,
+    )

@@ -46,6 +46,7 @@ from llamaindex_azoai._convert import (
     RESPONSE_ID,
     StreamFolder,
     from_result,
+    openai_shaped,
     response_format_for,
     response_kwargs,
     split_builtin,
@@ -57,6 +58,7 @@ from llamaindex_azoai._convert import (
     tool_selections,
 )
 from llamaindex_azoai._settings import AzureConnection, resolve_alias
+from llamaindex_azoai.batch import LLMBatchApi
 
 if TYPE_CHECKING:
     import httpx
@@ -102,9 +104,23 @@ _REQUEST_ALIASES = {
 _OPTION_FIELDS = ("timeout", "max_retries", "extra_headers", "return_filtered")
 # Fields the core settings are built from (besides AzureConnection's): see model_copy.
 _SETTINGS_FIELDS = frozenset({"engine", "model", "use_responses_api"})
+# The constructor's temperature when none is given (llama-index's DEFAULT_TEMPERATURE).
+_DEFAULT_TEMPERATURE: Any = object()
 
 
-class AzureOpenAI(AzureConnection, FunctionCallingLLM):
+def _default_temperature(model: str | None, engine: str | None) -> float:
+    """llama-index's default 0.1, or 1.0 for a reasoning model: the only temperature those run
+    at (the core sends them none), so the attribute shows what the call uses, as llama-index
+    shows it for o1."""
+    from azoai.config.catalog import lookup_model
+
+    info = lookup_model(model)
+    if not info.known:
+        info = lookup_model(engine)
+    return 1.0 if info.reasoning else 0.1
+
+
+class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
     """Azure OpenAI chat models for LlamaIndex, through the azoai core.
 
     Change the import from ``llama_index.llms.azure_openai`` to ``llamaindex_azoai``; the
@@ -163,6 +179,13 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
     instructions: str | None = Field(default=None, description="Instructions (a system message).")
     user: str | None = Field(default=None, description="End-user id sent with requests.")
     call_metadata: dict[str, str] | None = Field(default=None, description="Request metadata.")
+    # the Batch API (batch_chat, batch_complete, batch_submit...: llamaindex_azoai.batch)
+    batch_deployment: str | None = Field(
+        default=None, description="The Global Batch deployment batch jobs go to (default: engine)."
+    )
+    batch_api_options: dict[str, Any] | None = Field(
+        default=None, description="azoai.batch.BatchOptions fields (job_dir, ...)."
+    )
 
     _previous_response_id: str | None = PrivateAttr(default=None)
 
@@ -170,7 +193,7 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         self,
         model: str | None = None,
         engine: str | None = None,
-        temperature: float | None = 0.1,
+        temperature: Any = _DEFAULT_TEMPERATURE,
         max_tokens: int | None = None,
         additional_kwargs: dict[str, Any] | None = None,
         max_retries: int | None = 3,
@@ -232,6 +255,8 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
                 f"AzureOpenAI got unexpected argument(s): {', '.join(unknown)}; "
                 "extra request parameters go in additional_kwargs"
             )
+        if temperature is _DEFAULT_TEMPERATURE:
+            temperature = _default_temperature(model, engine)
         fields: dict[str, Any] = dict(
             model=model,
             engine=engine,
@@ -426,7 +451,7 @@ class AzureOpenAI(AzureConnection, FunctionCallingLLM):
         self._track(result.response_id)
         return ChatResponse(
             message=from_result(result),
-            raw=result.raw,
+            raw=openai_shaped(result.raw),
             logprobs=to_logprobs(result.logprobs),
             additional_kwargs=response_kwargs(result),
         )

@@ -1,7 +1,11 @@
-"""The ``azoai`` command line: ``demo``, ``doctor``, ``deployments``, ``emulator``.
+"""The ``azoai`` command line: ``demo``, ``doctor``, ``deployments``, ``image``, ``transcribe``,
+``speak``, ``fine-tune``, ``batch``, ``emulator``.
 
-Output uses rich (``pip install 'azoai[cli]'``); ``--json`` prints machine-readable reports.
-Secrets are never printed: credentials appear as their mode and where they came from.
+Plain text everywhere, coloured with rich where it is installed (``pip install 'azoai[cli]'``) and
+the output is a terminal; piped, tables are tab-separated (see :mod:`azoai.cli_output`), and
+``--json`` prints machine-readable reports. Secrets are never printed: credentials appear as
+their mode and where they came from. Messages name this command's flags (``--endpoint``), not
+the Python arguments the core's errors name (``endpoint=``).
 """
 
 from __future__ import annotations
@@ -13,224 +17,178 @@ from collections.abc import Sequence
 from typing import Any
 
 from azoai import __version__
+from azoai.cli_args import (
+    _add_discovery_args,
+    _add_settings_args,
+    _settings_kwargs,
+    flags,
+)
+
+_CONFIG_KEYS = (
+    "endpoint",
+    "host_kind",
+    "cloud",
+    "api",
+    "route",
+    "api_version",
+    "auth_mode",
+    "scope",
+    "deployment",
+    "model",
+    "config_file",
+)
 
 
-def _settings_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
-    for name in ("endpoint", "api", "route", "api_version", "auth_mode", "deployment"):
-        value = getattr(args, name, None)
-        if value is not None:
-            kw[name] = value
-    if getattr(args, "config", None):
-        kw["config_file"] = args.config
-    return kw
-
-
-def _add_settings_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="azoai TOML config file (default: $AZOAI_CONFIG or ./azoai.toml)",
-    )
-    p.add_argument(
-        "--endpoint", help="https://<resource>.openai.azure.com (default: $AZURE_OPENAI_ENDPOINT)"
-    )
-    p.add_argument(
-        "--api",
-        choices=["chat", "responses"],
-        help="Chat Completions (default) or the Responses API",
-    )
-    p.add_argument(
-        "--route",
-        choices=["v1", "deployments"],
-        help="URL family (default: derived from api and api-version)",
-    )
-    p.add_argument(
-        "--api-version",
-        dest="api_version",
-        help="api-version (dated for route deployments; v1 or preview)",
-    )
-    p.add_argument(
-        "--auth-mode",
-        dest="auth_mode",
-        help="api_key, token, managed_identity, default_credential, workload_identity, client_secret, azure_cli",
-    )
-    p.add_argument("--deployment", help="the default deployment")
-    p.add_argument("--json", action="store_true", help="print a JSON report")
-
-
-def escape(text: str) -> str:
-    """Square brackets in error messages are text, not rich markup."""
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
-
-
-def _console() -> Any:
-    try:
-        from rich.console import Console
-    except ImportError:
-        print("the azoai command line needs rich: pip install 'azoai[cli]'", file=sys.stderr)
-        raise SystemExit(2) from None
-    return Console(highlight=False)
-
-
-_MARK = {
-    "pass": "[green]PASS[/]",
-    "fail": "[red]FAIL[/]",
-    "warn": "[yellow]WARN[/]",
-    "skip": "[dim]SKIP[/]",
-}
-
-
-def _print_config(console: Any, config: dict[str, Any]) -> None:
-    from rich.table import Table
-
+def _config_rows(config: dict[str, Any]) -> list[list[str]]:
     sources = config.get("sources", {})
-    table = Table(title="Configuration", show_header=True, header_style="bold")
-    table.add_column("setting")
-    table.add_column("value")
-    table.add_column("from", style="dim")
-    for key in (
-        "endpoint",
-        "host_kind",
-        "cloud",
-        "api",
-        "route",
-        "api_version",
-        "auth_mode",
-        "scope",
-        "deployment",
-        "model",
-        "config_file",
-    ):
+    rows = []
+    for key in _CONFIG_KEYS:
         value = config.get(key)
         if value in (None, "", {}):
             continue
-        table.add_row(
-            key,
-            str(value),
-            str(sources.get(key, sources.get("api_key" if key == "auth_mode" else key, ""))),
-        )
+        source = sources.get(key, sources.get("api_key" if key == "auth_mode" else key, ""))
+        rows.append([key, str(value), str(source)])
     if config.get("auth_mode") == "api_key":
-        table.add_row("api_key", "(set)", str(sources.get("api_key", "")))
+        rows.append(["api_key", "(set)", str(sources.get("api_key", ""))])
     for model, dep in (config.get("deployment_map") or {}).items():
-        table.add_row(f"deployment_map[{model}]", dep, str(sources.get("deployment_map", "")))
-    console.print(table)
+        rows.append([f"deployment_map[{model}]", dep, str(sources.get("deployment_map", ""))])
+    return rows
 
 
-def _print_deployments(console: Any, rows: Sequence[Any]) -> None:
-    from rich.table import Table
+_DEPLOYMENT_COLUMNS = (
+    "deployment",
+    "model",
+    "version",
+    "kind",
+    "sku",
+    "capacity",
+    "state",
+    "rules azoai applies",
+)
 
-    table = Table(title="Deployments", show_header=True, header_style="bold")
-    for col in (
-        "deployment",
-        "model",
-        "version",
-        "kind",
-        "sku",
-        "capacity",
-        "state",
-        "rules azoai applies",
-    ):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
+
+def _deployment_rows(rows: Sequence[Any]) -> list[list[Any]]:
+    return [
+        [
             r.name,
-            r.model or "?",
+            r.model or "unknown",
             r.model_version or "",
             r.kind,
             r.sku or "",
             str(r.capacity) if r.capacity is not None else "",
             r.state,
-            "\n".join(r.rules),
-        )
-    console.print(table)
+            list(r.rules),
+        ]
+        for r in rows
+    ]
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from azoai.cli_output import Output
     from azoai.doctor import run_doctor
 
     report = run_doctor(
         settings_kwargs=_settings_kwargs(args), deployments=args.check or (), call=not args.no_call
     )
+    for check in report.checks:
+        check.detail = flags(check.detail)
+        check.fix = flags(check.fix) if check.fix else None
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0 if report.ok else 1
-    console = _console()
+    out = Output()
     if report.config:
-        _print_config(console, report.config)
+        out.table(
+            "Configuration",
+            ("setting", "value", "from"),
+            _config_rows(report.config),
+            title_when_piped=True,
+        )
     if report.deployments:
-        _print_deployments(console, report.deployments)
+        out.table(
+            "Deployments",
+            _DEPLOYMENT_COLUMNS,
+            _deployment_rows(report.deployments),
+            title_when_piped=True,
+        )
     for check in report.checks:
-        console.print(f"{_MARK[check.status]}  {escape(check.name)}: {escape(check.detail)}")
-        if check.fix and check.status in ("fail", "warn"):
-            console.print(f"      [bold]fix:[/] {escape(check.fix)}")
-    console.print("[green]all checks passed[/]" if report.ok else "[red]some checks failed[/]")
+        shown = check.status in ("fail", "warn") or check.name == "discovery"
+        out.check(check.status, check.name, check.detail, check.fix if shown else None)
+    if report.ok:
+        out.line("all checks passed", style="green")
+    else:
+        out.line("some checks failed", style="red")
     return 0 if report.ok else 1
 
 
 def _deployments(args: argparse.Namespace) -> int:
-    from azoai.doctor import run_doctor
+    from azoai.cli_output import Output
+    from azoai.doctor import DISCOVERY_HOW, run_doctor
 
     report = run_doctor(settings_kwargs=_settings_kwargs(args), call=False)
     failed = [c for c in report.checks if c.status == "fail"]
+    unverified = [d.name for d in report.deployments if not d.verified]
+    notes = []
+    if unverified:
+        notes.append(
+            f"{', '.join(unverified)}: configured, not verified (azoai read "
+            f"{'it' if len(unverified) == 1 else 'them'} from the configuration and did not ask "
+            "Azure; `azoai doctor` calls each deployment once)"
+        )
+        notes.append(DISCOVERY_HOW)
     if args.json:
         print(
             json.dumps(
                 {
                     "deployments": report.to_dict()["deployments"],
-                    "errors": [c.detail for c in failed],
+                    "errors": [flags(c.detail) for c in failed],
+                    "notes": notes,
                 },
                 indent=2,
             )
         )
         return 1 if failed else 0
-    console = _console()
+    out = Output()
     for c in failed:
-        console.print(f"{_MARK['fail']}  {escape(c.name)}: {escape(c.detail)}")
-        if c.fix:
-            console.print(f"      [bold]fix:[/] {escape(c.fix)}")
+        out.check("fail", c.name, flags(c.detail), flags(c.fix) if c.fix else None)
     if report.deployments:
-        _print_deployments(console, report.deployments)
+        out.table("Deployments", _DEPLOYMENT_COLUMNS, _deployment_rows(report.deployments))
+        for note in notes:
+            out.note(note)
     elif not failed:
-        console.print(
-            "no deployments configured or discovered; set deployments=[...] or discovery in azoai.toml"
+        out.note(
+            "no deployments configured or discovered: pass --deployment NAME, or " + DISCOVERY_HOW
         )
     return 1 if failed else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from azoai.cli_output import Output
     from azoai.demo import demo_context, load_steps, run_demo
     from azoai.errors import ConfigError
 
+    out = Output()
     steps = load_steps()
     if not steps:
-        print(
-            "no demo steps found: install the adapters with pip install 'azoai[all]'",
-            file=sys.stderr,
-        )
+        out.note("no demo steps found: install the adapters with pip install 'azoai[all]'")
         return 2
-    console = _console()
-
-    def write(line: str) -> None:
-        console.print(escape(line))
-
-    def stream(text: str) -> None:
-        console.print(escape(text), end="")
-
     try:
         with demo_context(
             force_emulator=args.emulator,
             config_file=args.config,
             chat_deployment=args.chat_deployment,
             embed_deployment=args.embed_deployment,
-            write=write,
-            stream=stream,
+            write=out.line,
+            stream=out.stream,
         ) as ctx:
             return run_demo(ctx, steps)
     except ConfigError as err:
-        console.print(f"[red]configuration problem:[/] {escape(str(err))}")
+        out.note(f"configuration problem: {flags(err.message)}", style="red")
+        if err.fix:
+            out.note(f"  fix: {flags(err.fix)}")
+        return 2
+    except ImportError as exc:  # the emulator's extra is missing
+        out.note(f"azoai demo: {exc}")
         return 2
 
 
@@ -239,7 +197,7 @@ def _emulator(rest: Sequence[str]) -> int:
         from azoai_emulator.__main__ import main as emulator_main
     except ImportError as exc:
         print(
-            f"azoai emulator needs its extra: pip install 'azoai[emulator]' ({exc})",
+            f"azoai emulator needs its extra: pip install 'azoai[emulator]' (missing: {exc.name or exc})",
             file=sys.stderr,
         )
         return 2
@@ -291,11 +249,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check only this deployment (repeatable)",
     )
     doctor.add_argument("--no-call", action="store_true", help="skip the test calls")
+    _add_discovery_args(doctor)
     deployments = sub.add_parser(
         "deployments",
         help="list the configured or discovered deployments and the rules azoai applies to each",
+        description="Lists the deployments with the rules azoai applies to each. Without "
+        "discovery these are the configured deployments, shown as 'configured, not verified': "
+        "azoai did not ask Azure about them (`azoai doctor` calls each once).",
     )
     _add_settings_args(deployments)
+    _add_discovery_args(deployments)
+    from azoai import cli_image
+
+    cli_image.add_parser(sub)
+    from azoai import cli_audio, cli_fine_tuning
+
+    cli_audio.add_parsers(sub)
+    cli_fine_tuning.add_parser(sub)
+    from azoai import cli_batch
+
+    cli_batch.add_parser(sub)
     sub.add_parser(
         "emulator",
         help="run the local Azure OpenAI emulator (see `azoai emulator --help`)",
@@ -312,8 +285,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _doctor(args)
     if args.command == "deployments":
         return _deployments(args)
-    parser.print_help()
-    return 0
+    if args.command == "image":
+        return cli_image.run(args)
+    if args.command in ("transcribe", "speak", "fine-tune"):
+        run = {"transcribe": cli_audio.run_transcribe, "speak": cli_audio.run_speak}
+        return run.get(args.command, cli_fine_tuning.run)(args)
+    if args.command == "batch":
+        return cli_batch.run(args)
+    # no command: what a well-made command line does (usage on stderr, exit 2), with a start
+    parser.print_help(sys.stderr)
+    print(
+        "\nazoai: choose a command; `azoai demo` runs the demo against the built-in emulator",
+        file=sys.stderr,
+    )
+    return 2
 
 
 if __name__ == "__main__":

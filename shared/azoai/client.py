@@ -33,10 +33,10 @@ from azoai.config.versions import (
     DEFAULT_DATED_VERSION,
     parse_api_version,
 )
-from azoai.errors import AzoaiError, UnsupportedParameterError, kept_headers
-from azoai.io.exchange import Cut, HttpRequest, HttpTransport, Opened, Reply, aevents, events
+from azoai.error_reading import kept_headers
+from azoai.errors import AzoaiError, ConfigError, UnsupportedParameterError
+from azoai.io.exchange import Cut, HttpRequest, HttpTransport, Reply
 from azoai.io.http import Connection, acquire, arelease, release
-from azoai.io.transport import Failed, Ok, Outcome
 from azoai.pipeline import api_choice
 from azoai.pipeline.chaining import Chains
 from azoai.pipeline.loop import arun, run
@@ -48,7 +48,24 @@ from azoai.pipeline.policy import (
     attempts_for,
 )
 from azoai.pipeline.routing import Router
-from azoai.pipeline.streaming import StreamState, completion_filtered, model_version_of
+from azoai.pipeline.streaming import (
+    AStarted,
+    Started,
+    astart_stream,
+    completion_filtered,
+    folded,
+    model_version_of,
+    start_stream,
+)
+from azoai.pipeline.telemetry import (
+    for_settings,
+    traced_achat,
+    traced_aembed,
+    traced_astream,
+    traced_chat,
+    traced_embed,
+    traced_stream,
+)
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import dumps, loads
 from azoai.wire.stream import StreamAccumulator
@@ -70,22 +87,6 @@ log = logging.getLogger("azoai.client")
 _RESENDS = 2
 
 
-def _folded(deltas: Iterator[StreamDelta], into: StreamAccumulator | None) -> Iterator[StreamDelta]:
-    """``deltas`` folded into ``into`` as they pass (a routed or WebSocket stream, whose inner
-    bookkeeping cannot see the route target or the caller's accumulator)."""
-    if into is None:
-        yield from deltas
-        return
-    try:
-        for delta in deltas:
-            into.add(delta)
-            yield delta
-    finally:
-        close = getattr(deltas, "close", None)
-        if close is not None:
-            close()  # a consumer that stops early closes the stream now, not at collection
-
-
 class Client:
     """Azure OpenAI, the Azure way. Build from :class:`~azoai.config.settings.Settings` or from the same
     keyword arguments :meth:`Settings.build` takes::
@@ -95,6 +96,10 @@ class Client:
 
     Clients built from equal settings share one pooled connection and token cache.
     """
+
+    # Audio, images, legacy completions and fine-tuning are services built on a client
+    # (``Audio(client)``, ``Images(client)``, ...; azoai.service): they sit above it, so the client
+    # knows nothing of them and chat-only programs never load them.
 
     def __init__(
         self,
@@ -123,6 +128,7 @@ class Client:
         self._said_embeddings_route = False
         self._ws: WebSocketTransport | None = None  # transport="websocket" (azoai.io.websocket)
         self._chains = Chains()  # a chain Azure lost is resent in full (azoai.pipeline.chaining)
+        self._telemetry = for_settings(settings)  # None: calls untouched (pipeline.telemetry)
 
     def __repr__(self) -> str:
         return f"Client({self.settings!r})"
@@ -133,6 +139,7 @@ class Client:
     def connection(self) -> Connection:
         conn = self._conn
         if conn is None:
+            self.settings.check()  # an error deferred from construction (drop-in settings)
             with self._conn_lock:
                 if self._conn is None:
                     self._conn = acquire(
@@ -325,6 +332,14 @@ class Client:
         return operation_url(s.endpoint, op, deployment, route=s.route, version=s.api_version)
 
     def _prepare(self, request: ChatRequest, model: str | None, stream: bool) -> Call:
+        self.settings.check()  # an error deferred from construction (drop-in settings)
+        try:
+            return self._call_for(request, model, stream)
+        except ConfigError as err:
+            self.settings.named(err)  # the caller's argument names (strict_params=...)
+            raise
+
+    def _call_for(self, request: ChatRequest, model: str | None, stream: bool) -> Call:
         s = self.settings
         res = self.resolve(model)
         info = self._model_for(res)
@@ -450,6 +465,7 @@ class Client:
             raise completion_filtered(result.content_filter, result.text, result, result.deployment)
         return result
 
+    @traced_chat
     def chat(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> ChatResult:
@@ -472,6 +488,7 @@ class Client:
         result = self._finish(self._parse(call, resp.content, resp.headers), opts, call)
         return self._chains.record(request, result)
 
+    @traced_achat
     async def achat(
         self, request: ChatRequest, *, model: str | None = None, options: CallOptions | None = None
     ) -> ChatResult:
@@ -507,6 +524,7 @@ class Client:
 
     # -- streaming -------------------------------------------------------------------------------
 
+    @traced_stream
     def stream(
         self,
         request: ChatRequest,
@@ -526,11 +544,11 @@ class Client:
         the stream adds up to from it."""
         router = self._router(model)
         if router is not None:
-            yield from _folded(router.stream(request, options), into)
+            yield from folded(router.stream(request, options), into)
             return
         ws = self._websocket()
         if ws is not None:
-            yield from _folded(ws.stream(request, model=model, options=options), into)
+            yield from folded(ws.stream(request, model=model, options=options), into)
             return
         opts = options or DEFAULT_OPTIONS
         call = self._prepare(request, model, stream=True)
@@ -562,35 +580,17 @@ class Client:
 
     def _start_stream(
         self, call: Call, options: CallOptions, into: StreamAccumulator | None = None
-    ) -> Any:
-        """Open the stream and read up to its first delta under the retry policy: until then a
-        failure (a cut stream included) is retried like any request."""
-        http, req = self._transport, self._request(call, options)
+    ) -> Started:
+        return start_stream(
+            self._transport,
+            self._request(call, options),
+            self._attempts(call, options),
+            call,
+            options,
+            into,
+        )
 
-        def send() -> Outcome:
-            outcome = http.send(req)
-            if not isinstance(outcome, Ok):
-                return outcome
-            opened: Opened = outcome.value
-            state = StreamState(call, options, kept_headers(opened.resp.headers), into)
-            feed = events(self.settings, opened)
-            try:
-                for data in feed:
-                    delta = state.feed(data)
-                    if delta is not None or state.done:
-                        return Ok((opened, state, feed, delta), outcome.headers)
-            except Cut as cut:
-                opened.close()
-                if cut.kind == "too_large":
-                    raise state.interrupted(cut.why, fix=cut.fix()) from None
-                return Failed(cut.retryable(call.deployment))
-            except BaseException:
-                opened.close()
-                raise
-            return Ok((opened, state, feed, None), outcome.headers)
-
-        return run(self._attempts(call, options), send)
-
+    @traced_astream
     async def astream(
         self,
         request: ChatRequest,
@@ -647,37 +647,19 @@ class Client:
 
     async def _astart_stream(
         self, call: Call, options: CallOptions, into: StreamAccumulator | None = None
-    ) -> Any:
-        http, req = self._transport, self._request(call, options)
-
-        async def send() -> Outcome:
-            outcome = await http.asend(req)
-            if not isinstance(outcome, Ok):
-                return outcome
-            opened: Opened = outcome.value
-            state = StreamState(call, options, kept_headers(opened.resp.headers), into)
-            feed = aevents(self.settings, opened)
-            try:
-                async for data in feed:
-                    delta = state.feed(data)
-                    if delta is not None or state.done:
-                        return Ok((opened, state, feed, delta), outcome.headers)
-            except Cut as cut:
-                await feed.aclose()
-                await opened.aclose()
-                if cut.kind == "too_large":
-                    raise state.interrupted(cut.why, fix=cut.fix()) from None
-                return Failed(cut.retryable(call.deployment))
-            except BaseException:
-                await feed.aclose()
-                await opened.aclose()
-                raise
-            return Ok((opened, state, feed, None), outcome.headers)
-
-        return await arun(self._attempts(call, options), send)
+    ) -> AStarted:
+        return await astart_stream(
+            self._transport,
+            self._request(call, options),
+            self._attempts(call, options),
+            call,
+            options,
+            into,
+        )
 
     # -- embeddings ------------------------------------------------------------------------------
 
+    @traced_embed
     def embed(
         self,
         texts: Sequence[str],
@@ -694,15 +676,21 @@ class Client:
         strings and partial failures."""
         from azoai.embeddings import EmbeddingEngine
 
-        return EmbeddingEngine(self, **engine_options).embed(
-            texts,
-            model=model,
-            dimensions=dimensions,
-            options=options,
-            progress=progress,
-            extra_body=extra_body,
-        )
+        self.settings.check()  # an error deferred from construction (drop-in settings)
+        try:
+            return EmbeddingEngine(self, **engine_options).embed(
+                texts,
+                model=model,
+                dimensions=dimensions,
+                options=options,
+                progress=progress,
+                extra_body=extra_body,
+            )
+        except ConfigError as err:
+            self.settings.named(err)  # the caller's argument names
+            raise
 
+    @traced_aembed
     async def aembed(
         self,
         texts: Sequence[str],
@@ -716,11 +704,16 @@ class Client:
     ) -> EmbeddingResult:
         from azoai.embeddings import EmbeddingEngine
 
-        return await EmbeddingEngine(self, **engine_options).aembed(
-            texts,
-            model=model,
-            dimensions=dimensions,
-            options=options,
-            progress=progress,
-            extra_body=extra_body,
-        )
+        self.settings.check()  # an error deferred from construction (drop-in settings)
+        try:
+            return await EmbeddingEngine(self, **engine_options).aembed(
+                texts,
+                model=model,
+                dimensions=dimensions,
+                options=options,
+                progress=progress,
+                extra_body=extra_body,
+            )
+        except ConfigError as err:
+            self.settings.named(err)  # the caller's argument names
+            raise

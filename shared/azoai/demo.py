@@ -18,7 +18,15 @@ from typing import Any
 
 from azoai.errors import AzoaiError, ConfigError
 
-__all__ = ["DemoContext", "DemoStep", "StepReport", "demo_context", "load_steps", "run_demo"]
+__all__ = [
+    "DemoContext",
+    "DemoStep",
+    "StepReport",
+    "azure_configured",
+    "demo_context",
+    "load_steps",
+    "run_demo",
+]
 
 ENTRY_POINT_GROUP = "azoai.demo"
 
@@ -77,6 +85,27 @@ def _missing(name: str, exc: ImportError) -> Callable[[DemoContext], StepReport]
     return run
 
 
+def azure_configured(config_file: str | None = None) -> str | None:
+    """Why the demo would use real Azure (``None``: nothing points it there): an endpoint in the
+    environment, a config file given, named by ``AZOAI_CONFIG`` or found as ``./azoai.toml``."""
+    from azoai.config.sources import ENDPOINT_VARS
+
+    if config_file:
+        return f"--config {config_file} was given"
+    for name in ENDPOINT_VARS:
+        if os.environ.get(name):
+            return f"{name} is set"
+    if os.environ.get("AZOAI_CONFIG"):
+        return "AZOAI_CONFIG is set"
+    if os.path.exists("azoai.toml"):
+        return "./azoai.toml exists"
+    return None
+
+
+#: How to change the demo's backend, said whenever it runs against Azure.
+USE_EMULATOR = "`azoai demo --emulator` runs it against the built-in emulator instead"
+
+
 @contextmanager
 def demo_context(
     *,
@@ -88,23 +117,26 @@ def demo_context(
     stream: Callable[[str], None] | None = None,
 ) -> Iterator[DemoContext]:
     """Point the demo at real Azure when it is configured (``AZURE_OPENAI_ENDPOINT`` or a config
-    file), else (or with ``force_emulator``) at a fresh emulator on loopback."""
+    file), else (or with ``force_emulator``) at a fresh emulator on loopback. The first line
+    written says which, why, and how to choose the other; a configuration problem with Azure is
+    a :class:`ConfigError` that says how to run on the emulator instead."""
     from azoai.config.settings import Settings
 
     out = stream or (lambda text: print(text, end="", flush=True))
-    configured = bool(
-        os.environ.get("AZURE_OPENAI_ENDPOINT")
-        or config_file
-        or os.environ.get("AZOAI_CONFIG")
-        or os.path.exists("azoai.toml")
-    )
+    configured = azure_configured(config_file)
     if force_emulator or not configured:
         from azoai_emulator import Emulator
 
+        why = (
+            f"--emulator given, so the Azure configuration ({configured}) is not used"
+            if force_emulator and configured
+            else "--emulator given"
+            if force_emulator
+            else "no Azure endpoint configured: set AZURE_OPENAI_ENDPOINT and credentials, or "
+            "pass --config FILE, to use your resource"
+        )
         with Emulator() as emu:
-            write(
-                f"Using the built-in Azure OpenAI emulator at {emu.endpoint} (no Azure endpoint configured)."
-            )
+            write(f"Using the built-in Azure OpenAI emulator at {emu.endpoint} ({why}).")
             settings = Settings.build(
                 endpoint=emu.endpoint,
                 api_key=emu.api_key,
@@ -123,11 +155,23 @@ def demo_context(
                 extras={"emulator": emu},
             )
         return
-    settings = Settings.build(config_file=config_file, deployment=chat_deployment)
+    try:
+        settings = Settings.build(config_file=config_file, deployment=chat_deployment)
+    except ConfigError as err:
+        from azoai.doctor import config_fix  # the command line's wording of the fix
+
+        fix = config_fix(err, {"config_file": config_file} if config_file else {})
+        raise ConfigError(
+            f"the demo uses Azure because {configured}, and that configuration does not work: "
+            f"{err.message}",
+            setting=err.setting,
+            fix=f"{fix + '; or ' if fix else ''}{USE_EMULATOR}",
+        ) from None
     if settings.deployment is None:
         raise ConfigError(
-            "the demo needs a chat deployment: pass --chat-deployment or set AZURE_OPENAI_DEPLOYMENT",
+            f"the demo uses Azure because {configured}, and needs a chat deployment there",
             setting="deployment",
+            fix=f"pass --chat-deployment NAME or set AZURE_OPENAI_DEPLOYMENT; or {USE_EMULATOR}",
         )
     embed = embed_deployment
     if embed is None:
@@ -137,7 +181,10 @@ def demo_context(
             embed = next(
                 (d.name for d in client.known_deployments() if d.kind == "embedding"), None
             )
-    write(f"Using Azure OpenAI at {settings.endpoint.base} ({settings.auth.mode} auth).")
+    write(
+        f"Using Azure OpenAI at {settings.endpoint.base} ({settings.auth.mode} auth), because "
+        f"{configured}; {USE_EMULATOR}."
+    )
     yield DemoContext(
         settings_kwargs={"config_file": config_file} if config_file else {},
         chat_deployment=settings.deployment,
@@ -174,5 +221,11 @@ def run_demo(ctx: DemoContext, steps: Sequence[DemoStep]) -> int:
         ctx.write(f"  {report.outcome}")
         ctx.write(f"  tokens: {report.input_tokens} in / {report.output_tokens} out; {took:.2f} s")
     ctx.write("")
-    ctx.write("Done." if not failures else f"{failures} step(s) failed.")
-    return 0 if not failures else 1
+    if not failures:
+        ctx.write("Done.")
+        return 0
+    ctx.write(
+        f"{failures} step(s) failed."
+        + ("" if ctx.emulator else f" They ran against your Azure resource; {USE_EMULATOR}.")
+    )
+    return 1

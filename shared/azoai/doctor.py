@@ -8,6 +8,7 @@ described by their source and a short fingerprint-free label, tokens by their sc
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any
 
 from azoai.config.catalog import ModelInfo, lookup_model
 from azoai.config.deployments import DeploymentRecord
+from azoai.config.sources import API_VERSION_VARS, DEPLOYMENT_VARS, ENDPOINT_VARS
 from azoai.config.versions import REASONING_UNSUPPORTED, Feature, supports
 from azoai.errors import (
     ApiVersionError,
@@ -27,7 +29,17 @@ from azoai.errors import (
     RateLimitError,
 )
 
-__all__ = ["Check", "DeploymentRow", "Report", "deployment_rows", "family_rules", "run_doctor"]
+__all__ = [
+    "DISCOVERY_HOW",
+    "NOT_VERIFIED",
+    "Check",
+    "DeploymentRow",
+    "Report",
+    "config_fix",
+    "deployment_rows",
+    "family_rules",
+    "run_doctor",
+]
 
 
 @dataclass(slots=True)
@@ -42,8 +54,16 @@ class Check:
     model: str | None = None  # the model Azure reported for a call check
 
 
+#: The state of a deployment azoai only read from the configuration: nothing asked Azure about it.
+NOT_VERIFIED = "configured, not verified"
+
+
 @dataclass(slots=True)
 class DeploymentRow:
+    """One deployment. ``verified`` is true when Azure vouched for it: discovery listed it (its
+    ``state`` is then ARM's), or a call to it answered; a deployment only read from the
+    configuration is :data:`NOT_VERIFIED`, and its ``model`` is ``None`` unless configured."""
+
     name: str
     model: str | None
     model_version: str | None
@@ -52,6 +72,7 @@ class DeploymentRow:
     capacity: int | None
     state: str
     rules: list[str]
+    verified: bool = False
 
 
 @dataclass(slots=True)
@@ -102,7 +123,11 @@ def family_rules(info: ModelInfo, api: str, version: Any) -> list[str]:
     return rules
 
 
-def deployment_rows(client: Any, records: Sequence[DeploymentRecord]) -> list[DeploymentRow]:
+def deployment_rows(
+    client: Any, records: Sequence[DeploymentRecord], *, discovered: bool = False
+) -> list[DeploymentRow]:
+    """The rows for ``records``: ``discovered`` when ARM listed them (their state is ARM's);
+    otherwise they are only configured, :data:`NOT_VERIFIED`."""
     s = client.settings
     rows = []
     for r in records:
@@ -110,13 +135,14 @@ def deployment_rows(client: Any, records: Sequence[DeploymentRecord]) -> list[De
         rows.append(
             DeploymentRow(
                 name=r.name,
-                model=r.model or (info.name or None),
+                model=r.model or (info.name if info.known else None),
                 model_version=r.model_version,
                 kind=r.kind if r.model or r.capabilities else info.kind,
                 sku=r.sku,
                 capacity=r.capacity,
-                state=r.state,
+                state=r.state if discovered else NOT_VERIFIED,
                 rules=family_rules(info, s.api, s.api_version),
+                verified=discovered,
             )
         )
     return rows
@@ -142,6 +168,15 @@ def _config(settings: Any) -> dict[str, Any]:
     }
 
 
+#: How to turn discovery on, for the CLI's notes and the doctor's discovery check.
+DISCOVERY_HOW = (
+    "to list the resource's real deployments, enable discovery: pass --subscription-id and "
+    "--resource-group (the account comes from the endpoint, else --account), or set "
+    "AZURE_SUBSCRIPTION_ID and AZURE_RESOURCE_GROUP and pass --discover (discovery = true in "
+    "azoai.toml, or a [discovery] table); the identity needs Reader on the Azure OpenAI account"
+)
+
+
 def _fix_for(err: AzoaiError, settings: Any) -> str | None:
     if isinstance(err, AuthenticationError) and settings.auth.is_entra:
         return (
@@ -149,7 +184,11 @@ def _fix_for(err: AzoaiError, settings: Any) -> str | None:
             f"scope is right (now {settings.auth.scope}; the newer one is https://ai.azure.com/.default)"
         )
     if isinstance(err, DeploymentNotFoundError):
-        return "the deployment does not exist on this resource: check the name (`azoai deployments`) or set deployment_map"
+        return (
+            "the deployment does not exist on this resource: check the name; `azoai deployments "
+            "--subscription-id S --resource-group G` lists the resource's real deployments "
+            "(discovery); a model name needs [deployment_map] in azoai.toml"
+        )
     if isinstance(err, RateLimitError) and err.quota_exhausted:
         return "the deployment's quota is used up for now: raise its TPM quota or route to another deployment"
     if isinstance(err, ApiVersionError):
@@ -157,6 +196,120 @@ def _fix_for(err: AzoaiError, settings: Any) -> str | None:
     if isinstance(err, PermissionDeniedError):
         return err.fix
     return err.fix
+
+
+#: Core settings the command line has a flag for, with the environment variables and the config
+#: file key that set them too: a fix names all the places, the one in use first.
+_PLACES: dict[str, tuple[str | None, tuple[str, ...], str | None]] = {
+    "endpoint": ("--endpoint", ENDPOINT_VARS, "endpoint"),
+    "resource_name": ("--endpoint", (), "resource_name"),
+    "api": ("--api", (), "api"),
+    "route": ("--route", (), "route"),
+    "api_version": ("--api-version", API_VERSION_VARS, "api_version"),
+    "auth_mode": ("--auth-mode", (), "mode under [auth]"),
+    "deployment": ("--deployment", DEPLOYMENT_VARS, "deployment"),
+    "discovery.subscription_id": (
+        "--subscription-id",
+        ("AZURE_SUBSCRIPTION_ID",),
+        "subscription_id under [discovery]",
+    ),
+    "discovery.resource_group": (
+        "--resource-group",
+        ("AZURE_RESOURCE_GROUP",),
+        "resource_group under [discovery]",
+    ),
+    "discovery.account": ("--account", (), "account under [discovery]"),
+    "discovery.arm_host": ("--arm-host", (), "arm_host under [discovery]"),
+}
+_EXAMPLES = {
+    "endpoint": "https://<resource>.openai.azure.com",
+    "api": "chat or responses",
+    "route": "v1 or deployments",
+    "api_version": "a dated version such as 2024-10-21, or v1",
+    "auth_mode": "api_key, default_credential, managed_identity, azure_cli, ...",
+    "deployment": "the deployment's name as the Azure portal shows it",
+}
+#: Settings whose error means "no usable credentials" (the CLI takes no key: keys do not belong
+#: on a command line, where other users and the shell history see them).
+_CREDENTIALS = frozenset(
+    {"api_key", "credential", "azure_ad_token", "azure_ad_token_provider", "token"}
+)
+CREDENTIALS_FIX = (
+    "set AZURE_OPENAI_API_KEY to the resource's key (or api_key under [auth] in the config "
+    "file), or use Entra ID: set AZURE_USE_DEFAULT_CREDENTIAL=true or "
+    "AZURE_USE_MANAGED_IDENTITY=true (or mode under [auth] in the config file)"
+)
+
+
+def config_fix(err: ConfigError, settings_kwargs: dict[str, Any] | None = None) -> str | None:
+    """A fix for a configuration error that says exactly what to change, for the command line:
+    the flag, environment variable or config-file key, the one that gave the bad value first
+    (the error's own fix when it names no argument of a Python class)."""
+    setting = err.setting or ""
+    kwargs = settings_kwargs or {}
+    if setting in _CREDENTIALS:
+        return CREDENTIALS_FIX
+    if setting == "config_file":
+        return err.fix or (
+            "pass --config with an existing TOML file, or leave it out (./azoai.toml is read "
+            "when it exists)"
+        )
+    if setting == "AZOAI_CONFIG":
+        return "point AZOAI_CONFIG at an existing TOML file, or unset it"
+    if setting == "custom_endpoint":
+        return (
+            "check the --endpoint host (or AZURE_OPENAI_ENDPOINT); for a gateway or proxy in front "
+            "of Azure OpenAI add custom_endpoint = true to the config file (--config FILE)"
+        )
+    if err.fix and not re.search(r"(?<![\w.\[-])[a-z_]+=", err.fix):
+        return err.fix  # names no Python argument: it reads right on the command line too
+    place = _PLACES.get(setting)
+    if place is None:
+        if setting.isupper():  # an environment variable
+            return err.fix or f"set {setting} to a valid value, or unset it"
+        where = _file_with(setting.split(".")[0], kwargs)
+        target = f"{setting} in {where}" if where else f"{setting} in the config file"
+        return err.fix or f"change {target}"
+    flag, env_names, key = place
+    example = _EXAMPLES.get(setting, "")
+    # where the bad value came from (arguments win over the file, the file over the environment)
+    now: str | None = None
+    given = setting in kwargs or (setting == "resource_name" and "endpoint" in kwargs)
+    path = None if given or not key else _file_with(key.split()[0], kwargs)
+    env_now = next((n for n in env_names if os.environ.get(n)), None)
+    ways = {
+        "arg": f"pass {flag}" if flag else None,
+        "file": f"set {key} in the config file" if key else None,
+        "env": f"set {env_names[0]}" if env_names else None,
+    }
+    # with the source known, only a higher one can replace its value
+    if given:
+        now, ways = f"the {flag} argument", {}
+    elif path:
+        now, ways = f"{key} in {path}", {"arg": ways["arg"]}
+    elif env_now:
+        now, ways["env"] = env_now, None
+    others = [w for w in (ways.get("arg"), ways.get("env"), ways.get("file")) if w]
+    if now:
+        head = f"change {now}" + (f" to {example}" if example else "")
+        return head + (f" (or {', or '.join(others)})" if others else "")
+    if others and example:
+        others[0] += f" ({example})"
+    return ", or ".join(others)
+
+
+def _file_with(key: str, kwargs: dict[str, Any]) -> str | None:
+    """The config file in use when it sets ``key`` (for naming where a bad value came from)."""
+    from azoai.config.files import config_path, read_config
+
+    try:
+        path = config_path(kwargs.get("config_file"), os.environ)
+        if path is None:
+            return None
+        data = read_config(path)
+    except AzoaiError:
+        return None
+    return str(path) if key in data else None
 
 
 def _undated(model: str) -> str:
@@ -225,7 +378,7 @@ def run_doctor(
                 "configuration",
                 "fail",
                 err.message,
-                fix=err.fix or (f"change {err.setting}" if err.setting else None),
+                fix=config_fix(err, settings_kwargs),
                 error=type(err).__name__,
             )
         )
@@ -268,6 +421,7 @@ def run_doctor(
             )
         # 2. deployments
         records: tuple[DeploymentRecord, ...]
+        listed: set[str] = set()  # what discovery listed: Azure vouches for these
         if settings.discovery is not None:
             records = client.known_deployments()
             d = client._discovery
@@ -291,10 +445,17 @@ def run_doctor(
                     )
                 )
                 records = tuple(all_records)
+                listed = {r.name for r in records}
         else:
             records = settings.deployments
             report.checks.append(
-                Check("discovery", "skip", "discovery is off; using the configured deployments")
+                Check(
+                    "discovery",
+                    "skip",
+                    "discovery is off: the configured deployments are shown as they are "
+                    "configured, not verified",
+                    fix=DISCOVERY_HOW,
+                )
             )
         names = (
             list(deployments)
@@ -307,9 +468,11 @@ def run_doctor(
                 known[name] = DeploymentRecord(
                     name=name, model=settings.model if name == settings.deployment else None
                 )
-        report.deployments = deployment_rows(
-            client, [known[n] for n in names] + [r for r in records if r.name not in names]
-        )
+        report.deployments = [
+            row
+            for rec in [known[n] for n in names] + [r for r in records if r.name not in names]
+            for row in deployment_rows(client, [rec], discovered=rec.name in listed)
+        ]
         if not names:
             report.checks.append(
                 Check(
@@ -341,6 +504,11 @@ def run_doctor(
             report.checks.append(check)
             reported = check.model
             row = rows.get(name)
+            if row is not None and not row.verified:
+                if check.status == "pass":
+                    row.state, row.verified = "answered a call", True
+                elif check.error == "DeploymentNotFoundError":
+                    row.state = "not found"
             if row is not None and reported and not rec.model:
                 # Azure told us the real model: show its rules, and say how to make them apply up front.
                 info = lookup_model(reported)
@@ -376,7 +544,7 @@ def _route_checks(client: Any, settings: Any) -> list[Check]:
                     f"route {name}",
                     "fail",
                     err.message,
-                    fix=err.fix or (f"change {err.setting}" if err.setting else None),
+                    fix=config_fix(err),
                     error=type(err).__name__,
                 )
             )

@@ -28,10 +28,8 @@ failures reported with the inputs they covered.
 
 from __future__ import annotations
 
-import array
-import binascii
+import contextvars
 import math
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,11 +42,15 @@ from azoai.errors import (
     BadRequestError,
     ConfigError,
     InvalidResponseError,
+    QuotaStoreError,
     RateLimitError,
 )
 from azoai.pipeline.pacing import pacer_for
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
-from azoai.wire.common import dumps, int_or_zero, loads
+from azoai.pipeline.waits import ProgressStatus, alistening, listening
+from azoai.wire.common import dumps
+from azoai.wire.embeddings import Decoded as _Decoded
+from azoai.wire.embeddings import prompt_tokens, vectors
 from azoai.wire.tokens import counter_for, estimate_tokens
 from azoai.wire.types import EmbeddingResult, Usage
 
@@ -109,13 +111,18 @@ DEFAULT_MAX_INPUT_TOKENS = 8191
 #: Responses larger than this are decoded in a worker thread by ``aembed`` (2048 vectors of 1536
 #: dimensions are about 17 MB and take a tenth of a second to decode: the event loop would stall).
 OFF_LOOP_BYTES = 128 * 1024
-_LITTLE_ENDIAN = sys.byteorder == "little"
 
-_Decoded = tuple[list[list[float] | str], Usage, str | None]
-"""A response's vectors by position (or why a position has none), its usage and its model."""
 
-ProgressCallback = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` with counts of input texts after each batch."""
+#: While a deployment's quota is unknown, the first batch (the pacer's probe) holds at most this
+#: many inputs and estimated tokens (one input at least): it fits any quota Azure sells.
+_PROBE_INPUTS = 16
+_PROBE_TOKENS = 1024
+
+ProgressCallback = Callable[[int, int], None] | Callable[[int, int, str | None], None]
+"""Called as ``progress(done, total)`` with counts of input texts after each batch. A callback
+that takes a third argument, ``progress(done, total, status=None)``, also hears why the call
+waits: ``status`` is ``"waiting 12 s for quota"`` (or a 429's wait) while it waits, ``None``
+after (see :mod:`azoai.pipeline.waits`)."""
 
 
 class EmbeddingBatchError(AzoaiError):
@@ -155,6 +162,7 @@ class _Piece:
 class _Batch:
     pieces: list[_Piece] = field(default_factory=list)
     tokens: int = 0
+    place: str = ""  # in the quota pacer's line: batches go out in the planned order
 
 
 class _Run:
@@ -181,16 +189,32 @@ class _Run:
         self.dimensions = dimensions
         self.extra_body = extra_body
         self.progress = progress
-        self.pacer = pacer_for(client.connection, self.res.deployment)
+        self.status = ProgressStatus(progress, lambda: (min(self.done, self.n), self.n))
+        self.pacer = pacer_for(client.connection, self.res.deployment, client.settings)
         record = self.res.record
         if self.pacer.limit_tokens is None and record is not None and record.tokens_per_minute:
             self.pacer.limit_tokens = record.tokens_per_minute  # discovery knows the quota up front
-        cap = engine.max_tokens_per_request
-        if cap is not None:  # in estimate units: Azure's count per estimated token, learned
-            cap = max(1, cap * cap // self.pacer.cost(cap))
-        self.batches, self.empties, self.pieces_of = engine._plan(
-            texts, self.info, self.pacer.estimate_budget(), request_cap=cap
-        )
+        flat, self.empties, self.pieces_of = engine._pieces(texts, self.info)
+        # While the deployment's quota is unknown, a small first batch goes alone (the pacer's
+        # probe) and the rest is packed after its answer, under the quota it reports: a batch
+        # over the quota is split before it is sent, not after Azure refuses it.
+        self.head: _Batch | None = None
+        # another call's probe is out: plan after its answer
+        unknown = bool(flat) and self.pacer.quota_unknown()
+        self.later = unknown and not self.pacer.claim_probe()
+        if unknown and not self.later:
+            head: list[_Piece] = []
+            tokens = 0
+            budget = min(_PROBE_TOKENS, engine.max_tokens_per_request or _PROBE_TOKENS)
+            for p in flat[: min(_PROBE_INPUTS, engine.batch_size)]:
+                if head and tokens + p.tokens > budget:
+                    break
+                head.append(p)
+                tokens += p.tokens
+            self.head = _Batch(pieces=head, tokens=tokens)
+            flat = flat[len(head) :]
+        self.rest = flat
+        self.batches = [] if self.head is not None or self.later else self.plan()
         self.piece_vectors: dict[int, list[float]] = {}
         self.dim = dimensions  # every vector's length: asked for, or the first one's
         self.usage = Usage()
@@ -200,6 +224,16 @@ class _Run:
         self.models: list[str] = []
         self.probed = False
         self.lock = threading.Lock()
+
+    def plan(self) -> list[_Batch]:
+        """The batches still to send, packed under the request cap and the quota as now known."""
+        cap = self.engine.max_tokens_per_request
+        if cap is not None:  # in estimate units: Azure's count per estimated token, learned
+            cap = max(1, cap * cap // self.pacer.cost(cap))
+        batches = self.engine._pack(self.rest, self.pacer.estimate_budget(), request_cap=cap)
+        for b in batches:
+            b.place = self.pacer.place()
+        return batches
 
     def call_for(self, batch: _Batch) -> Call:
         url, body = self.engine._request(
@@ -216,6 +250,8 @@ class _Run:
             pacer=self.pacer,
             estimate=batch.tokens,
             rate_limit_retries=self.engine.rate_limit_retries,
+            counted=_counted,
+            place=batch.place,
         )
 
     @staticmethod
@@ -255,8 +291,7 @@ class _Run:
             if m:
                 self.models.append(m)
             self.done += len({p.owner for p in batch.pieces})
-            if self.progress is not None:
-                self.progress(min(self.done, self.n), self.n)
+            self.status.report(min(self.done, self.n), self.n)
 
     def failed(self, batch: _Batch, err: AzoaiError) -> list[_Batch]:
         """Record a failed batch, or return its halves when it was too big for the quota or for
@@ -313,44 +348,16 @@ class _Run:
         )
 
 
+def _counted(reply: Any) -> int | None:
+    """Azure's token count for an embeddings answer (a :class:`~azoai.io.exchange.Reply`)."""
+    content = getattr(reply, "content", None)
+    return prompt_tokens(content) if isinstance(content, bytes) else None
+
+
 def _halves(batch: _Batch) -> list[_Batch]:
     half = len(batch.pieces) // 2
     parts = [batch.pieces[:half], batch.pieces[half:]]
     return [_Batch(pieces=ps, tokens=sum(p.tokens for p in ps)) for ps in parts]
-
-
-def _decode(emb: Any) -> list[float] | str:
-    """One item's vector, or why it is malformed: base64 (little-endian float32s, what Azure sends
-    with ``encoding_format="base64"``) or a list of numbers; every value finite."""
-    if isinstance(emb, str):
-        try:
-            raw = binascii.a2b_base64(emb, strict_mode=True)
-        except (binascii.Error, ValueError):  # ValueError: a non-ASCII string
-            return "its base64 text does not decode"
-        if not raw or len(raw) % 4:
-            return f"its {len(raw)} bytes are not a whole number of float32 values"
-        arr = array.array("f")
-        arr.frombytes(raw)
-        if not _LITTLE_ENDIAN:
-            arr.byteswap()
-        vector = arr.tolist()
-        # A float32 is nan or inf only when its top byte is 0x7f or 0xff (magnitudes from 2**127
-        # up): scan the top bytes in C, and sum only when one of them looks suspicious.
-        top = raw[3::4]
-        if (b"\x7f" in top or b"\xff" in top) and not math.isfinite(sum(vector)):
-            return "it holds a value that is not a finite number"
-        return vector
-    if isinstance(emb, list):
-        try:
-            vector = array.array("d", emb).tolist()
-        except (TypeError, OverflowError):
-            return "it holds a value that is not a number"
-        if not vector:
-            return "it is empty"
-        if not math.isfinite(sum(vector)):
-            return "it holds a value that is not a finite number"
-        return vector
-    return "it has no embedding" if emb is None else "its embedding is neither base64 nor a list"
 
 
 def _over_request_cap(err: AzoaiError) -> bool:
@@ -358,10 +365,6 @@ def _over_request_cap(err: AzoaiError) -> bool:
     return isinstance(err, BadRequestError) and (
         err.code == "max_tokens_per_request" or "tokens per request" in err.message.lower()
     )
-
-
-_MISSING = object()
-_REPEATED = object()
 
 
 def _shown(indices: list[int]) -> str:
@@ -427,6 +430,13 @@ class EmbeddingEngine:
         """Batches in input order, each under ``batch_size`` inputs, ``request_cap`` (the
         per-request token cap in estimate units; ``max_tokens_per_request`` when not given) and
         ``quota_budget``."""
+        flat, empties, pieces_of = self._pieces(texts, info)
+        return self._pack(flat, quota_budget, request_cap=request_cap), empties, pieces_of
+
+    def _pieces(
+        self, texts: Sequence[str], info: ModelInfo
+    ) -> tuple[list[_Piece], list[int], dict[int, list[_Piece]]]:
+        """Every input as pieces under the model's limit, in input order; the empty inputs."""
         if isinstance(texts, str):
             raise ConfigError("embed() takes a list of texts, not a single string", setting="texts")
         limit = self.max_input_tokens or info.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
@@ -481,6 +491,12 @@ class EmbeddingEngine:
                 setting="texts",
                 fix="shorten them, or allow splitting (split_long_inputs=True averages the pieces' vectors)",
             )
+        return flat, empties, pieces_of
+
+    def _pack(
+        self, flat: Sequence[_Piece], quota_budget: int | None, *, request_cap: int | None = None
+    ) -> list[_Batch]:
+        """``flat`` in batches (see :meth:`_plan`)."""
         if request_cap is None:
             request_cap = self.max_tokens_per_request
         caps = [c for c in (request_cap, quota_budget) if c]
@@ -498,7 +514,7 @@ class EmbeddingEngine:
             current.tokens += p.tokens
         if current.pieces:
             batches.append(current)
-        return batches, empties, pieces_of
+        return batches
 
     def _request(
         self,
@@ -542,42 +558,8 @@ class EmbeddingEngine:
 
     @staticmethod
     def _vectors(content: bytes, batch: _Batch) -> _Decoded:
-        """Each piece's vector from a response, by the items' ``index`` (by position only when
-        the response has exactly one item per input); a position with no item, several items or
-        a malformed one gets the reason instead of a vector. A body that is not an embeddings
-        response at all is an :class:`InvalidResponseError` for the whole batch."""
-        body = loads(content)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list):
-            raise InvalidResponseError("the embeddings response holds no 'data' list of vectors")
-        size = len(batch.pieces)
-        positional = len(data) == size
-        items: list[Any] = [_MISSING] * size
-        for pos, item in enumerate(data):
-            idx = item.get("index") if isinstance(item, dict) else None
-            if idx is None and positional:
-                idx = pos
-            if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < size:
-                continue  # belongs nowhere: the input it was for is left without one
-            items[idx] = item if items[idx] is _MISSING else _REPEATED
-        vectors: list[list[float] | str] = []
-        for item in items:
-            if item is _MISSING:
-                vectors.append("the response has no vector for it")
-            elif item is _REPEATED:
-                vectors.append("the response has several vectors for it")
-            elif not isinstance(item, dict):
-                vectors.append("its item is not an object")
-            else:
-                vectors.append(_decode(item.get("embedding")))
-        u = body.get("usage")
-        u = u if isinstance(u, dict) else {}
-        usage = Usage(
-            input_tokens=max(0, int_or_zero(u.get("prompt_tokens"))),
-            total_tokens=max(0, int_or_zero(u.get("total_tokens"))),
-        )
-        model = body.get("model") if isinstance(body.get("model"), str) else None
-        return vectors, usage, model
+        """Each piece's vector from a response (see :func:`azoai.wire.embeddings.vectors`)."""
+        return vectors(content, len(batch.pieces))
 
     def _assemble(
         self,
@@ -622,6 +604,7 @@ class EmbeddingEngine:
     ) -> EmbeddingResult:
         run = _Run(self, texts, model, dimensions, options, progress, extra_body)
 
+        @listening(run.status.listener)  # a progress callback hears why a batch waits
         def work(batch: _Batch) -> None:
             pending = [batch]
             while pending:
@@ -629,18 +612,32 @@ class EmbeddingEngine:
                 try:
                     resp = self.client._send(run.call_for(b), run.options)
                     run.succeeded(b, run.decode(b, resp.content))
+                except QuotaStoreError:
+                    raise  # the fleet's store is down: no batch can be paced
                 except AzoaiError as err:
                     pending.extend(run.failed(b, err))
                 finally:
                     run.pacer.settle()  # a probe ends with its batch, whatever happened
 
+        if run.head is not None:
+            try:
+                work(run.head)
+            finally:
+                run.pacer.end_probe()
+        elif run.later:
+            run.pacer.wait_probe()
+        if run.head is not None or run.later:
+            run.batches = run.plan()
         if len(run.batches) <= 1 or self.concurrency == 1:
             for b in run.batches:
                 work(b)
         else:
             workers = min(self.concurrency, len(run.batches))
+            # each batch runs in a copy of the caller's context, as a task would: the call's
+            # OpenTelemetry span and its record (azoai.pipeline.telemetry) reach the workers
+            contexts = [contextvars.copy_context() for _ in run.batches]
             with ThreadPoolExecutor(workers, thread_name_prefix="azoai-embed") as pool:
-                list(pool.map(work, run.batches))
+                list(pool.map(lambda c, b: c.run(work, b), contexts, run.batches))
         return run.result()
 
     async def aembed(
@@ -660,6 +657,7 @@ class EmbeddingEngine:
         run = _Run(self, texts, model, dimensions, options, progress, extra_body)
         gate = asyncio.Semaphore(self.concurrency)
 
+        @alistening(run.status.listener)
         async def work(batch: _Batch) -> None:
             pending = [batch]
             while pending:
@@ -674,11 +672,22 @@ class EmbeddingEngine:
                             else run.decode(b, content)
                         )
                         run.succeeded(b, decoded)
+                    except QuotaStoreError:
+                        raise  # the fleet's store is down: no batch can be paced
                     except AzoaiError as err:
                         pending.extend(run.failed(b, err))
                     finally:
                         run.pacer.settle()  # a probe ends with its batch, whatever happened
 
+        if run.head is not None:
+            try:
+                await work(run.head)
+            finally:
+                run.pacer.end_probe()
+        elif run.later:
+            await run.pacer.await_probe()
+        if run.head is not None or run.later:
+            run.batches = run.plan()
         await asyncio.gather(*(work(b) for b in run.batches))
         return run.result()
 
@@ -696,8 +705,11 @@ class EmbeddingEngine:
         fallback_dim: int,
     ) -> EmbeddingResult:
         vectors = self._assemble(n, empties, pieces_of, piece_vectors, failed, fallback_dim)
-        if errors and not piece_vectors and len(errors) == 1:
-            raise next(iter(errors.values()))  # nothing partial to keep: the original typed error
+        if errors and not piece_vectors and len({type(e) for e in errors.values()}) == 1:
+            # Nothing partial to keep and one cause (one batch, or every batch refused the same
+            # way, e.g. the quota probe's batch and the rest): the original typed error, so
+            # ``except RateLimitError`` and the like still catch it.
+            raise next(iter(errors.values()))
         if errors:
             indices = sorted(failed)
             first = next(iter(errors.values()))

@@ -9,17 +9,12 @@ that hold keys or tokens.
 from __future__ import annotations
 
 import builtins
-import json
-import re
-import time
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from azoai.content_filter import (
     ContentFilterResults,
-    Side,
-    blocked_side,
-    parse_error_filter_results,
 )
 
 __all__ = [
@@ -29,24 +24,33 @@ __all__ = [
     "AuthenticationError",
     "AzoaiError",
     "BadRequestError",
+    "BatchCancelledError",
+    "BatchDeploymentError",
+    "BatchError",
+    "BatchExpiredError",
+    "BatchInputRejectedError",
+    "BatchLineError",
     "ConfigError",
     "ContentFilterError",
     "ContextLengthError",
     "CorruptResponseError",
     "DeploymentNotFoundError",
     "DeploymentPausedError",
+    "FineTuningJobError",
+    "InputTooLargeError",
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QuotaStoreError",
     "RateLimitError",
     "ResponseTooLargeError",
     "ResponsesRequiredError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "TimeoutError",
+    "TrainingDataError",
+    "UnprocessableEntityError",
     "UnsupportedParameterError",
-    "error_from_response",
-    "parse_retry_after",
 ]
 
 #: Response headers worth keeping on errors and results (lower-case).
@@ -85,6 +89,8 @@ class AzoaiError(Exception):
         self.headers: dict[str, str] = dict(headers or {})
         self.body = body
         super().__init__(self._render())
+        if sys.modules.get("openai") is not None:
+            _as_openai(self)
 
     def _render(self) -> str:
         parts = [self.message]
@@ -95,8 +101,19 @@ class AzoaiError(Exception):
         return " ".join(parts)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Keep errors picklable (multiprocessing, pytest-xdist) without re-running __init__ logic.
-        return (_rebuild_error, (type(self), self.__dict__.copy(), self.args))
+        # Keep errors picklable (multiprocessing, pytest-xdist) without re-running __init__ logic;
+        # an openai twin (azoai.openai_compat) pickles as its azoai class.
+        cls = type(self).__dict__.get("_azoai_class") or type(self)
+        return (_rebuild_error, (cls, self.__dict__.copy(), self.args))
+
+
+def _as_openai(err: AzoaiError) -> None:
+    """Users' ``except openai.RateLimitError`` (and the frameworks' retry helpers) catch azoai's
+    errors: once openai is imported, each error is also the openai exception the SDK would raise
+    (:mod:`azoai.openai_compat`; never imported before openai is)."""
+    from azoai.openai_compat import adopt
+
+    adopt(err)
 
 
 def _rebuild_error(
@@ -105,6 +122,8 @@ def _rebuild_error(
     err = cls.__new__(cls)
     Exception.__init__(err, *args)
     err.__dict__.update(state)
+    if sys.modules.get("openai") is not None:
+        _as_openai(err)
     return err
 
 
@@ -130,6 +149,46 @@ class ApiVersionError(ConfigError):
         self.feature = feature
         self.api_version = api_version
         super().__init__(message, setting="api_version", fix=fix)
+
+
+class InputTooLargeError(ConfigError):
+    """An input over one of Azure's size limits, refused before anything is sent (an audio file
+    over the 25 MB Azure accepts per request, a training file over 512 MB). ``size`` and
+    ``limit`` are in bytes; ``setting`` names the argument."""
+
+    def __init__(
+        self, message: str, *, size: int, limit: int, setting: str, fix: str | None = None
+    ) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(message, setting=setting, fix=fix)
+
+
+class TrainingDataError(ConfigError):
+    """A fine-tuning data file Azure would refuse, found before upload: ``line`` is the 1-based
+    line of the first problem (``None`` for the file as a whole), ``source`` the file's name."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None,
+        source: str,
+        setting: str = "training_file",
+        fix: str | None = None,
+    ) -> None:
+        self.line = line
+        self.source = source
+        super().__init__(message, setting=setting, fix=fix)
+
+
+class FineTuningJobError(AzoaiError):
+    """A fine-tuning job that ended without a model (``failed`` or ``cancelled``) while being
+    followed: ``job`` is its last state, with Azure's ``error`` when it gave one."""
+
+    def __init__(self, message: str, *, job: Any, **kw: Any) -> None:
+        self.job = job
+        super().__init__(message, **kw)
 
 
 class APIStatusError(AzoaiError):
@@ -158,6 +217,11 @@ class DeploymentPausedError(APIStatusError):
 
 class BadRequestError(APIStatusError):
     """400: Azure rejected the request."""
+
+
+class UnprocessableEntityError(BadRequestError):
+    """422: Azure understood the request but cannot process it (a gateway or a newer service
+    answering what a 400 usually says)."""
 
 
 class ContextLengthError(BadRequestError):
@@ -279,314 +343,71 @@ class ResponseTooLargeError(InvalidResponseError):
         super().__init__(message, **kw)
 
 
-# --- retry-after --------------------------------------------------------------------------------
+class QuotaStoreError(AzoaiError):
+    """The fleet's quota store (the ``quota_store`` setting, a Redis URL) could not be reached or
+    refused a command. azoai never falls back to pacing each process on its own, which would let
+    the fleet overrun the quota together; ``setting`` is ``"quota_store"``."""
 
-_RETRY_IN_TEXT = re.compile(
-    r"(?:retry after|try again in)\s+(\d+(?:\.\d+)?)\s*(second|millisecond|ms|s)", re.I
-)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        for k, v in headers.items():
-            if k.lower() == name:
-                return v
-    return value
+    def __init__(self, message: str, *, setting: str = "quota_store", **kw: Any) -> None:
+        self.setting = setting
+        super().__init__(message, **kw)
 
 
-def parse_retry_after(headers: Mapping[str, str], message: str | None = None) -> float | None:
-    """The wait, in seconds, that a 429/503 asks for.
-
-    Order: ``retry-after-ms``, ``x-ms-retry-after-ms``, ``retry-after`` (seconds or an HTTP date),
-    then the "retry after N seconds" sentence in Azure's message. Nonsense values (negative,
-    unparsable) are ignored so the caller falls back to its own backoff.
-    """
-    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001)):
-        raw = _header(headers, name)
-        if raw is not None:
-            try:
-                value = float(raw) * scale
-            except ValueError:
-                continue
-            if 0 <= value < float("inf"):  # untrusted: nan, inf and negatives are ignored
-                return value
-    raw = _header(headers, "retry-after")
-    if raw is not None:
-        try:
-            value = float(raw)
-            if 0 <= value < float("inf"):
-                return value
-        except ValueError:
-            import email.utils  # an HTTP date: rare, so parsed on demand
-
-            try:
-                when = email.utils.parsedate_to_datetime(raw)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None:
-                return max(0.0, when.timestamp() - time.time())
-    if message:
-        m = _RETRY_IN_TEXT.search(message)
-        if m:
-            value = float(m.group(1))
-            return value / 1000 if m.group(2).lower().startswith("m") else value
-    return None
+# --- the Batch API (azoai.batch) ------------------------------------------------------------------
 
 
-# --- mapping ------------------------------------------------------------------------------------
+class BatchError(AzoaiError):
+    """A Batch API job, one of its batches, or one of its requests did not produce a result.
+    ``job_id`` is azoai's job, ``batch_id`` Azure's batch (when there is one)."""
+
+    def __init__(
+        self, message: str, *, job_id: str | None = None, batch_id: str | None = None, **kw: Any
+    ) -> None:
+        self.job_id = job_id
+        self.batch_id = batch_id
+        super().__init__(message, **kw)
 
 
-def _parse_body(
-    body: bytes | str | Mapping[str, Any] | None,
-) -> tuple[Mapping[str, Any] | None, str]:
-    if body is None:
-        return None, ""
-    if isinstance(body, Mapping):
-        return body, ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return None, text
-    return (parsed if isinstance(parsed, Mapping) else None), text
+class BatchLineError:
+    """One entry of Azure's validation errors for a batch input file: the 1-based ``line`` of
+    the file (``None`` when Azure names none), Azure's ``code`` and ``message``, and ``index``,
+    the input the line carried (the first one, for a line carrying several)."""
+
+    __slots__ = ("code", "index", "line", "message")
+
+    def __init__(self, code: str, message: str, line: int | None, index: int | None) -> None:
+        self.code = code
+        self.message = message
+        self.line = line
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"BatchLineError({self.code!r}, line={self.line}, index={self.index})"
 
 
-_KEPT = (
-    *AZURE_HEADERS,
-    "x-ratelimit-limit-requests",
-    "x-ratelimit-limit-tokens",
-    "x-ratelimit-remaining-requests",
-    "x-ratelimit-remaining-tokens",
-    "retry-after",
-    "retry-after-ms",
-)
+class BatchInputRejectedError(BatchError):
+    """Azure's validation rejected a batch input file (its batch ``failed``): ``line_errors``
+    lists what it said about each line (:class:`BatchLineError`). Every request of that file is
+    reported with this error; the lines Azure names carry their own reason."""
+
+    def __init__(self, message: str, *, line_errors: list[BatchLineError], **kw: Any) -> None:
+        self.line_errors = line_errors
+        super().__init__(message, **kw)
 
 
-_KEPT_SET = frozenset(_KEPT)
-_KEPT_BYTES = frozenset(name.encode("ascii") for name in _KEPT)
+class BatchExpiredError(BatchError):
+    """The batch expired (``expired``) before this request ran; what had run is returned."""
 
 
-def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The Azure response headers worth keeping on results and errors (lower-case names).
-
-    One pass over the raw header list: each lookup on ``httpx.Headers`` scans and decodes every
-    header, so a dozen lookups cost more than reading them all once."""
-    raw = getattr(headers, "raw", None)
-    if raw is not None:
-        out: dict[str, str] = {}
-        for key, value in raw:
-            name = key.lower()
-            if name in _KEPT_BYTES:  # compared as bytes: only kept headers get decoded
-                out[name.decode("ascii")] = value.decode("latin-1")
-        return out
-    return {k.lower(): v for k, v in headers.items() if k.lower() in _KEPT_SET}
+class BatchCancelledError(BatchError):
+    """The job or its batch was cancelled before this request ran; what had run is returned."""
 
 
-def error_from_response(
-    status: int,
-    body: bytes | str | Mapping[str, Any] | None,
-    headers: Mapping[str, str] | None = None,
-    *,
-    deployment: str | None = None,
-    route: str | None = None,
-    api_version: str | None = None,
-) -> AzoaiError:
-    """Turn an HTTP error response from Azure into the matching typed error.
+class BatchDeploymentError(BatchError):
+    """The deployment cannot take Batch API work: it does not exist, or it is not a Global Batch
+    or Data Zone Batch deployment (its SKU is not ``GlobalBatch``/``DataZoneBatch``). ``setting``
+    names what to change (``model``/``deployment``)."""
 
-    Both error-body spellings are understood (``innererror``/``inner_error``,
-    ``content_filter_result``/``content_filter_results``); ``error.code`` may be a word or a
-    number in a string. Nothing from request headers is read, so no secret can reach the message.
-    """
-    headers = headers or {}
-    parsed, text = _parse_body(body)
-    err: Mapping[str, Any] = {}
-    if parsed is not None:
-        raw_err = parsed.get("error")
-        if isinstance(raw_err, Mapping):
-            err = raw_err
-        elif isinstance(raw_err, str):
-            err = {"message": raw_err}
-        elif "message" in parsed or "code" in parsed:
-            err = parsed
-    code_raw = err.get("code")
-    code = str(code_raw) if code_raw is not None else None
-    message = err.get("message")
-    if not isinstance(message, str) or not message:
-        snippet = " ".join(text.split())[:300] if text else ""
-        message = snippet or f"HTTP {status}"
-    param = err.get("param") if isinstance(err.get("param"), str) else None
-    request_id = _header(headers, "apim-request-id") or _header(headers, "x-request-id")
-    where = _where(deployment, route, api_version)
-    common: dict[str, Any] = {
-        "status_code": status,
-        "code": code,
-        "request_id": request_id,
-        "deployment": deployment,
-        "route": route,
-        "headers": kept_headers(headers),
-        "body": parsed if parsed is not None else (text[:2000] if text else None),
-    }
-    lower = message.lower()
-
-    if is_content_filter(err):
-        return content_filter_error(err, message, **common)
-    if status == 400 or status == 422:
-        if (
-            code == "context_length_exceeded"
-            or "maximum context length" in lower
-            or "context length" in lower
-        ):
-            return ContextLengthError(
-                f"{message}{where}",
-                fix="shorten the prompt or lower max_tokens",
-                **common,
-            )
-        if (
-            "unsupported parameter" in lower
-            or "unsupported value" in lower
-            or code in ("unsupported_parameter", "unsupported_value")
-        ):
-            return UnsupportedParameterError(
-                f"{message}{where}",
-                param=param or _quoted(message),
-                fix="remove the parameter; if azoai does not know the deployment's model, name it "
-                "(model=, deployments=[{'name': ..., 'model': ...}] or discovery) so that family's "
-                "parameter rules apply",
-                **common,
-            )
-        if "unrecognized request argument" in lower:
-            return UnsupportedParameterError(
-                f"{message}{where}",
-                param=param,
-                fix="this api_version is too old for the feature; use a newer api_version or route='v1'",
-                **common,
-            )
-        return BadRequestError(f"{message}{where}", **common)
-    if status == 401:
-        if code == "PermissionDenied" or "lacks the required data action" in lower:
-            return PermissionDeniedError(
-                f"{message}{where}",
-                fix="grant the identity the 'Cognitive Services OpenAI User' role on the resource (it can take 5 minutes to apply)",
-                **common,
-            )
-        return AuthenticationError(
-            f"{message}{where}",
-            fix="check the API key or the Entra token (scope, tenant, expiry) for this endpoint",
-            **common,
-        )
-    if status == 403:
-        if parsed is None and ("<html" in text.lower() or not text.strip()):
-            return ServiceUnavailableError(
-                f"403 from a gateway with no JSON body{where}: {message}", **common
-            )
-        return PermissionDeniedError(
-            f"{message}{where}",
-            fix="check the resource's network rules (firewall, private endpoint) and the identity's role",
-            **common,
-        )
-    if status == 404:
-        if code == "DeploymentNotFound":
-            name = f"'{deployment}' " if deployment else ""
-            return DeploymentNotFoundError(
-                f"Deployment {name}not found on this resource{where}: {message}",
-                fix="check the deployment name (azoai deployments lists them) or set deployment_map",
-                **common,
-            )
-        return NotFoundError(
-            f"{message}{where}",
-            fix="the route or api_version may not serve this operation; try route='v1'",
-            **common,
-        )
-    if status == 408:
-        return TimeoutError(f"Azure timed out the request (408){where}: {message}", **common)
-    if status == 423:
-        return DeploymentPausedError(
-            f"Deployment {deployment or ''} is paused (423){where}: {message}",
-            fix="resume the deployment in the Azure portal or route to another deployment",
-            **common,
-        )
-    if status == 429:
-        retry_after = parse_retry_after(headers, message)
-        return RateLimitError(
-            f"Rate limited (429){where}: {message}",
-            retry_after=retry_after,
-            fix="lower the request rate or raise the deployment's TPM/RPM quota",
-            **common,
-        )
-    if status >= 500:
-        return ServiceUnavailableError(f"Azure returned {status}{where}: {message}", **common)
-    return APIStatusError(f"Azure returned {status}{where}: {message}", **common)
-
-
-#: ``innererror.code`` values that mean the content filter: the classic one and the Responses
-#: API's (microsoft/agent-framework#8385).
-_FILTER_INNER_CODES = frozenset({"ResponsibleAIPolicyViolation", "ContentFiltered"})
-
-
-def is_content_filter(err: Mapping[str, Any]) -> bool:
-    """Whether an Azure error object is the content filter: ``code: "content_filter"``
-    (``content_policy_violation`` in the Responses API's stream error frame, maximhq/bifrost#6652),
-    or a filter ``innererror.code``."""
-    inner = err.get("innererror") or err.get("inner_error")
-    inner_code = inner.get("code") if isinstance(inner, Mapping) else None
-    return err.get("code") in ("content_filter", "content_policy_violation") or (
-        inner_code in _FILTER_INNER_CODES
-    )
-
-
-def filter_side(err: Mapping[str, Any]) -> Side:
-    """Which side an Azure content-filter error object blocked: the ``content_filters`` entry
-    marked ``blocked``, else ``param: "prompt"`` or Azure's "prompt triggering" sentence say the
-    prompt, else (the filter stopped output already under way) the completion."""
-    inner = err.get("innererror") or err.get("inner_error")
-    listed = err.get("content_filters")
-    if listed is None and isinstance(inner, Mapping):
-        listed = inner.get("content_filters")
-    side = blocked_side(listed)
-    if side is not None:
-        return side
-    message = err.get("message")
-    if err.get("param") == "prompt" or (isinstance(message, str) and "prompt" in message.lower()):
-        return "prompt"
-    return "completion" if "completion" in str(message).lower() else "prompt"
-
-
-def content_filter_error(
-    err: Mapping[str, Any], message: str, *, partial_text: str = "", **common: Any
-) -> ContentFilterError:
-    """The :class:`ContentFilterError` for an Azure content-filter error object (a 400 body's
-    ``error``, or the error a Responses ``response.failed`` / ``error`` event carries)."""
-    side = filter_side(err)
-    results = parse_error_filter_results(err)
-    if results is not None and results.side != side:
-        results = ContentFilterResults(side, results.categories, raw=results.raw)
-    verdicts = [results] if results else []
-    cats = ", ".join(results.filtered_categories) if results else ""
-    what = "the prompt" if side == "prompt" else "the completion"
-    return ContentFilterError(
-        f"Azure's content filter blocked {what}{f' ({cats})' if cats else ''}: {message}",
-        side=side,
-        results=verdicts,
-        partial_text=partial_text,
-        fix="rephrase the prompt, or ask your Azure admin to adjust the content filter policy"
-        if side == "prompt"
-        else "rephrase the request, or ask your Azure admin to adjust the content filter policy",
-        **common,
-    )
-
-
-def _where(deployment: str | None, route: str | None, api_version: str | None) -> str:
-    bits = []
-    if deployment:
-        bits.append(f"deployment '{deployment}'")
-    if route:
-        bits.append(f"route {route}")
-    if api_version:
-        bits.append(f"api-version {api_version}")
-    return f" [{', '.join(bits)}]" if bits else ""
-
-
-def _quoted(message: str) -> str | None:
-    m = re.search(r"'([A-Za-z_][\w.]*)'", message)
-    return m.group(1) if m else None
+    def __init__(self, message: str, *, setting: str = "deployment", **kw: Any) -> None:
+        self.setting = setting
+        super().__init__(message, **kw)

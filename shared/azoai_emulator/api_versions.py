@@ -90,6 +90,15 @@ class Feature(StrEnum):
     STORE = "store and metadata"
     PREDICTION = "prediction"
     RESPONSES = "/responses"
+    AUDIO_TRANSCRIPTION = "/audio/transcriptions and /audio/translations"
+    AUDIO_TIMESTAMPS = "timestamp_granularities[]"
+    AUDIO_SPEECH = "/audio/speech"
+    FINE_TUNING = "/fine_tuning/jobs"
+    FINE_TUNING_CHECKPOINTS = "/fine_tuning/jobs/{id}/checkpoints"
+    FINE_TUNING_PAUSE = "/fine_tuning/jobs/{id}/pause and /resume"
+    COMPLETIONS = "/completions"
+    IMAGE_GENERATIONS = "/images/generations"
+    IMAGE_EDITS = "/images/edits"
 
 
 #: feature -> (first preview version, first GA version, or None while no GA version has it).
@@ -135,6 +144,32 @@ FIRST_VERSIONS: Mapping[Feature, tuple[str, str | None]] = {
     Feature.PREDICTION: ("2025-01-01-preview", None),
     # lifecycle, "Changes between 2025-03-01-preview and 2025-02-01-preview"; facts §2.2.
     Feature.RESPONSES: ("2025-03-01-preview", None),
+    # lifecycle (its feature list, kept on the 2024 pages): "Whisper. [Added in
+    # 2023-09-01-preview]"; spec 2024-02-01 has /deployments/{id}/audio/transcriptions and
+    # /audio/translations (facts §1.3).
+    Feature.AUDIO_TRANSCRIPTION: ("2023-09-01-preview", "2024-02-01"),
+    # spec 2025-04-01-preview's createTranscriptionRequest has timestamp_granularities[]; spec
+    # 2024-10-21's has not. No preview in between is vendored: served from the one that has it.
+    Feature.AUDIO_TIMESTAMPS: ("2025-04-01-preview", None),
+    # lifecycle: "Text to speech. [Added in 2024-02-15-preview]" (the spec tree has
+    # 2024-02-15-preview/examples/audio_speech.json); spec 2024-10-21 has no /audio/speech.
+    Feature.AUDIO_SPEECH: ("2024-02-15-preview", None),
+    # lifecycle: fine-tuning "[Added in 2023-10-01-preview]"; authoring 2024-02-01 has
+    # fine_tuning/jobs (facts §1.3).
+    Feature.FINE_TUNING: ("2023-10-01-preview", "2024-02-01"),
+    # lifecycle, "Changes between 2024-04-01-preview and 2024-05-01-preview": "Fine-tuning
+    # checkpoints, seed, events"; authoring 2024-06-01 adds checkpoints (facts §1.3).
+    Feature.FINE_TUNING_CHECKPOINTS: ("2024-05-01-preview", "2024-06-01"),
+    # facts §1.3: the 2025-04-01-preview authoring spec has fine_tuning pause/resume.
+    Feature.FINE_TUNING_PAUSE: ("2025-04-01-preview", None),
+    # facts §1.3: /deployments/{id}/completions is in every version's spec (2022-12-01 is the
+    # first GA; 2022-03-01-preview the first preview in the catalogue).
+    Feature.COMPLETIONS: ("2022-03-01-preview", "2022-12-01"),
+    # lifecycle (the 2024 pages' feature list): "DALL-E 3. [Added in 2023-12-01-preview]"; facts
+    # §1.3: images/generations reached GA in 2024-06-01 (spec 2024-02-01 has none).
+    Feature.IMAGE_GENERATIONS: ("2023-12-01-preview", "2024-06-01"),
+    # facts §1.3: images/edits is in spec 2025-04-01-preview only (not in spec 2024-10-21).
+    Feature.IMAGE_EDITS: ("2025-04-01-preview", None),
 }
 
 

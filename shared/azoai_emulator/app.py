@@ -237,6 +237,9 @@ class _StarletteSocket:
 
 
 def _json_response(result: HttpResult) -> Response:
+    if isinstance(result.body, bytes | str):  # audio or text: its content-type is in the headers
+        raw = result.body.encode("utf-8") if isinstance(result.body, str) else result.body
+        return Response(raw, status_code=result.status, headers=result.headers)
     body = json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(
         body, status_code=result.status, headers=result.headers, media_type="application/json"

@@ -16,13 +16,14 @@ from urllib.parse import quote
 from azoai_emulator import azure_errors
 from azoai_emulator.config import EmulatorDeployment
 from azoai_emulator.identity import authenticate_arm
-from azoai_emulator.models import COMPLETIONS
+from azoai_emulator.models import COMPLETIONS, IMAGES
 from azoai_emulator.protocol import Call, HttpResult
 from azoai_emulator.state import EmulatorState
 
 __all__ = [
     "LEGACY_LIST_VERSIONS",
     "arm_deployment",
+    "check_account",
     "list_arm_deployments",
     "list_legacy_deployments",
     "list_models",
@@ -47,6 +48,8 @@ def _capabilities(d: EmulatorDeployment) -> dict[str, str]:
             "embeddingsMaxInputs": "2048",
             "maxContextToken": str(info.context_window),
         }
+    if IMAGES in info.apis:  # an image model (gpt-image, dall-e) lists only this
+        return {"imageGenerations": "true"}
     # Capability values are strings (facts §3.3); a completions-only model (instruct) lists
     # "completion" instead of "chatCompletion".
     caps = {
@@ -88,10 +91,11 @@ def arm_deployment(state: EmulatorState, d: EmulatorDeployment, paused: bool) ->
     }
 
 
-def list_arm_deployments(
+def check_account(
     call: Call, state: EmulatorState, *, subscription: str, group: str, account: str
-) -> HttpResult:
-    authenticate_arm(call, state.issuer)
+) -> str:
+    """ARM's checks of the api-version and the account path (after authentication); the
+    api-version."""
     version = call.query.get("api-version")
     if not version:
         raise azure_errors.azure_error(
@@ -120,6 +124,14 @@ def list_arm_deployments(
             f"The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group '{group}' was not "
             "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
         )
+    return version
+
+
+def list_arm_deployments(
+    call: Call, state: EmulatorState, *, subscription: str, group: str, account: str
+) -> HttpResult:
+    authenticate_arm(call, state.issuer)
+    version = check_account(call, state, subscription=subscription, group=group, account=account)
     raw_skip = call.query.get("$skipToken", "0")
     if not raw_skip.isdigit():
         raise azure_errors.azure_error(

@@ -20,6 +20,8 @@ __all__ = [
     "deployment_not_found",
     "deployment_paused",
     "entra_refused_for_v1_embeddings",
+    "image_output_filtered",
+    "image_prompt_filtered",
     "invalid_request",
     "key_denied",
     "missing_parameter",
@@ -267,3 +269,49 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return f"HTTP {status}"
+
+
+#: The Images API's refusal of a prompt (litellm#16072 quotes Azure's dall-e-3 answer word for
+#: word; the spec's dalleErrorResponse: ``inner_error`` with ``content_filter_results`` and
+#: ``revised_prompt``).
+IMAGE_PROMPT_FILTERED_MESSAGE = (
+    "Your request was rejected as a result of our safety system. Your prompt may contain text "
+    "that is not allowed by our safety system."
+)
+
+
+def image_prompt_filtered(
+    results: Mapping[str, Any], revised_prompt: str | None = None
+) -> ApiError:
+    """400 ``content_policy_violation``: the Images API's prompt filter."""
+    inner: dict[str, Any] = {
+        "code": "ResponsibleAIPolicyViolation",
+        "content_filter_results": dict(results),
+    }
+    if revised_prompt is not None:
+        inner["revised_prompt"] = revised_prompt
+    return ApiError(
+        400,
+        {
+            "error": {
+                "code": "content_policy_violation",
+                "inner_error": inner,
+                "message": IMAGE_PROMPT_FILTERED_MESSAGE,
+                "type": "invalid_request_error",
+            }
+        },
+    )
+
+
+def image_output_filtered() -> ApiError:
+    """A generated image the output filter withheld (how-to dall-e: ``"code": "contentFilter"``,
+    "Generated image was filtered as a result of our safety system.")."""
+    return ApiError(
+        400,
+        {
+            "error": {
+                "code": "contentFilter",
+                "message": "Generated image was filtered as a result of our safety system.",
+            }
+        },
+    )

@@ -12,6 +12,9 @@ TOML shape (``python -m azoai_emulator --config deployments.toml``)::
     arm_page_size = 100             # optional
     ws_max_age = 3600               # optional, seconds a Responses WebSocket lives
     request_latency = 0.05          # optional, seconds per HTTP request / WebSocket handshake
+    batch_lines_per_second = 50     # optional, batch lines run per second (default: no limit)
+    batch_stage_seconds = 1         # optional, seconds a batch spends validating/finalizing
+    fine_tuning_stage_seconds = 1   # optional, seconds a fine-tuning job spends in each stage
 
     [[deployments]]
     name = "chat"
@@ -19,6 +22,12 @@ TOML shape (``python -m azoai_emulator --config deployments.toml``)::
     tpm = 100000                    # optional; rpm defaults to 6 per 1000 TPM, as on Azure
     latency = 0.05                  # optional, seconds before the response
     token_latency = 0.01            # optional, seconds per streamed chunk
+
+    [[deployments]]
+    name = "chat-batch"
+    model = "gpt-4o"
+    sku = "GlobalBatch"             # a Global Batch deployment: takes batches (api_batches)
+    enqueued_tokens = 5000000       # optional, its enqueued-token quota
 """
 
 from __future__ import annotations
@@ -122,6 +131,9 @@ class EmulatorDeployment:
     blocklist: tuple[str, ...] = ()
     #: Embeddings: tokens one request may carry (None: Azure's 300,000, see api_embeddings).
     max_tokens_per_request: int | None = None
+    #: A batch deployment's (sku GlobalBatch/DataZoneBatch) enqueued-token quota: the input
+    #: tokens of its batches not yet finished (None: no limit). See api_batches.
+    enqueued_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -132,6 +144,8 @@ class EmulatorDeployment:
             raise ValueError(f"deployment {self.name!r}: tpm and rpm must be positive")
         if self.max_tokens_per_request is not None and self.max_tokens_per_request < 1:
             raise ValueError(f"deployment {self.name!r}: max_tokens_per_request must be >= 1")
+        if self.enqueued_tokens is not None and self.enqueued_tokens < 1:
+            raise ValueError(f"deployment {self.name!r}: enqueued_tokens must be >= 1")
         if self.latency < 0 or self.token_latency < 0:
             raise ValueError(f"deployment {self.name!r}: latencies must be >= 0")
         if self.state not in PROVISIONING_STATES:
@@ -193,6 +207,15 @@ class EmulatorConfig:
     account: str = DEFAULT_ACCOUNT
     ws_max_age: float = 3600.0
     request_latency: float = 0.0
+    #: Batches (api_batches): lines run per second (None: as fast as reads allow), seconds in
+    #: validating/finalizing/cancelling, Azure's per-file limits.
+    batch_lines_per_second: float | None = None
+    batch_stage_seconds: float = 0.0
+    batch_max_requests_per_file: int = 100_000
+    batch_max_file_bytes: int = 200_000_000
+    #: Fine-tuning (api_fine_tuning): seconds per job stage, and before a new deployment serves.
+    fine_tuning_stage_seconds: float = 1.0
+    fine_tuning_deploy_seconds: float = 0.5
 
     def emulator_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -239,7 +262,14 @@ def config_from_mapping(data: Mapping[str, Any]) -> EmulatorConfig:
         if duplicates:
             raise ValueError(f"duplicate deployment name(s): {', '.join(duplicates)}")
         values["deployments"] = deployments
-    for seconds in ("token_lifetime", "ws_max_age", "request_latency"):
+    for seconds in (
+        "token_lifetime",
+        "ws_max_age",
+        "request_latency",
+        "batch_stage_seconds",
+        "fine_tuning_stage_seconds",
+        "fine_tuning_deploy_seconds",
+    ):
         if seconds in values:
             values[seconds] = float(values[seconds])
     return EmulatorConfig(**values)

@@ -11,7 +11,12 @@ path                                                                       handl
 ``GET  /openai/models?api-version=``                                        models
 ``POST /openai/v1/{chat/completions|embeddings|responses}``                 the v1 route
 ``GET  /openai/v1/models``                                                  models
+``POST /openai/[deployments/{d}/|v1/]audio/{speech|transcriptions|translations}``  audio
+``/openai/[v1/]fine_tuning/jobs[/{id}[/events|checkpoints|cancel|pause|resume]]``  fine-tuning
+``PUT|GET|DELETE /subscriptions/.../accounts/{a}/deployments/{d}``            ARM, one deployment
+``POST /openai/[deployments/{d}/|v1/]images/{generations|edits}``            images
 ``GET|DELETE /openai/[v1/]responses/{id}``, ``GET .../{id}/input_items``    stored responses
+``/openai/[v1/]files[/{id}[/content]]``, ``/openai/[v1/]batches[/{id}[/cancel]]``  files, batches
 ``/api/projects/{p}/openai/v1/...`` (every ``/openai/v1`` path above)        a Foundry project
 ``GET  /msi/token``, ``GET /metadata/identity/oauth2/token``                token endpoints
 ``GET  /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.CognitiveServices/accounts/{a}/deployments``  ARM
@@ -36,9 +41,13 @@ import re
 from collections.abc import Awaitable, Callable
 
 from azoai_emulator import azure_errors
+from azoai_emulator.api_audio import audio_routes
+from azoai_emulator.api_batches import batch_routes
 from azoai_emulator.api_chat import handle_chat
 from azoai_emulator.api_completions import handle_completions
 from azoai_emulator.api_embeddings import handle_embeddings
+from azoai_emulator.api_fine_tuning import arm_deployment_routes, fine_tuning_routes
+from azoai_emulator.api_images import image_routes
 from azoai_emulator.api_responses import handle_response_item, handle_responses
 from azoai_emulator.arm import (
     LEGACY_LIST_VERSIONS,
@@ -180,6 +189,11 @@ ROUTES: list[tuple[frozenset[str], re.Pattern[str], Handler]] = [
         _response_item("v1", input_items=True),
     ),
     (frozenset({"GET"}), re.compile(r"/openai/v1/models"), _v1_models),
+    *audio_routes(),
+    *fine_tuning_routes(),
+    *arm_deployment_routes(),
+    *image_routes(),
+    *batch_routes(),
     (frozenset({"GET"}), re.compile(r"/msi/token"), _app_service),
     (frozenset({"GET"}), re.compile(r"/metadata/identity/oauth2/token"), _imds),
     (

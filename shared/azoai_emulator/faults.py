@@ -13,7 +13,8 @@ Build them with the constructors::
 
 ``count`` is how many requests a fault affects (``None``: until :meth:`Emulator.clear_faults`).
 A fault is consumed only by requests it applies to: ``cut_stream`` by streamed requests, the
-content filters by chat, completions and Responses requests, the rest by every inference request.
+content filters by chat, completions, Responses and image requests (a completion-side filter
+withholds a generated image), the rest by every inference request.
 
 Per request, send ``x-azoai-emulator-fault`` with one or more faults separated by ``;``, each a
 name, an optional ``=value`` and optional ``,key=value`` options::
@@ -158,7 +159,7 @@ class Fault:
         if self.kind == "cut_stream":
             return stream
         if self.kind == "content_filter":
-            return operation in ("chat", "completions", "responses")
+            return operation in ("chat", "completions", "responses", "images", "image_edits")
         return True
 
 

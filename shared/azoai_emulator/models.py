@@ -30,6 +30,8 @@ __all__ = [
     "CHAT",
     "COMPLETIONS",
     "EMBEDDINGS",
+    "IMAGES",
+    "IMAGE_EDITS",
     "RESPONSES",
     "ModelSpec",
     "known_models",
@@ -41,6 +43,8 @@ CHAT = "chat"
 RESPONSES = "responses"
 COMPLETIONS = "completions"
 EMBEDDINGS = "embeddings"
+IMAGES = "images"
+IMAGE_EDITS = "image_edits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +435,21 @@ _UNKNOWN = ModelSpec(
 _UNKNOWN_EMBEDDING = replace(
     _EMBEDDING_3, family="embedding", known=False, supports_dimensions=False
 )
+#: Image models serve the Images API only (so chat on one answers OperationNotSupported); their
+#: sizes, qualities and limits are api_images' own table. known=False: the product's catalogue
+#: has no image rows to compare with (test_tables_agree). DALL-E 3 has no edits (how-to dall-e:
+#: "DALL-E models don't support the Image Edit API").
+_IMAGE_MODEL = ModelSpec(
+    family="image",
+    apis=frozenset({IMAGES, IMAGE_EDITS}),
+    context_window=0,
+    max_output=0,
+    known=False,
+    tools=False,
+    parallel_tool_calls=False,
+    json_object=False,
+)
+_DALL_E = replace(_IMAGE_MODEL, family="dall-e", apis=frozenset({IMAGES}))
 
 
 def _normalise(name: str) -> str:
@@ -456,6 +475,10 @@ def model_spec(model: str) -> ModelSpec:
             return spec
     if n.startswith("text-embedding"):
         return _UNKNOWN_EMBEDDING
+    if n.startswith("gpt-image-"):
+        return _IMAGE_MODEL
+    if n.startswith("dall-e-"):
+        return _DALL_E
     return _UNKNOWN
 
 

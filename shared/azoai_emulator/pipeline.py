@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +26,12 @@ from azoai_emulator.protocol import Call
 from azoai_emulator.ratelimit import Decision
 from azoai_emulator.state import EmulatorState
 
-__all__ = ["DropConnection", "Target", "admit", "prepare", "sse", "success_headers"]
+__all__ = ["IN_BATCH", "DropConnection", "Target", "admit", "prepare", "sse", "success_headers"]
+
+#: Set while a batch line runs (azoai_emulator.api_batches): no request latency, no credential
+#: check (the batch's requests were authenticated) and no TPM/RPM quota (a batch deployment's
+#: quota is its enqueued tokens).
+IN_BATCH: ContextVar[bool] = ContextVar("azoai_emulator_in_batch", default=False)
 
 #: Names Azure uses for each operation in quota messages, and in OperationNotSupported.
 OPERATIONS = {
@@ -32,6 +39,11 @@ OPERATIONS = {
     "completions": ("Completions_Create", "completion"),
     "embeddings": ("Embeddings_Create", "embeddings"),
     "responses": ("Responses_Create", "responses"),
+    "speech": ("Speech_Create", "audioSpeech"),
+    "transcriptions": ("Transcriptions_Create", "audioTranscription"),
+    "translations": ("Translations_Create", "audioTranslation"),
+    "images": ("ImageGenerations_Create", "imageGeneration"),
+    "image_edits": ("ImageGenerations_Edit", "imageEdit"),
 }
 
 
@@ -95,17 +107,29 @@ async def prepare(
     route: str,
     path_deployment: str | None = None,
     websocket: bool = False,
+    form: dict[str, Any] | None = None,
+    serves: Callable[[EmulatorDeployment], bool] | None = None,
 ) -> Target:
     """``websocket``: a message on an open WebSocket (authenticated at the handshake, no
-    request latency, always streamed)."""
-    needs = {"chat": Feature.CHAT_COMPLETIONS, "responses": Feature.RESPONSES}.get(operation)
+    request latency, always streamed). ``form``: the request's fields when its body is not JSON
+    (a multipart upload, parsed by the caller); ``serves``: whether a deployment's model serves
+    the operation, when :mod:`.models` does not say (audio models have their own table)."""
+    needs = {
+        "chat": Feature.CHAT_COMPLETIONS,
+        "responses": Feature.RESPONSES,
+        "speech": Feature.AUDIO_SPEECH,
+        "transcriptions": Feature.AUDIO_TRANSCRIPTION,
+        "translations": Feature.AUDIO_TRANSCRIPTION,
+        "images": Feature.IMAGE_GENERATIONS,
+        "image_edits": Feature.IMAGE_EDITS,
+    }.get(operation)
     version: DatedVersion | None = None
     if route == "deployments":
         version = check_dated_version(call, needs)
         label = version.value
     else:
         label = check_v1_version(call)
-    if not websocket:  # a new HTTP request, not a message on an open WebSocket
+    if not websocket and not IN_BATCH.get():  # a new HTTP request, not a WebSocket message
         if state.request_latency > 0:
             await state.wait(state.request_latency)
         how = authenticate_data_plane(
@@ -113,7 +137,7 @@ async def prepare(
         )
         if how == "entra" and route == "v1" and operation == "embeddings":
             raise azure_errors.entra_refused_for_v1_embeddings()
-    body = parse_body(call)
+    body = parse_body(call) if form is None else form
     if not isinstance(body, dict):
         raise azure_errors.invalid_request("The request body must be a JSON object.")
     name = path_deployment
@@ -141,7 +165,8 @@ async def prepare(
     target = Target(operation, route, version, label, deployment, body, faults)
     if faults.terminal is not None:
         _raise_terminal(faults.terminal, target)
-    if operation not in deployment.info.apis:  # e.g. embeddings on a chat model (models.py)
+    if not (serves(deployment) if serves is not None else operation in deployment.info.apis):
+        # e.g. embeddings on a chat model (models.py), a transcription on a tts model
         raise azure_errors.operation_not_supported(OPERATIONS[operation][1], deployment.model)
     return target
 
@@ -173,6 +198,8 @@ def _raise_terminal(fault: Fault, target: Target) -> None:
             remaining_tokens=0,
         )
     if fault.kind == "content_filter":
+        if target.operation in ("images", "image_edits"):  # the Images API's own body
+            raise azure_errors.image_prompt_filtered(prompt_results(fault.category))
         raise azure_errors.prompt_filtered(prompt_results(fault.category))
     raise azure_errors.service_error(fault.code, fault.message, retry_after_ms=fault.retry_after_ms)
 
@@ -190,6 +217,9 @@ def check_blocklist(target: Target, text: str) -> None:
 def admit(state: EmulatorState, target: Target, estimate: int) -> Decision:
     """Take quota for ``estimate`` tokens, or raise Azure's 429."""
     d = target.deployment
+    if IN_BATCH.get():
+        rpm, tpm = d.requests_per_minute, d.tpm
+        return Decision(True, 0.0, "token", rpm, tpm, rpm, tpm)
     decision = state.limiter.acquire(d.name, rpm=d.requests_per_minute, tpm=d.tpm, tokens=estimate)
     if not decision.allowed:
         raise azure_errors.rate_limited(

@@ -130,6 +130,12 @@ class Emulator:
         entra_clients: Mapping[str, str | None] | None = None,
         entra_port: int = 0,
         projects: Iterable[str] | None = None,
+        batch_lines_per_second: float | None = None,
+        batch_stage_seconds: float = 0.0,
+        batch_max_requests_per_file: int = 100_000,
+        batch_max_file_bytes: int = 200_000_000,
+        fine_tuning_stage_seconds: float = 1.0,
+        fine_tuning_deploy_seconds: float = 0.5,
     ) -> None:
         chosen = tuple(DEFAULT_DEPLOYMENTS if deployments is None else deployments)
         names = [d.name for d in chosen]
@@ -156,6 +162,13 @@ class Emulator:
             entra=EntraDirectory.of(entra_clients),
             projects=None if projects is None else frozenset(projects),
         )
+        self.set_batch_speed(
+            batch_lines_per_second,
+            batch_stage_seconds,
+            max_requests_per_file=batch_max_requests_per_file,
+            max_file_bytes=batch_max_file_bytes,
+        )
+        self.set_fine_tuning_speed(fine_tuning_stage_seconds, fine_tuning_deploy_seconds)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -506,6 +519,62 @@ class Emulator:
     def remove_deployment(self, name: str) -> None:
         self._state.remove_deployment(name)
 
+    # --- fine-tuning --------------------------------------------------------------------------------
+
+    def set_fine_tuning_speed(
+        self, stage_seconds: float = 1.0, deploy_seconds: float = 0.5
+    ) -> None:
+        """How fast fine-tuning goes (see :mod:`.api_fine_tuning`): a job spends
+        ``stage_seconds`` of the emulator's clock in each stage (validating files, queued, each
+        epoch); a new deployment of a fine-tuned model is ``Creating`` for ``deploy_seconds``."""
+        self._state.fine_tuning.configure(
+            stage_seconds=stage_seconds, deploy_seconds=deploy_seconds
+        )
+
+    @property
+    def fine_tuning_jobs(self) -> list[dict[str, Any]]:
+        """Every fine-tuning job, as its job object (without advancing it)."""
+        return [j.to_json() for j in self._state.fine_tuning.all_jobs()]
+
+    # --- files and batches ------------------------------------------------------------------------
+
+    def set_batch_speed(
+        self,
+        lines_per_second: float | None = None,
+        stage_seconds: float = 0.0,
+        *,
+        max_requests_per_file: int = 100_000,
+        max_file_bytes: int = 200_000_000,
+    ) -> None:
+        """How batches run (see :mod:`.api_batches`): ``lines_per_second`` lines of a batch run
+        per second of the emulator's clock (``None``: as many as each read allows), a batch
+        spends ``stage_seconds`` validating, finalizing and cancelling; input files may hold at
+        most ``max_requests_per_file`` requests (else ``too_many_tasks``) and
+        ``max_file_bytes`` bytes (Azure: 100,000 and 200 MB)."""
+        self._state.batch.configure(
+            lines_per_second=lines_per_second,
+            stage_seconds=stage_seconds,
+            max_requests=max_requests_per_file,
+            max_file_bytes=max_file_bytes,
+        )
+
+    def expire_batches(self) -> int:
+        """Make every batch still validating or in progress expire on its next read (as after
+        its 24 hours); returns how many."""
+        from azoai_emulator.api_batches import expire
+
+        return expire(self._state)
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch, as its batch object (without advancing it)."""
+        return [b.to_json() for b in self._state.batch.all_batches()]
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """Every stored file, as its file object."""
+        return [f.to_json() for f in self._state.batch.all_files()]
+
     # --- tokens ---------------------------------------------------------------------------------
 
     def issue_token(
@@ -545,7 +614,8 @@ class Emulator:
         self._state.clear_faults(deployment)
 
     def reset(self) -> None:
-        """Forget requests, faults, scripted replies, stored responses and spent quota."""
+        """Forget requests, faults, scripted replies, stored responses, spent quota, files and
+        batches."""
         self._state.reset()
 
     def __repr__(self) -> str:

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from azoai_emulator.batch_state import BatchState
 from azoai_emulator.config import EmulatorDeployment
 from azoai_emulator.entra import EntraDirectory
 from azoai_emulator.faults import AppliedFaults, Fault, FaultBook
+from azoai_emulator.fine_tuning_state import FineTuningState
 from azoai_emulator.identity import TokenIssuer
 from azoai_emulator.model import Reply, Turn
 from azoai_emulator.protocol import RequestRecord
@@ -116,6 +118,10 @@ class EmulatorState:
     reasoning_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     #: Foundry project names served below ``/api/projects/``; ``None``: any name.
     projects: frozenset[str] | None = None
+    #: Files and batches (azoai_emulator.api_files, api_batches).
+    batch: BatchState = field(default_factory=BatchState)
+    #: Fine-tuning jobs and their speed (azoai_emulator.api_fine_tuning).
+    fine_tuning: FineTuningState = field(default_factory=FineTuningState)
 
     def __post_init__(self) -> None:
         if self.arm_page_size < 1:
@@ -147,6 +153,8 @@ class EmulatorState:
             self.responses.clear()
             self.websockets_opened = len(self.websockets)
         self.limiter.reset()
+        self.batch.reset()
+        self.fine_tuning.reset()
 
     # --- deployments ----------------------------------------------------------------------------
 

@@ -133,12 +133,15 @@ LAZY = {
     "idna": None,  # httpx's
     "tiktoken": None,  # exact token counts when its encoding is cached, else an estimate
     "azoai_emulator": "emulator",  # the CLI's `azoai emulator` and the demo
+    "opentelemetry": "otel",  # spans and metrics through the global providers, when installed
+    "redis": "redis",  # the fleet's quota store (quota_store), azoai.io.quota_store only
 }
 #: The requirement that brings a module in its extra, where the names differ.
 DISTRIBUTION = {
     "azure": "azure-identity",
     "websockets": "openai",  # openai[realtime]
     "azoai_emulator": "starlette",  # a sibling package of this wheel; the extra has its server
+    "opentelemetry": "opentelemetry-api",
 }
 
 

@@ -47,7 +47,8 @@ def test_known_default_does_not_shadow_real_deployments() -> None:
 
 
 def test_no_deployment_at_all_names_the_settings() -> None:
-    with pytest.raises(ConfigError, match="azure_deployment= in LangChain, engine= in LlamaIndex"):
+    # the adapters' names (azure_deployment=, engine=) replace it (Settings.names)
+    with pytest.raises(ConfigError, match="no deployment given: pass deployment=, set"):
         resolve_deployment(None, default=None, deployment_map={})
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
+from azoai import error_reading
 from azoai import errors as E
 from azoai.client import CallOptions, Client
 from azoai.wire import ChatRequest, Message, ResponseFormat, ToolSpec
@@ -128,9 +129,9 @@ def test_error_from_response_reads_content_filters_and_the_inner_code() -> None:
             ],
         }
     }
-    err = E.error_from_response(400, body)
+    err = error_reading.error_from_response(400, body)
     assert isinstance(err, E.ContentFilterError) and err.filtered_categories == ["jailbreak"]
-    only_inner = E.error_from_response(
+    only_inner = error_reading.error_from_response(
         400, {"error": {"code": "x", "message": "m", "innererror": {"code": "ContentFiltered"}}}
     )
     assert isinstance(only_inner, E.ContentFilterError) and only_inner.side == "prompt"

@@ -13,7 +13,8 @@ from azoai.config.endpoints import parse_endpoint
 from azoai.config.settings import Settings, parse_bool
 from azoai.config.versions import parse_api_version, resolve_route
 from azoai.content_filter import parse_category_results, parse_prompt_filter_results
-from azoai.errors import AzoaiError, error_from_response, parse_retry_after
+from azoai.error_reading import error_from_response, parse_retry_after
+from azoai.errors import AzoaiError
 from azoai.wire import chat_completions as cc
 from azoai.wire import responses as rs
 from azoai.wire.common import loads, parse_tool_arguments

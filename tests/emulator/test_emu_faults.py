@@ -12,12 +12,12 @@ import pytest
 from emu_helpers import CHAT, V1_CHAT, FakeClock
 from openai import AzureOpenAI
 
+from azoai.error_reading import error_from_response
 from azoai.errors import (
     ContentFilterError,
     DeploymentPausedError,
     RateLimitError,
     ServiceUnavailableError,
-    error_from_response,
 )
 from azoai_emulator import Emulator, EmulatorDeployment, Fault
 

@@ -10,12 +10,12 @@ import pytest
 from emu_helpers import CHAT, V1_CHAT, FakeClock
 from openai import AsyncOpenAI, AzureOpenAI, OpenAI
 
+from azoai.error_reading import error_from_response
 from azoai.errors import (
     AuthenticationError,
     DeploymentNotFoundError,
     NotFoundError,
     UnsupportedParameterError,
-    error_from_response,
 )
 from azoai_emulator import Emulator, EmulatorDeployment
 

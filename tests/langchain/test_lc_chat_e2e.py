@@ -508,13 +508,14 @@ def test_structured_output_include_raw_keeps_parse_errors(
     assert out["raw"].text == "not json at all"
 
 
-def test_structured_output_defaults_to_tools_for_an_unknown_model(emu: Emulator) -> None:
+def test_structured_output_defaults_to_json_schema_for_an_unknown_model(emu: Emulator) -> None:
+    # as langchain-openai does: only a model known to lack it falls back (with a warning)
     unknown = AzureChatOpenAI(
         azure_endpoint=emu.endpoint, api_key=emu.api_key, azure_deployment="chat"
     )
     person = unknown.with_structured_output(Person).invoke("Eve is 28 years old.")
     assert isinstance(person, Person)
-    assert "tools" in last_body(emu) and "response_format" not in last_body(emu)
+    assert "tools" not in last_body(emu) and "response_format" in last_body(emu)
 
 
 def test_structured_output_streams_parsed_objects(llm: AzureChatOpenAI) -> None:

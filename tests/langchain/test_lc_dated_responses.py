@@ -2,8 +2,9 @@
 ``AzureChatOpenAI(azure_deployment=..., api_version="2025-04-01-preview", use_responses_api=True)``
 and the same selected by ``output_version="responses/v1"``, as langchain-openai users write them,
 call Azure's ``/openai/responses?api-version=<date>`` (invoke, stream, async, tools); an older
-dated version is a ValueError at construction naming the first one; ``OPENAI_API_VERSION`` left
-in the environment for chat models never breaks a Responses model."""
+dated version constructs (as with langchain-openai) and its first call is a ValueError naming the
+first one, before anything is sent; ``OPENAI_API_VERSION`` left in the environment for chat
+models never breaks a Responses model."""
 
 from __future__ import annotations
 
@@ -81,11 +82,14 @@ def test_the_first_dated_responses_version_works_and_older_ones_are_refused(
         == "first"
     )
     assert [r.url for r in _calls(emu)] == ["/openai/responses?api-version=2025-03-01-preview"]
+    old = _model(emu, api_version="2024-10-21", use_responses_api=True)
     with pytest.raises(ValueError, match="2025-03-01-preview") as caught:
-        _model(emu, api_version="2024-10-21", use_responses_api=True)
+        old.invoke("Say old")
     assert isinstance(caught.value, ConfigError)
     assert caught.value.setting == "api_version"
     assert "route='v1'" in str(caught.value)
+    # named as this class takes it: use_responses_api=False, not the core's api='chat'
+    assert "use_responses_api=False" in str(caught.value) and "api='chat'" not in str(caught.value)
 
 
 def test_without_a_version_the_responses_api_stays_on_v1(emu: Emulator) -> None:

@@ -47,7 +47,10 @@ def test_batches_follow_chunk_size(emu: Emulator) -> None:
 
 def test_default_batches_are_azure_sized(embeddings: AzureOpenAIEmbeddings, emu: Emulator) -> None:
     embeddings.embed_documents([f"t{i}" for i in range(2100)])
-    assert sorted(len(b["input"]) for b in _embedding_requests(emu)) == [52, 2048]
+    # Azure-sized batches; first a 16-text probe when this process does not know the
+    # deployment's quota yet (a pooled connection may know it from an earlier test)
+    sizes = sorted(len(b["input"]) for b in _embedding_requests(emu))
+    assert sizes in ([52, 2048], [16, 36, 2048])
 
 
 def test_dimensions(emu: Emulator) -> None:

@@ -24,5 +24,14 @@ def test_no_azure_knowledge_in_the_adapter() -> None:
 def test_public_api() -> None:
     import langchain_azoai
 
-    assert langchain_azoai.__all__ == ["AzureChatOpenAI", "AzureOpenAIEmbeddings"]
+    assert langchain_azoai.__all__ == [
+        "AzureChatOpenAI",
+        "AzureImageGenerationTool",
+        "AzureOpenAI",
+        "AzureOpenAIEmbeddings",
+        "AzureSpeechToTextParser",
+        "AzureTextToSpeechTool",
+    ]
+    for name in langchain_azoai.__all__:  # each lazy name resolves to its class
+        assert getattr(langchain_azoai, name).__name__ == name
     assert (PACKAGE / "py.typed").is_file()

@@ -1,5 +1,6 @@
 """Constructor arguments: langchain-openai's names and aliases reach the core's settings; the
-core's own options are added; errors surface at construction with the core's messages."""
+core's own options are added; errors surface with the core's messages, at construction where
+langchain-openai raises there, else at the first call."""
 
 from __future__ import annotations
 
@@ -90,8 +91,11 @@ def test_environment_is_read_by_the_core(monkeypatch: pytest.MonkeyPatch) -> Non
     assert s.api_version.value == "2024-10-21"
     assert s.sources["api_key"] == "env AZURE_OPENAI_API_KEY"
     assert s.sources["api_version"] == "env OPENAI_API_VERSION"
-    # Fields keep what the user passed; what is in effect is on .settings.
-    assert llm.openai_api_key is None
+    # Fields left unset show what the environment gave, as langchain-openai's do; where each
+    # value came from is on .settings.
+    assert llm.openai_api_key == SecretStr("sk-env")
+    assert (llm.azure_endpoint, llm.openai_api_version) == (ENDPOINT, "2024-10-21")
+    assert llm.deployment_name == "env-deployment"
 
 
 def test_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,16 +109,24 @@ def test_model_doubles_as_deployment_when_none_is_configured() -> None:
     assert llm.settings.model == "gpt-4o-mini"
 
 
-def test_config_errors_surface_at_construction_with_the_core_message() -> None:
-    with pytest.raises(ConfigError, match="no endpoint") as no_endpoint:
+def test_config_errors_surface_at_construction_with_the_core_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # where langchain-openai raises at construction (no endpoint, no credentials), so does this,
+    # naming this class's arguments
+    with pytest.raises(ConfigError, match="no endpoint: pass azure_endpoint=") as no_endpoint:
         AzureChatOpenAI(api_key="k", azure_deployment="d")
-    assert no_endpoint.value.setting == "endpoint"
+    assert no_endpoint.value.setting == "azure_endpoint"
     with pytest.raises(ConfigError, match="no credentials"):
         AzureChatOpenAI(azure_endpoint=ENDPOINT, azure_deployment="d")
-    with pytest.raises(ConfigError, match="api_version"):
-        chat(api_version="not-a-version")
     with pytest.raises(ConfigError):
         AzureOpenAIEmbeddings(api_key="k", azure_deployment="e")
+    # an api_version that is not one constructs, as there, and fails at the first call
+    llm = chat(api_version="not-a-version", azure_deployment="d")
+    with pytest.raises(ConfigError, match="api_version 'not-a-version'") as bad:
+        llm.invoke("hi")
+    assert bad.value.setting == "api_version"
 
 
 def test_unknown_arguments_move_to_model_kwargs_with_a_warning() -> None:
@@ -182,9 +194,11 @@ def test_prebuilt_settings_are_used_as_given() -> None:
         AzureChatOpenAI(settings=s, azure_deployment="other")
 
 
-def test_n_other_than_one_is_refused() -> None:
-    with pytest.raises(ValueError, match="n must be 1"):
-        chat(azure_deployment="d", n=2)
+def test_n_below_one_or_with_streaming_is_refused() -> None:
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        chat(azure_deployment="d", n=0)
+    with pytest.raises(ValueError, match="n must be 1 when streaming"):
+        chat(azure_deployment="d", n=2, streaming=True)
 
 
 def test_ls_params() -> None:

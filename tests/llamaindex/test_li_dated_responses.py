@@ -1,8 +1,8 @@
 """LlamaIndex's Responses API on a dated api-version (issues 16 and 17):
 ``AzureOpenAI(engine=..., api_version="2025-04-01-preview", use_responses_api=True)`` (azoai's
 replacement for ``AzureOpenAIResponses``) calls Azure's ``/openai/responses?api-version=<date>``
-on chat, complete, stream, async and tool calls; an older dated version is refused at
-construction naming the first one; a dated ``OPENAI_API_VERSION`` in the environment never
+on chat, complete, stream, async and tool calls; an older dated version is refused at the
+first call (before sending) naming the first one; a dated ``OPENAI_API_VERSION`` in the environment never
 breaks a Responses model."""
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ async def test_the_dated_responses_route_on_every_path(emu: Emulator) -> None:
 
 
 def test_older_dated_versions_are_refused_and_no_version_keeps_v1(emu: Emulator) -> None:
+    # constructs, as llama-index's class does; the first call refuses, before sending
+    old = _llm(emu, api_version="2025-02-01-preview")
     with pytest.raises(ConfigError, match="2025-03-01-preview") as caught:
-        _llm(emu, api_version="2025-02-01-preview")
+        old.complete("Say old")
     assert caught.value.setting == "api_version"
     assert "route='v1'" in str(caught.value)
     assert _llm(emu).complete("Say v1").text == "v1"

@@ -14,7 +14,11 @@ from azoai_emulator import DEFAULT_DEPLOYMENTS, Emulator, EmulatorDeployment
 from llamaindex_azoai import AzureOpenAI, AzureOpenAIEmbedding
 
 _README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-DOC = _README.split("## LlamaIndex: `llamaindex_azoai`", 1)[1].split("\n## ", 1)[0]
+# The LlamaIndex section, and the argument tables the migration section holds for it.
+DOC = (
+    _README.split("## LlamaIndex: `llamaindex_azoai`", 1)[1].split("\n## ", 1)[0]
+    + _README.split("### From llama-index", 1)[1].split("\n## ", 1)[0]
+)
 PLACEHOLDER_ENDPOINT = "https://myres.openai.azure.com"
 
 

@@ -65,7 +65,10 @@ def test_default_batch_is_azure_sized(embed_model: AzureOpenAIEmbedding, emu: Em
     assert len(vectors) == 2500
     assert vectors[1234] == embed_model.get_text_embedding(texts[1234])
     sizes = [len(b["input"]) for b in embed_bodies(emu)][:-1]
-    assert sizes == [2048, 452]  # llama-index's Azure class would have sent 250 requests of 10
+    # llama-index's Azure class would have sent 250 requests of 10; here its first chunk of 2048
+    # starts with a 16-text probe when this process does not know the deployment's quota yet (a
+    # pooled connection may know it from an earlier test)
+    assert sizes in ([2048, 452], [16, 2032, 452])
 
 
 def test_additional_kwargs_are_sent_with_each_batch(emu: Emulator) -> None:

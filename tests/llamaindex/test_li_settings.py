@@ -130,8 +130,10 @@ def test_environment_is_read_by_the_core(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_missing_credentials_raise_a_config_error_naming_the_setting() -> None:
+    # llama-index checks the key when it calls, not when it constructs: so does this
+    llm = AzureOpenAI(engine="d", azure_endpoint=ENDPOINT, **ISOLATED)
     with pytest.raises(ConfigError) as err:
-        AzureOpenAI(engine="d", azure_endpoint=ENDPOINT, **ISOLATED)
+        llm.complete("hi")
     assert err.value.setting == "api_key"
 
 

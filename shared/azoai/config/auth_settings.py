@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,7 +18,15 @@ from azoai.config.secrets import credential
 from azoai.config.sources import Sources, auth_env_offers
 from azoai.errors import ConfigError
 
-__all__ = ["AUTH_MODES", "ENTRA_MODES", "AuthMode", "AuthSettings", "resolve_auth"]
+__all__ = [
+    "AUTH_MODES",
+    "ENTRA_MODES",
+    "AuthMode",
+    "AuthSettings",
+    "found_credentials",
+    "resolve_auth",
+    "secret_header",
+]
 
 # The same logger as the rest of settings: users filter on "azoai.settings".
 log = logging.getLogger("azoai.settings")
@@ -68,8 +77,28 @@ class AuthSettings:
         return f"AuthSettings({', '.join(bits)})"
 
 
-def resolve_auth(src: Sources, endpoint: Endpoint) -> AuthSettings:
-    """The auth mode and its inputs from ``src``, recording where each came from."""
+# Header names that carry a credential: APIM's Ocp-Apim-Subscription-Key, api-key, x-api-key,
+# (Proxy-)Authorization, cookies, tokens, secrets, signatures.
+_SECRET_HEADER = re.compile(r"key|token|secret|auth|cookie|passw|signature|credential", re.I)
+
+
+def secret_header(name: str) -> bool:
+    """Whether a header named ``name`` carries a credential, so its value is a secret: kept out
+    of reprs, LangChain ``dumpd``, LlamaIndex ``to_dict``, logs and pickles (by the adapters)."""
+    return _SECRET_HEADER.search(name) is not None
+
+
+def resolve_auth(
+    src: Sources,
+    endpoint: Endpoint,
+    *,
+    on_missing: Callable[[ConfigError], None] | None = None,
+) -> AuthSettings:
+    """The auth mode and its inputs from ``src``, recording where each came from.
+
+    No credentials at all is a :class:`ConfigError`; with ``on_missing`` (drop-in mode for a
+    framework that checks the key only when it calls) that error is handed to it instead and
+    the mode is ``none`` (the first call raises it, see ``Settings.check``)."""
     fa = src.file_auth
     explicit = src.pick("auth_mode", file_key="mode", section=fa)
     scope = src.pick("scope", file_key="scope", section=fa) or endpoint.default_scope
@@ -121,12 +150,12 @@ def resolve_auth(src: Sources, endpoint: Endpoint) -> AuthSettings:
             src.sources["auth_mode"] = f"inferred from {where}"
             break
         if mode is None:
-            raise ConfigError(
-                "no credentials for Azure OpenAI: pass api_key (or set AZURE_OPENAI_API_KEY), "
-                "azure_ad_token_provider / credential (e.g. DefaultAzureCredential()), or set "
-                "AZURE_USE_DEFAULT_CREDENTIAL=true or AZURE_USE_MANAGED_IDENTITY=true",
-                setting="api_key",
-            )
+            err = _no_credentials(src.env)
+            if on_missing is None:
+                raise err
+            on_missing(err)
+            src.sources["auth_mode"] = "none (no credentials: refused at the first call)"
+            return AuthSettings(mode="none", scope=str(scope))
 
     if mode in ENTRA_MODES and not endpoint.supports_entra:
         raise ConfigError(
@@ -155,7 +184,7 @@ def resolve_auth(src: Sources, endpoint: Endpoint) -> AuthSettings:
                 "auth_mode 'token' needs azure_ad_token (or AZURE_OPENAI_AD_TOKEN)",
                 setting="azure_ad_token",
             )
-        out["token"] = _secret(token, "azure_ad_token", token_src)
+        out["token"] = _bearer_stripped(_secret(token, "azure_ad_token", token_src), token_src)
         src.sources["azure_ad_token"] = str(token_src)
     elif mode == "token_provider":
         sync_p, _ = first("token_provider")
@@ -237,6 +266,61 @@ def resolve_auth(src: Sources, endpoint: Endpoint) -> AuthSettings:
         out["client_id"] = client_id or src.env.get("AZURE_CLIENT_ID")
         out["tenant_id"] = src.env.get("AZURE_TENANT_ID")
     return AuthSettings(**out)
+
+
+def _no_credentials(env: Mapping[str, str]) -> ConfigError:
+    """The "no credentials" error; it says so when OPENAI_API_KEY is set, which azoai never
+    reads as an Azure key (by design: an OpenAI key cannot sign in to Azure OpenAI, and taking it
+    would let a key meant for api.openai.com shadow the Azure configuration)."""
+    seen = ""
+    if (env.get("OPENAI_API_KEY") or "").strip():
+        seen = (
+            "; OPENAI_API_KEY is set but not read: azoai never takes it as an Azure key "
+            "(langchain-openai and llama-index fall back to it; an OpenAI key does not work "
+            "with Azure OpenAI)"
+        )
+    return ConfigError(
+        f"no credentials for Azure OpenAI{seen}",
+        setting="api_key",
+        fix="pass api_key= (or set AZURE_OPENAI_API_KEY) with the resource's key, "
+        "azure_ad_token_provider= / credential= (e.g. DefaultAzureCredential()), or set "
+        "AZURE_USE_DEFAULT_CREDENTIAL=true or AZURE_USE_MANAGED_IDENTITY=true",
+    )
+
+
+def found_credentials(src: Sources) -> dict[str, SecretStr]:
+    """The key and the static token the config file or the environment offers (``api_key``,
+    ``azure_ad_token``), used or not, for the adapters' fields (langchain-openai shows both);
+    a value a header could not carry is left out (it is refused where it is used)."""
+    fa = src.file_auth
+    env_level, env_names = auth_env_offers(src.env)
+    out: dict[str, SecretStr] = {}
+    for key, name in (("api_key", "api_key"), ("token", "azure_ad_token")):
+        where = f"file {src.path}" if key in fa else f"env {env_names.get(key)}"
+        value = fa.get(key, env_level.get(key))
+        if not isinstance(value, str | SecretStr):
+            continue
+        try:
+            secret = _secret(value, name, where)
+            out[name] = _bearer_stripped(secret, where) if key == "token" else secret
+        except ConfigError:
+            continue
+    return out
+
+
+def _bearer_stripped(token: SecretStr, source: str | None) -> SecretStr:
+    """A static token given with its scheme (``"Bearer eyJ..."``, as Portkey's configuration and
+    copied Authorization headers carry it) without the scheme: the header adds it once."""
+    scheme, _, rest = token.get_secret_value().partition(" ")
+    if scheme.lower() != "bearer":
+        return token
+    bare = rest.strip()
+    if not bare:
+        origin = f" (from {source})" if source else ""
+        raise ConfigError(
+            f"azure_ad_token is only the word 'Bearer'{origin}", setting="azure_ad_token"
+        )
+    return SecretStr(bare)
 
 
 def _mode_from(offered: Mapping[str, Any]) -> str:

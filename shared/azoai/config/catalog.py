@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-__all__ = ["ModelInfo", "known_families", "lookup_model"]
+__all__ = ["ModelInfo", "display_name", "known_families", "lookup_model"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,10 @@ class ModelInfo:
     developer_role: bool = False
     system_role: bool = True
     reasoning_efforts: tuple[str, ...] = ()
+    #: The effort a call that names none gets (``None``: not documented or not configurable).
+    default_effort: str | None = None
+    #: Takes audio input parts on Chat Completions (the ``gpt-4o-audio`` models).
+    audio_input: bool = False
     verbosity: bool = False
     responses_api: bool = False
     # embeddings
@@ -93,6 +97,7 @@ _O_SERIES = ModelInfo(
     json_schema=True,
     developer_role=True,
     reasoning_efforts=("low", "medium", "high"),
+    default_effort="medium",
     responses_api=True,
     parallel_tool_calls=False,
     encoding="o200k_base",
@@ -109,6 +114,7 @@ _GPT5 = ModelInfo(
     json_schema=True,
     developer_role=True,
     reasoning_efforts=("minimal", "low", "medium", "high"),
+    default_effort="medium",
     verbosity=True,
     responses_api=True,
     encoding="o200k_base",
@@ -165,7 +171,7 @@ _CATALOG: dict[str, ModelInfo] = {
     ),
     "gpt-4o": _GPT4O,
     "gpt-4o-mini": replace(_GPT4O, name="gpt-4o-mini"),
-    "gpt-4o-audio": replace(_GPT4O, name="gpt-4o-audio", vision=False),
+    "gpt-4o-audio": replace(_GPT4O, name="gpt-4o-audio", vision=False, audio_input=True),
     "gpt-4.1": replace(
         _GPT4O, name="gpt-4.1", family="gpt-4.1", context_window=1_047_576, max_output=32_768
     ),
@@ -191,6 +197,7 @@ _CATALOG: dict[str, ModelInfo] = {
         developer_role=False,
         system_role=False,
         reasoning_efforts=(),
+        default_effort=None,
         responses_api=False,
         first_dated_version="2024-09-01-preview",
     ),
@@ -206,6 +213,7 @@ _CATALOG: dict[str, ModelInfo] = {
         developer_role=False,
         system_role=False,
         reasoning_efforts=(),
+        default_effort=None,
         responses_api=False,
         first_dated_version="2024-09-01-preview",
     ),
@@ -223,7 +231,11 @@ _CATALOG: dict[str, ModelInfo] = {
     "gpt-5-codex": replace(_GPT5, name="gpt-5-codex", reasoning_efforts=("low", "medium", "high")),
     # Azure reasoning.md GPT-5 table: gpt-5-pro "Parallel Tool Calls -", effort high only.
     "gpt-5-pro": replace(
-        _GPT5, name="gpt-5-pro", parallel_tool_calls=False, reasoning_efforts=("high",)
+        _GPT5,
+        name="gpt-5-pro",
+        parallel_tool_calls=False,
+        reasoning_efforts=("high",),
+        default_effort="high",
     ),
     # gpt-5-chat is the non-reasoning chat variant: it keeps temperature and max_tokens. Azure
     # lists no functions/tools and no structured outputs for it (models table; structured-outputs
@@ -239,7 +251,14 @@ _CATALOG: dict[str, ModelInfo] = {
         parallel_tool_calls=False,
         json_schema=False,
     ),
-    "gpt-5.1": replace(_GPT5, name="gpt-5.1", reasoning_efforts=("none", "low", "medium", "high")),
+    # OpenAI's reasoning guide: from gpt-5.1 the default effort is none (gpt-5.2 to gpt-5.4 too,
+    # see _tools_rule); gpt-5.5 defaults to medium again.
+    "gpt-5.1": replace(
+        _GPT5,
+        name="gpt-5.1",
+        reasoning_efforts=("none", "low", "medium", "high"),
+        default_effort="none",
+    ),
     # Azure models/reasoning tables: the -chat models have "128,000 (Input: 111,616 Output:
     # 16,384)", not their base model's 400,000 window.
     "gpt-5.1-chat": replace(
@@ -249,6 +268,7 @@ _CATALOG: dict[str, ModelInfo] = {
         context_window=128_000,
         max_output=16_384,
         reasoning_efforts=("none", "low", "medium", "high"),
+        default_effort=None,
     ),
     # Azure models: "gpt-5.1-codex-max adds support for setting reasoning_effort to xhigh.
     # Reasoning effort none is not supported with gpt-5.1-codex-max."
@@ -262,6 +282,7 @@ _CATALOG: dict[str, ModelInfo] = {
         _GPT5,
         name="gpt-5.2",
         reasoning_efforts=("none", "low", "medium", "high", "xhigh"),
+        default_effort="none",
         tools_need_responses="effort",
     ),
     # gpt-5.2-chat and later -chat models: see _gpt5_line (not reasoning models).
@@ -347,6 +368,7 @@ def _gpt5_line(minor: int, variant: str | None, name: str) -> ModelInfo:
             parallel_tool_calls=False,
             json_schema=minor < 4,
             reasoning_efforts=("high",) if minor < 2 else ("medium", "high", "xhigh"),
+            default_effort="high" if minor < 2 else None,
             tools_need_responses=_tools_rule(minor),
         )
     # The base model, -mini, -nano, and a variant not documented yet (gpt-5.6-luna): a reasoning
@@ -358,6 +380,7 @@ def _gpt5_line(minor: int, variant: str | None, name: str) -> ModelInfo:
         family=family,
         context_window=window,
         reasoning_efforts=efforts,
+        default_effort="none" if minor < 5 else "medium",
         tools_need_responses=_tools_rule(minor),
     )
 
@@ -393,6 +416,7 @@ _GPT_OSS = ModelInfo(
     json_schema=True,
     parallel_tool_calls=False,
     reasoning_efforts=("low", "medium", "high"),
+    default_effort="medium",
     encoding="o200k_base",
 )
 
@@ -517,6 +541,22 @@ def lookup_model(name: str | None) -> ModelInfo:
 
 def _prefixes(n: str, prefix: str) -> bool:
     return n == prefix or (n.startswith(prefix) and n[len(prefix)] in "-_:@ ")
+
+
+_GPT_NAME = re.compile(r"^gpt-(\d+(?:\.\d+)?[a-z]?)((?:-[a-z0-9.]+)*?)(?:-(\d{4}-\d{2}-\d{2}))?$")
+
+
+def display_name(model: str) -> str:
+    """A readable name for a model, as model profiles show one: ``gpt-5.5`` -> ``GPT-5.5``,
+    ``gpt-4o-mini`` -> ``GPT-4o Mini``, ``gpt-35-turbo`` -> ``GPT-3.5 Turbo``, a dated name with
+    its date in brackets; any other name (``o3``, ``DeepSeek-R1``) as given."""
+    m = _GPT_NAME.match(_normalise(model))
+    if m is None:
+        return model
+    base, rest, date = m.groups()
+    words = [w if w[0].isdigit() else w.capitalize() for w in rest.split("-") if w]
+    name = " ".join([f"GPT-{base}", *words])
+    return f"{name} ({date})" if date else name
 
 
 def known_families() -> list[str]:

@@ -5,8 +5,11 @@ decides which deployment a call uses and what real model is behind it, so that t
 rules (:mod:`azoai.config.versions`) key off the model, never off the deployment's name.
 
 Resolution order for a requested name: an explicit ``deployment_map`` entry; a known deployment
-(static list or discovered); the default deployment (when nothing was requested, or when the
-known list is authoritative and the name is not in it); otherwise the name passes through as is.
+(static list or discovered); the default deployment (when nothing was requested, when the known
+list is authoritative and the name is not in it, or when a ``deployment_map`` is configured and
+does not map the name: with a map, names in calls are model names, and an unmapped one goes to
+the default deployment, as Amplifier documents its ``default_deployment``); otherwise the name
+passes through as is.
 """
 
 from __future__ import annotations
@@ -264,20 +267,17 @@ def resolve_deployment(
             res = Resolution(target, f"deployment_map[{name!r}]", by_name.get(target))
         elif name in by_name:
             res = Resolution(name, "known deployment", by_name[name])
-        elif default is not None and by_name:
-            res = Resolution(
-                default,
-                f"default deployment ({name!r} is not a known deployment)",
-                by_name.get(default),
-            )
+        elif default is not None and (by_name or deployment_map):
+            why = "is not a known deployment" if by_name else "is not in deployment_map"
+            res = Resolution(default, f"default deployment ({name!r} {why})", by_name.get(default))
         else:
             res = Resolution(name, "pass-through", None)
     elif default is not None:
         res = Resolution(default, "default deployment", by_name.get(default))
     else:
         raise ConfigError(
-            "no deployment given: pass deployment= (azure_deployment= in LangChain, engine= in "
-            "LlamaIndex), set AZURE_OPENAI_DEPLOYMENT, or name one per call",
+            "no deployment given: pass deployment=, set AZURE_OPENAI_DEPLOYMENT, or name one "
+            "per call",
             setting="deployment",
         )
     log.debug("azoai: deployment %r chosen by rule: %s", res.deployment, res.rule)

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from azoai.errors import ConfigError
 
@@ -33,6 +33,9 @@ __all__ = [
     "operation_url",
     "parse_compatible_base",
     "parse_endpoint",
+    "resource_url",
+    "shown_url",
+    "split_deployment_url",
 ]
 
 #: ``compatible``: a non-Azure OpenAI-compatible API (a route's last fallback), whose base URL
@@ -157,7 +160,11 @@ def endpoint_from_resource_name(name: str) -> str:
 
 
 def parse_endpoint(
-    raw: str, *, custom_endpoint: bool = False, setting: str = "endpoint"
+    raw: str,
+    *,
+    custom_endpoint: bool | None = False,
+    setting: str = "endpoint",
+    custom_setting: str = "custom_endpoint",
 ) -> Endpoint:
     """Validate and normalise an endpoint URL.
 
@@ -166,6 +173,13 @@ def parse_endpoint(
     ``*.api.cognitive.microsoft.com``), loopback hosts (``http`` allowed only there), and any
     other ``https`` host when ``custom_endpoint`` is set (APIM, a proxy). A pasted ``/openai`` or
     ``/openai/v1`` suffix and trailing slashes are removed, not doubled.
+
+    ``custom_endpoint=None`` is *auto* (the adapters' default, as langchain-openai and llama-index
+    accept any host): an Azure host is Azure, any other ``https`` host (an APIM gateway on
+    ``*.azure-api.net``, a corporate gateway, a custom domain) is a custom endpoint with Azure's
+    URL shapes; a scheme-less value with no dot in its host (``"foo"``) is not taken for a host
+    name. ``setting`` and ``custom_setting`` are the names messages give (the caller's argument
+    names).
     """
     text = raw.strip()
     if not text:
@@ -173,11 +187,26 @@ def parse_endpoint(
             f"{setting} is empty; give the resource URL, e.g. https://<resource>.openai.azure.com",
             setting=setting,
         )
-    if "://" not in text:
+    schemeless = "://" not in text
+    if schemeless:
         text = "https://" + text
     parts, scheme, host, port = _split(text, raw, setting)
     if not host:
-        raise ConfigError(f"{setting} {raw!r} has no host", setting=setting)
+        raise ConfigError(f"{setting} {_safe(raw)!r} has no host", setting=setting)
+    if (
+        schemeless
+        and custom_endpoint is None
+        and "." not in host
+        and ":" not in host
+        and not is_loopback_host(host)
+    ):
+        # "foo", "endpoint", "my-base-url": placeholders, not the host of a gateway (an intranet
+        # host without dots is given with its scheme, or with custom_endpoint=True).
+        raise ConfigError(
+            f"{setting} {_safe(raw)!r} is not a URL; give the resource URL, e.g. "
+            "https://<resource>.openai.azure.com (or a gateway's https URL)",
+            setting=setting,
+        )
     if parts.username or parts.password:
         raise ConfigError(f"{setting} must not contain credentials in the URL", setting=setting)
     if parts.query or parts.fragment:
@@ -220,12 +249,13 @@ def parse_endpoint(
                 kind, cloud = k, c
                 break
         else:
-            if not custom_endpoint:
+            if custom_endpoint is False:
                 raise ConfigError(
                     f"{setting} host {host!r} is not an Azure OpenAI host (*.openai.azure.com, "
                     "*.cognitiveservices.azure.com, *.services.ai.azure.com, sovereign clouds); "
-                    "if it is an APIM gateway or proxy in front of Azure OpenAI, set custom_endpoint=True",
-                    setting="custom_endpoint",
+                    "if it is an APIM gateway or proxy in front of Azure OpenAI, set "
+                    f"{custom_setting}=True",
+                    setting=custom_setting,
                 )
             kind = "custom"
     project = _project(path, raw, setting)
@@ -302,6 +332,20 @@ def operation_url(
     if op == "responses":
         return f"{base}/responses?api-version={version.value}"
     return f"{base}/deployments/{quote(deployment, safe='')}/{op}?api-version={version.value}"
+
+
+def resource_url(endpoint: Endpoint, path: str, *, route: str, version: ApiVersion) -> str:
+    """The URL of a resource-level path (``files``, ``files/{id}/content``, ``batches``,
+    ``batches/{id}/cancel``): ``{base}/openai/v1/{path}`` on ``v1`` (below the project path on a
+    Foundry project endpoint), ``{account}/openai/{path}?api-version=<date>`` on the dated route
+    (no deployment: these belong to the resource), ``{base}/{path}`` on an OpenAI-compatible API.
+    ``path`` segments must already be quoted."""
+    if endpoint.kind == "compatible":
+        return f"{endpoint.base}/{path}"
+    if route == "v1":
+        q = version.query_value
+        return f"{endpoint.openai_base}/v1/{path}" + (f"?api-version={q}" if q else "")
+    return f"{endpoint.account_base}/openai/{path}?api-version={version.value}"
 
 
 def parse_compatible_base(raw: str, *, setting: str = "base_url") -> Endpoint:
@@ -392,3 +436,30 @@ def _netloc(host: str, port: int | None) -> str:
 def _safe(url: str) -> str:
     """A URL with any query string cut off, for messages (a query could hold a key)."""
     return url.split("?", 1)[0]
+
+
+def shown_url(raw: str) -> str:
+    """``raw`` as it may be shown (messages, a placeholder endpoint, a field): stripped, without
+    a query, a fragment or credentials in the authority, which could hold a key."""
+    text = _safe(raw.strip()).split("#", 1)[0]
+    head, sep, rest = text.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        return f"{head}://{authority.rpartition('@')[2]}{slash}{path}"
+    return text.rpartition("@")[2] if "@" in text.split("/", 1)[0] else text
+
+
+_DEPLOYMENT_PATH = re.compile(r"(?i)^(?P<base>.*?)/openai/deployments/(?P<name>[^/?#]+)/?$")
+
+
+def split_deployment_url(raw: str) -> tuple[str, str | None]:
+    """The openai SDK's Azure ``base_url`` form, ``https://<host>/openai/deployments/<d>`` (what
+    langchain-openai's ``base_url=`` and llama-index's ``api_base=`` take): the endpoint part and
+    the deployment named in it (percent-decoded), or ``(raw, None)`` for any other URL."""
+    text = raw.strip()
+    if "?" in text or "#" in text:
+        return raw, None  # parse_endpoint refuses a query or fragment, naming the setting
+    m = _DEPLOYMENT_PATH.match(text)
+    if m is None or not m.group("base"):
+        return raw, None
+    return m.group("base"), unquote(m.group("name"))

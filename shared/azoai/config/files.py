@@ -6,6 +6,7 @@ instead of being ignored.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -20,7 +21,8 @@ TOP_KEYS = {
     "endpoint", "resource_name", "custom_endpoint", "api", "route", "api_version", "deployment",
     "model", "model_version", "strict", "check_api_version", "auto_responses", "default_headers",
     "auth", "deployment_map", "deployments", "discovery", "retry", "timeout", "routes",
-    "transport", "websocket", "limits",
+    "quota_store",
+    "transport", "websocket", "limits", "telemetry",
 }  # fmt: skip
 AUTH_KEYS = {"mode", "api_key", "token", "client_id", "tenant_id", "client_secret", "scope"}
 RETRY_KEYS = {f.name for f in fields(RetryPolicy)}
@@ -63,8 +65,11 @@ def read_config(path: Path) -> dict[str, Any]:
             f"cannot read config file {str(path)!r}: {exc}", setting="config_file"
         ) from None
     except tomllib.TOMLDecodeError as exc:
+        line, column, reason = toml_error_position(exc, path)
         raise ConfigError(
-            f"config file {str(path)!r} is not valid TOML: {exc}", setting="config_file"
+            f"config file {str(path)!r} is not valid TOML: {exc}",
+            setting="config_file",
+            fix=f"edit {path}, line {line}, column {column}: {reason}",
         ) from None
     if "azoai" in data and isinstance(data["azoai"], dict) and len(data) == 1:
         data = data["azoai"]
@@ -82,6 +87,28 @@ def read_config(path: Path) -> dict[str, Any]:
             if section != "auth":
                 number_table(data[section], section)
     return data
+
+
+def toml_error_position(exc: ValueError, path: Path) -> tuple[int, int, str]:
+    """Where a ``tomllib.TOMLDecodeError`` points (1-based line and column) and its reason, with
+    the offending line quoted. Python 3.14's error carries ``lineno`` and ``colno``; before, the
+    message ends ``(at line L, column C)`` or ``(at end of document)``."""
+    text = str(exc)
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", text)
+    line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    found = re.search(r"\(at line (\d+), column (\d+)\)$", text)
+    if (line is None or column is None) and found:
+        line, column = int(found.group(1)), int(found.group(2))
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    if line is None or column is None:  # at the end of the document
+        line = max(1, len(lines))
+        column = len(lines[-1]) + 1 if lines else 1
+    if 0 < line <= len(lines) and lines[line - 1].strip():
+        reason = f"{reason} in `{lines[line - 1].strip()}`"
+    return int(line), int(column), reason[:1].lower() + reason[1:]
 
 
 def _check_keys(data: Mapping[str, Any], allowed: set[str], path: str, prefix: str) -> None:

@@ -8,12 +8,13 @@ configuration error is raised here, as :class:`~azoai.errors.ConfigError` naming
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import SecretStr
 
@@ -22,14 +23,17 @@ from azoai.config.auth_settings import (
     ENTRA_MODES,
     AuthMode,
     AuthSettings,
+    found_credentials,
     resolve_auth,
 )
 from azoai.config.deployments import (
     DeploymentRecord,
     DiscoverySettings,
     parse_model_id,
+    resolve_deployment,
 )
-from azoai.config.endpoints import Endpoint, endpoint_from_resource_name, parse_endpoint
+from azoai.config.dropin import Deferred, DropinSources, outside, rename_error
+from azoai.config.endpoints import Endpoint
 from azoai.config.files import RETRY_KEYS, config_path, read_config
 from azoai.config.policies import (
     MAX_SECONDS,
@@ -44,14 +48,16 @@ from azoai.config.policies import (
     parse_bool,
     parse_seconds,
 )
+from azoai.config.quota import parse_quota_store
 from azoai.config.routes import RouteSpec, parse_routes
 from azoai.config.secrets import header_problem
 from azoai.config.sources import (
     API_VERSION_VARS,
+    CAPTURE_CONTENT_VAR,
     DEPLOYMENT_VARS,
-    ENDPOINT_VARS,
     ENV_VARS,
-    Sources,
+    TELEMETRY_VAR,
+    capture_content,
 )
 from azoai.config.versions import Api, ApiVersion, Route, resolve_route
 from azoai.errors import ConfigError
@@ -66,6 +72,7 @@ __all__ = [
     "MIB",
     "AuthMode",
     "AuthSettings",
+    "Deferred",
     "KeyAuth",
     "Limits",
     "RetryPolicy",
@@ -74,9 +81,12 @@ __all__ = [
     "Transport",
     "WebSocketOptions",
     "parse_bool",
+    "rename_error",
 ]
 
 log = logging.getLogger("azoai.settings")
+
+_E = TypeVar("_E", bound=ConfigError)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -110,6 +120,28 @@ class Settings:
     routes: Mapping[str, RouteSpec] = field(default_factory=lambda: MappingProxyType({}))
     transport: Transport = "http"
     websocket: WebSocketOptions = field(default_factory=WebSocketOptions)
+    #: OpenTelemetry GenAI spans and metrics through the global providers, when opentelemetry-api
+    #: is installed (see :mod:`azoai.pipeline.telemetry`); ``AZOAI_TELEMETRY=0`` turns it off.
+    telemetry: bool = True
+    #: Message content on spans: only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+    #: opts in, as the GenAI conventions say (never by default).
+    telemetry_content: bool = False
+    #: A Redis URL (``AZOAI_QUOTA_STORE``): the pacer's buckets and the routes' cool-downs live
+    #: there, shared by every process that names it (a fleet of workers on one quota).
+    quota_store: SecretStr | None = None
+    #: The caller's argument names for core settings, used in error texts (see
+    #: :func:`rename_error`); an adapter passes its own, so no message names an argument its
+    #: class lacks.
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Drop-in mode only: configuration errors langchain-openai and llama-index meet only at the
+    #: first call (an endpoint or api_version that is not one), raised then by :meth:`check`.
+    #: The settings they concern hold placeholders meanwhile (never sent: the check comes first).
+    deferred: tuple[Deferred, ...] = ()
+    #: What the config file or the environment gave for the settings the adapters show in their
+    #: fields (``endpoint``, ``api_version``, ``api_key``, ``azure_ad_token``, ``deployment``),
+    #: as given (a URL without query or credentials; keys and tokens as ``SecretStr``). A value
+    #: the core did not use (a dated OPENAI_API_VERSION a Responses client ignores) is absent.
+    found: Mapping[str, str | SecretStr] = field(default_factory=lambda: MappingProxyType({}))
 
     def __repr__(self) -> str:
         return (
@@ -124,11 +156,31 @@ class Settings:
     def source_of(self, name: str) -> str:
         return self.sources.get(name, "default")
 
+    def check(self) -> None:
+        """Raise the first deferred configuration error (a fresh copy each time, so every
+        call's traceback is its own); nothing when none was deferred. The client calls this
+        before anything is prepared or sent."""
+        if self.deferred:
+            raise copy.copy(self.deferred[0].error)
+
+    def named(self, err: _E) -> _E:
+        """``err`` with the caller's argument names (see :attr:`names`)."""
+        return rename_error(err, self.names)
+
+    def deployment_for(self, model: str) -> str:
+        """The deployment a call naming ``model`` goes to when no default deployment exists:
+        ``deployment_map``, then a listed deployment, then ``model`` itself. The adapters use it
+        where a model stands in for the deployment, so the constructor and a call agree."""
+        return resolve_deployment(
+            model, default=None, deployment_map=self.deployment_map, known=self.deployments
+        ).deployment
+
     @classmethod
     def build(
         cls,
         *,
         endpoint: str | None = None,
+        base_url: str | None = None,
         resource_name: str | None = None,
         custom_endpoint: bool | None = None,
         api: str | None = None,
@@ -163,19 +215,40 @@ class Settings:
         routes: Mapping[str, Any] | None = None,
         transport: str | None = None,
         websocket: WebSocketOptions | Mapping[str, Any] | None = None,
+        telemetry: bool | None = None,
+        quota_store: str | SecretStr | None = None,
         config_file: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        dropin: bool = False,
+        defer_credentials: bool = False,
+        names: Mapping[str, str] | None = None,
     ) -> Settings:
         """Build settings from arguments, then the config file, then the environment.
 
         ``env`` replaces ``os.environ`` (tests, or a user who wants no environment at all:
         ``env={}``). ``config_file=False``-like behaviour: pass ``config_file=""`` to skip files.
+
+        ``base_url`` is the openai SDK's Azure base URL, as langchain-openai's ``base_url`` and
+        llama-index's ``api_base`` take it: ``https://<host>/openai/deployments/<d>`` gives the
+        endpoint and the deployment, any other URL is the endpoint.
+
+        The adapters build in *drop-in* mode (``dropin=True``), constructing whatever
+        langchain-openai and llama-index construct: an unset ``custom_endpoint`` means auto
+        (see :func:`~azoai.config.endpoints.parse_endpoint`), and an endpoint or api_version
+        those packages take at construction and fail on at the first call (not a URL, http to a
+        non-loopback host, not an api-version, an api_version without the Responses API) is
+        recorded in :attr:`Settings.deferred` and raised by the client's first call, still
+        before anything is sent. ``defer_credentials`` defers "no credentials" the same way
+        (llama-index checks the key only when it calls). :class:`~azoai.client.Client` itself
+        builds strictly: every error here, at construction. ``names`` maps core settings to the
+        caller's argument names (see :func:`rename_error`).
         """
         environ = os.environ if env is None else env
         args = {
             k: v
             for k, v in {
                 "endpoint": endpoint,
+                "base_url": base_url,
                 "resource_name": resource_name,
                 "custom_endpoint": custom_endpoint,
                 "api": api,
@@ -202,27 +275,40 @@ class Settings:
                 "routes": routes,
                 "transport": transport,
                 "websocket": websocket,
+                "quota_store": quota_store,
+                "telemetry": telemetry,
             }.items()
             if v is not None
         }
-        path = config_path(config_file, environ)
-        file_values = read_config(path) if path else {}
-        return _Builder(args, file_values, environ, str(path) if path else None).build(
-            retry=retry,
-            max_retries=max_retries,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            stream_timeout=stream_timeout,
-            max_response_bytes=max_response_bytes,
-            max_event_bytes=max_event_bytes,
-        )
+        renames = MappingProxyType(dict(names or {}))
+        try:
+            path = config_path(config_file, environ)
+            file_values = read_config(path) if path else {}
+            builder = _Builder(args, file_values, environ, str(path) if path else None)
+            builder.dropin, builder.defer_credentials, builder.names = (
+                dropin,
+                defer_credentials,
+                renames,
+            )
+            return builder.build(
+                retry=retry,
+                max_retries=max_retries,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                stream_idle_timeout=stream_idle_timeout,
+                stream_timeout=stream_timeout,
+                max_response_bytes=max_response_bytes,
+                max_event_bytes=max_event_bytes,
+            )
+        except ConfigError as err:
+            rename_error(err, renames)
+            raise
 
 
 # --- the builder --------------------------------------------------------------------------------
 
 
-class _Builder(Sources):
+class _Builder(DropinSources):
     """Resolves each setting from the three sources and validates the combination."""
 
     def build(
@@ -237,6 +323,9 @@ class _Builder(Sources):
         max_response_bytes: int | None = None,
         max_event_bytes: int | None = None,
     ) -> Settings:
+        self.deferred: list[Deferred] = []
+        self.found: dict[str, str | SecretStr] = {}
+        self.url_deployment: str | None = None
         endpoint = self._endpoint()
         api = self.pick_str("api") or "chat"
         if api not in ("chat", "responses"):
@@ -248,24 +337,52 @@ class _Builder(Sources):
         version_raw = self.pick_str("api_version", API_VERSION_VARS)
         version_src = self.sources.get("api_version")
         transport = self._transport(api, endpoint)
-        route_r, version = resolve_route(
-            api,
-            route,
-            version_raw,
-            version_source=version_src,
-            project=endpoint.project,
-            transport=transport["transport"],
-        )
-        if version_raw is None:
-            self.sources["api_version"] = "default"
-        elif version.value != version_raw.strip():  # a dated version from the environment
-            self.sources["api_version"] = f"default ({version_src} {version_raw!r} not used)"
+        try:
+            route_r, version = resolve_route(
+                api,
+                route,
+                version_raw,
+                version_source=version_src,
+                project=endpoint.project,
+                transport=transport["transport"],
+            )
+        except ConfigError as err:
+            # Drop-in: langchain-openai and llama-index pass any api_version string on and meet
+            # Azure's refusal at the first call; so does this, naming the fix. Meanwhile the
+            # route is what no api_version gives (a placeholder: the first call raises first).
+            if not (self.dropin and err.setting == "api_version" and version_raw is not None):
+                raise
+            self.defer("api_version", err)
+            route_r, version = resolve_route(
+                api, route, None, project=endpoint.project, transport=transport["transport"]
+            )
+            used = True  # shown as given; the first call raises
+        else:
+            used = version_raw is not None and version.value == version_raw.strip()
+            if version_raw is None:
+                self.sources["api_version"] = "default"
+            elif not used:  # a dated version from the environment
+                self.sources["api_version"] = f"default ({version_src} {version_raw!r} not used)"
+        if used and version_raw is not None and outside(version_src):
+            self.found["api_version"] = version_raw.strip()
         if route is None:
             self.sources["route"] = "derived from api and api_version"
 
+        if self.url_deployment is not None and "deployment" not in self.args:
+            self.args["deployment"] = self.url_deployment
         deployment = self.pick_str("deployment", DEPLOYMENT_VARS)
+        if self.url_deployment is not None:
+            if deployment != self.url_deployment:
+                raise ConfigError(
+                    f"{self.arg('base_url')} names deployment {self.url_deployment!r} but "
+                    f"{self.arg('deployment')} is {deployment!r}; give the deployment once",
+                    setting=self.arg("deployment"),
+                )
+            self.sources["deployment"] = f"argument {self.arg('base_url')}"
         if deployment is not None:
             deployment = parse_model_id(str(deployment), setting="deployment")
+            if outside(self.sources.get("deployment")):
+                self.found["deployment"] = deployment
         model = self.pick_str("model")
         model_version = self.pick_str("model_version")
         dmap = self._deployment_map()
@@ -277,10 +394,28 @@ class _Builder(Sources):
             )
             discovery = None
 
-        auth = resolve_auth(self, endpoint)
+        # Drop-in: no credentials is an error at the first call where the original constructs
+        # without them: llama-index (it checks the key when it calls), and langchain-openai
+        # with OPENAI_API_KEY set (it falls back to it; azoai refuses it by design, then).
+        defer_missing = self.defer_credentials or (
+            self.dropin and bool((self.env.get("OPENAI_API_KEY") or "").strip())
+        )
+        auth = resolve_auth(
+            self,
+            endpoint,
+            on_missing=(lambda err: self.defer("api_key", err)) if defer_missing else None,
+        )
+        self.found.update(found_credentials(self))
         strict = self.pick("strict")
         check = self.pick("check_api_version")
         auto_responses = self.pick("auto_responses")
+        quota_store = parse_quota_store(
+            self.pick("quota_store", ("AZOAI_QUOTA_STORE",)), self.sources.get("quota_store")
+        )
+        telemetry_raw = self.pick("telemetry", (TELEMETRY_VAR,))
+        telemetry = (
+            parse_bool(telemetry_raw, setting="telemetry") if telemetry_raw is not None else True
+        )
         headers = self.pick("default_headers") or {}
         if not isinstance(headers, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
@@ -291,7 +426,9 @@ class _Builder(Sources):
         for h in headers:
             if h.lower() in ("api-key", "authorization"):
                 raise ConfigError(
-                    f"default_headers must not carry credentials ({h!r}); use api_key, azure_ad_token or credential",
+                    f"default_headers must not carry credentials ({h!r}); use "
+                    f"{self.arg('api_key')}, {self.arg('azure_ad_token')} or "
+                    f"{self.arg('credential')}",
                     setting="default_headers",
                 )
             # An APIM subscription key may ride here: a bad character must fail now, without
@@ -328,8 +465,20 @@ class _Builder(Sources):
             config_file=self.path,
             sources=MappingProxyType(dict(self.sources)),
             routes=MappingProxyType(parse_routes(self.pick("routes"), self.env)),
+            quota_store=quota_store,
             **transport,
+            telemetry=telemetry,
+            telemetry_content=self._telemetry_content(),
+            names=self.names,
+            deferred=tuple(self.deferred),
+            found=MappingProxyType(dict(self.found)),
         )
+
+    def _telemetry_content(self) -> bool:
+        content = capture_content(self.env.get(CAPTURE_CONTENT_VAR))
+        if content:
+            self.sources["telemetry_content"] = f"env {CAPTURE_CONTENT_VAR}"
+        return content
 
     def _transport(self, api: str, endpoint: Endpoint) -> dict[str, Any]:
         transport = self.pick_str("transport") or "http"
@@ -357,32 +506,6 @@ class _Builder(Sources):
             "transport": transport,
             "websocket": WebSocketOptions.coerce(self.pick("websocket")),
         }
-
-    def _endpoint(self) -> Endpoint:
-        custom_raw = self.pick("custom_endpoint")
-        custom = (
-            parse_bool(custom_raw, setting="custom_endpoint") if custom_raw is not None else False
-        )
-        # endpoint and resource_name are one setting: the higher source wins between them too.
-        if "endpoint" in self.args or (
-            "resource_name" not in self.args and "endpoint" in self.file
-        ):
-            raw = self.pick_str("endpoint")
-        elif "resource_name" in self.args or "resource_name" in self.file:
-            name = self.pick_str("resource_name")
-            raw = endpoint_from_resource_name(str(name))
-            self.sources["endpoint"] = (
-                self.sources.pop("resource_name", "argument") + " (resource_name)"
-            )
-        else:
-            raw = self.pick_str("endpoint", ENDPOINT_VARS)
-        if raw is None:
-            raise ConfigError(
-                "no endpoint: pass endpoint='https://<resource>.openai.azure.com' (or resource_name=...), "
-                "set AZURE_OPENAI_ENDPOINT, or put endpoint in azoai.toml",
-                setting="endpoint",
-            )
-        return parse_endpoint(str(raw), custom_endpoint=custom)
 
     def _deployment_map(self) -> dict[str, str]:
         raw = self.pick("deployment_map")

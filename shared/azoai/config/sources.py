@@ -5,6 +5,7 @@ environment (:data:`ENV_VARS` lists every variable read), recording the source o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -14,11 +15,14 @@ from azoai.errors import ConfigError
 
 __all__ = [
     "API_VERSION_VARS",
+    "CAPTURE_CONTENT_VAR",
     "DEPLOYMENT_VARS",
     "ENDPOINT_VARS",
     "ENV_VARS",
+    "TELEMETRY_VAR",
     "Sources",
     "auth_env_offers",
+    "capture_content",
 ]
 
 #: Every environment variable azoai reads, with what it sets. The README's table is tested
@@ -45,6 +49,9 @@ ENV_VARS: Mapping[str, str] = MappingProxyType(
         "AZURE_SUBSCRIPTION_ID": "subscription for deployment discovery (when discovery is on)",
         "AZURE_RESOURCE_GROUP": "resource group for deployment discovery (when discovery is on)",
         "AZOAI_CONFIG": "path of the azoai TOML config file",
+        "AZOAI_TELEMETRY": "false: no OpenTelemetry spans or metrics from azoai (default true)",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true (or SPAN_ONLY, SPAN_AND_EVENT): message content on azoai's spans (off by default)",
+        "AZOAI_QUOTA_STORE": "quota_store: a Redis URL where a fleet of processes shares each deployment's quota",
     }
 )
 
@@ -52,6 +59,32 @@ ENV_VARS: Mapping[str, str] = MappingProxyType(
 ENDPOINT_VARS = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_BASE_URL")
 API_VERSION_VARS = ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION")
 DEPLOYMENT_VARS = ("AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_DEFAULT_DEPLOYMENT")
+TELEMETRY_VAR = "AZOAI_TELEMETRY"
+#: OpenTelemetry's GenAI opt-in for message content (the name the conventions give).
+CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+#: Its values that put content on spans: ``true`` (the openai-v2 instrumentation's spelling) and
+#: the modes of opentelemetry-util-genai; ``EVENT_ONLY`` asks for events, which azoai does not emit.
+_CAPTURE_ON_SPANS = frozenset({"true", "1", "yes", "on", "span_only", "span_and_event"})
+_CAPTURE_OFF = frozenset({"", "false", "0", "no", "off", "no_content", "event_only"})
+
+log = logging.getLogger("azoai.settings")
+
+
+def capture_content(value: str | None) -> bool:
+    """Whether :data:`CAPTURE_CONTENT_VAR`'s value asks for content on spans. The variable is
+    shared with other instrumentations, so an unknown value is a warning (and no content),
+    never an error."""
+    v = (value or "").strip().lower()
+    if v in _CAPTURE_ON_SPANS:
+        return True
+    if v not in _CAPTURE_OFF:
+        log.warning(
+            "azoai: %s=%r is not one of true, false, SPAN_ONLY, SPAN_AND_EVENT, EVENT_ONLY, "
+            "NO_CONTENT; no message content is recorded",
+            CAPTURE_CONTENT_VAR,
+            value,
+        )
+    return False
 
 
 class Sources:

@@ -112,9 +112,11 @@ class ApiVersion:
         return self.value
 
 
-def parse_api_version(value: str, *, setting: str = "api_version") -> ApiVersion:
+def parse_api_version(
+    value: str, *, setting: str = "api_version", source: str | None = None
+) -> ApiVersion:
     """Parse ``YYYY-MM-DD``, ``YYYY-MM-DD-preview``, ``v1`` or ``preview``; anything else is a
-    :class:`ConfigError` naming the setting."""
+    :class:`ConfigError` naming the setting (and ``source``, where the value came from)."""
     v = value.strip()
     if v in ("v1", "preview"):
         return ApiVersion(v, "v1" if v == "v1" else "v1-preview")
@@ -126,9 +128,11 @@ def parse_api_version(value: str, *, setting: str = "api_version") -> ApiVersion
             d = None
         if d is not None:
             return ApiVersion(v, "preview" if m.group(4) else "ga", d)
+    origin = f" (from {source})" if source else ""
     raise ConfigError(
-        f"{setting} {value!r} is not a valid api-version; use a date such as '2024-10-21' or "
-        f"'2025-04-01-preview' for route='deployments', or 'v1' / 'preview' for route='v1'",
+        f"{setting} {value!r}{origin} is not a valid api-version; use a date such as "
+        "'2024-10-21' or '2025-04-01-preview' for route='deployments', or 'v1' / 'preview' for "
+        "route='v1'",
         setting=setting,
     )
 
@@ -149,6 +153,15 @@ class Feature(StrEnum):
     STORE = "store and metadata"
     PREDICTION = "predicted outputs"
     RESPONSES = "the Responses API"
+    AUDIO_TRANSCRIPTION = "audio transcriptions and translations"
+    AUDIO_TIMESTAMPS = "timestamp_granularities (word and segment timestamps)"
+    AUDIO_SPEECH = "text to speech (audio/speech)"
+    FINE_TUNING = "fine-tuning jobs"
+    FINE_TUNING_CHECKPOINTS = "fine-tuning checkpoints"
+    FINE_TUNING_PAUSE = "pausing and resuming fine-tuning jobs"
+    COMPLETIONS = "legacy completions (completions)"
+    IMAGE_GENERATIONS = "image generation (images/generations)"
+    IMAGE_EDITS = "image editing (images/edits)"
 
 
 # feature -> (first preview version, first GA version or None). Sources: the api-version
@@ -170,6 +183,28 @@ FEATURES: Mapping[Feature, tuple[str, str | None]] = {
     Feature.STORE: ("2024-12-01-preview", None),
     Feature.PREDICTION: ("2025-01-01-preview", None),
     Feature.RESPONSES: ("2025-03-01-preview", None),
+    # The preview lifecycle page's feature list: "Whisper. [Added in 2023-09-01-preview]", "Text
+    # to speech. [Added in 2024-02-15-preview]", "Fine-tuning gpt-35-turbo, babbage-002, and
+    # davinci-002 models. [Added in 2023-10-01-preview]", and "Fine-tuning checkpoints, seed,
+    # events" between 2024-04-01-preview and 2024-05-01-preview; facts §1.3 for the GA versions
+    # (audio/transcriptions and fine_tuning/jobs in 2024-02-01, checkpoints in 2024-06-01, no
+    # audio/speech in 2024-10-21; pause/resume in the 2025-04-01-preview authoring spec).
+    # timestamp_granularities[] is in spec 2025-04-01-preview and not in spec 2024-10-21; the
+    # previews between were not checked, so only the version known to have it passes
+    # (check_api_version=False lets an older preview try).
+    Feature.AUDIO_TRANSCRIPTION: ("2023-09-01-preview", "2024-02-01"),
+    Feature.AUDIO_TIMESTAMPS: ("2025-04-01-preview", None),
+    Feature.AUDIO_SPEECH: ("2024-02-15-preview", None),
+    Feature.FINE_TUNING: ("2023-10-01-preview", "2024-02-01"),
+    Feature.FINE_TUNING_CHECKPOINTS: ("2024-05-01-preview", "2024-06-01"),
+    Feature.FINE_TUNING_PAUSE: ("2025-04-01-preview", None),
+    # facts §1.3: /deployments/{id}/completions is in every inference version (2022-12-01 on;
+    # 2022-03-01-preview is the first preview); images/generations reached GA in 2024-06-01 and
+    # came with DALL-E 3 in 2023-12-01-preview (the preview lifecycle page: "DALL-E 3. [Added in
+    # 2023-12-01-preview]"); images/edits is in 2025-04-01-preview only.
+    Feature.COMPLETIONS: ("2022-03-01-preview", "2022-12-01"),
+    Feature.IMAGE_GENERATIONS: ("2023-12-01-preview", "2024-06-01"),
+    Feature.IMAGE_EDITS: ("2025-04-01-preview", None),
 }
 
 _NEWEST_KNOWN: date = max(
@@ -282,7 +317,7 @@ def resolve_route(
             setting="route",
         )
     src = f" (from {version_source})" if version_source else ""
-    version = parse_api_version(api_version) if api_version else None
+    version = parse_api_version(api_version, source=version_source) if api_version else None
     from_env = bool(version_source and version_source.startswith("env "))
     v1 = ApiVersion("v1", "v1")
 
@@ -502,6 +537,10 @@ def shape_chat_params(
             out["max_tokens"] = limit
 
     if model.reasoning:
+        if out.get("temperature") == 1:
+            # the one temperature reasoning models run at (the adapters show it as theirs):
+            # not sent, and nothing to warn about
+            del out["temperature"]
         for name in REASONING_UNSUPPORTED:
             _drop(
                 out, name, f"{label} is a reasoning model", notes, strict=strict, model=model.name

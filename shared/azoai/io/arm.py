@@ -1,4 +1,5 @@
-"""Azure Resource Manager reads for deployment discovery: one GET, one attempt.
+"""Azure Resource Manager requests: the reads of deployment discovery and the write that deploys a
+fine-tuned model, one attempt each.
 
 The listing's own rules (paging, hosts the token may go to, which records count) live in
 :class:`azoai.config.deployments.DeploymentDiscovery`; retrying lives in the request loop
@@ -24,8 +25,14 @@ _RETRIED = frozenset({408, 429, 500, 502, 503, 504})
 
 @dataclass(frozen=True, slots=True)
 class ArmGet:
+    """A request to ARM: a GET, or (``method``, ``body``) a write such as the ``PUT`` that
+    creates a deployment; ``label`` says what it is for, in messages."""
+
     url: str
     headers: Mapping[str, str]
+    method: str = "GET"
+    body: bytes | None = None
+    label: str = "listing deployments"
 
 
 class ArmTransport:
@@ -40,21 +47,24 @@ class ArmTransport:
         import httpx
 
         try:
-            resp = httpx.get(
-                req.url, headers=dict(req.headers), timeout=self.timeout, follow_redirects=False
+            resp = httpx.request(
+                req.method,
+                req.url,
+                headers=dict(req.headers),
+                content=req.body,
+                timeout=self.timeout,
+                follow_redirects=False,
             )
         except httpx.TimeoutException as exc:
             return Failed(
                 TimeoutError(
-                    f"timed out listing deployments ({type(exc).__name__}; discovery.timeout="
+                    f"timed out {req.label} ({type(exc).__name__}; discovery.timeout="
                     f"{self.timeout:g} s)",
                     fix="raise discovery.timeout, or check the network",
                 )
             )
         except httpx.TransportError as exc:
-            return Failed(
-                APIConnectionError(f"listing deployments failed: {type(exc).__name__}: {exc}")
-            )
+            return Failed(APIConnectionError(f"{req.label} failed: {type(exc).__name__}: {exc}"))
         if resp.status_code in _RETRIED:
             return Status(resp.status_code, resp.content, resp.headers, {})
         try:

@@ -12,6 +12,7 @@ host before any credential is attached. :func:`events` / :func:`aevents` read a 
 from __future__ import annotations
 
 import builtins
+import sys
 import time
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
@@ -113,27 +114,68 @@ class _NoSlot(Exception):
     """No request slot came free within the attempt's deadline."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Flavour:
+    """The httpx-like package a client, response or exception class comes from: httpx, or
+    httpx2 (the openai 3 generation) for a user's ``http_client``. Its ``Timeout`` is the one
+    type such a client accepts (httpx2 refuses httpx's with a TypeError), and its exceptions
+    are the ones it raises, besides httpx's (the deadline backends raise those)."""
+
+    module: Any
+    attempt: tuple[type[Exception], ...]  # what an attempt turns into a typed failure
+    timeouts: tuple[type[Exception], ...]  # a streamed body's read timed out
+    drops: tuple[type[Exception], ...]  # a streamed body's connection failed
+
+
+_FLAVOURS: dict[type, _Flavour] = {}  # per class: a handful of entries
+
+
+def flavour(cls: type) -> _Flavour:
+    """The :class:`_Flavour` of a client, response or exception class (its MRO's first package
+    that has httpx's ``Timeout`` and ``TransportError``; httpx otherwise)."""
+    found = _FLAVOURS.get(cls)
+    if found is None:
+        import httpx
+
+        module: Any = httpx
+        for c in cls.__mro__:
+            package = sys.modules.get(c.__module__.partition(".")[0])
+            if isinstance(getattr(package, "Timeout", None), type) and isinstance(
+                getattr(package, "TransportError", None), type
+            ):
+                module = package
+                break
+        found = _FLAVOURS[cls] = _Flavour(
+            module,
+            (
+                *{httpx.TransportError, httpx.DecodingError},
+                *{module.TransportError, module.DecodingError},
+                Undecodable,
+                _NoSlot,
+            ),
+            tuple({httpx.TimeoutException, module.TimeoutException}),
+            tuple({httpx.TransportError, module.TransportError}),
+        )
+    return found
+
+
 def _body_or_empty(resp: httpx.Response, limit: int, status: int) -> bytes:
     """A 2xx body in full (raising past ``limit`` or on a body that does not decode); an error
     body as far as it reads (up to ``_ERROR_BODY_LIMIT``), ``b""`` when it does not."""
-    import httpx
-
     if status < 300:
         return read_body(resp, limit)
     try:
         return read_body(resp, _ERROR_BODY_LIMIT)
-    except (httpx.HTTPError, Undecodable, TooLarge):
+    except (flavour(type(resp)).module.HTTPError, Undecodable, TooLarge):
         return b""
 
 
 async def _abody_or_empty(resp: httpx.Response, limit: int, status: int) -> bytes:
-    import httpx
-
     if status < 300:
         return await aread_body(resp, limit)
     try:
         return await aread_body(resp, _ERROR_BODY_LIMIT)
-    except (httpx.HTTPError, Undecodable, TooLarge):
+    except (flavour(type(resp)).module.HTTPError, Undecodable, TooLarge):
         return b""
 
 
@@ -153,7 +195,9 @@ class HttpTransport:
     def __init__(self, settings: Settings, connection: Connection) -> None:
         self.settings = settings
         self.connection = connection
-        self._timeouts: dict[float, Any] = {}  # httpx.Timeout per read timeout, built once
+        # the Timeout per (package, read timeout), built once: httpx's, or httpx2's for a
+        # user's httpx2 client
+        self._timeouts: dict[tuple[str, float], Any] = {}
         self._checked_urls: set[str] = set()  # URLs already checked against the allowed hosts
         # Headers are per request: clients that differ only in them share one connection.
         self._base_headers: dict[str, str] = {
@@ -186,15 +230,15 @@ class HttpTransport:
         stream no longer than it would wait for an event."""
         return min(budget, self.settings.timeout.stream_idle) if req.stream else budget
 
-    def _timeout(self, req: HttpRequest) -> Any:
-        """httpx's per-operation caps; the attempt's deadline cuts each operation further."""
+    def _timeout(self, http: Any, req: HttpRequest) -> Any:
+        """The per-operation caps, as the client's own package's ``Timeout`` (never a foreign
+        one: httpx2 refuses httpx's); the attempt's deadline cuts each operation further."""
         read = self.settings.timeout.stream_idle if req.stream else self.budget(req)
-        timeout = self._timeouts.get(read)
+        mod = flavour(type(http)).module
+        timeout = self._timeouts.get((mod.__name__, read))
         if timeout is None:
-            import httpx
-
             t = self.settings.timeout
-            timeout = self._timeouts[read] = httpx.Timeout(
+            timeout = self._timeouts[mod.__name__, read] = mod.Timeout(
                 connect=t.connect, read=read, write=read, pool=read
             )
         return timeout
@@ -222,7 +266,7 @@ class HttpTransport:
             req.url,
             content=None if bodiless else req.body,
             headers=headers,
-            timeout=self._timeout(req),
+            timeout=self._timeout(http, req),
         )
 
     # -- failures --------------------------------------------------------------------------------
@@ -230,8 +274,7 @@ class HttpTransport:
     def _failure(self, req: HttpRequest, exc: Exception, budget: float) -> Failed:
         """The typed, retryable error for a failed attempt: no slot, a timeout (``budget`` is
         the attempt's deadline), a dropped connection or a body that did not decode."""
-        import httpx
-
+        mod = flavour(type(exc)).module  # httpx, or httpx2 for a user's httpx2 client
         dep = req.deployment
         err: AzoaiError
         if isinstance(exc, _NoSlot):
@@ -242,7 +285,7 @@ class HttpTransport:
                 deployment=dep,
                 fix="raise timeout, or send fewer requests at once",
             )
-        elif isinstance(exc, httpx.TimeoutException):
+        elif isinstance(exc, mod.TimeoutException):
             t = self.settings.timeout
             limit = (
                 f"timeout={budget:g} s for the whole attempt, connect to last byte; "
@@ -253,7 +296,7 @@ class HttpTransport:
                 deployment=dep,
                 fix="raise timeout (a retry gets a fresh deadline), or check the network",
             )
-        elif isinstance(exc, Undecodable | httpx.DecodingError):
+        elif isinstance(exc, Undecodable | mod.DecodingError):
             err = CorruptResponseError(
                 f"Azure's response body could not be decoded ({exc}) [deployment '{dep}']",
                 deployment=dep,
@@ -284,8 +327,6 @@ class HttpTransport:
 
     def send(self, req: HttpRequest) -> Outcome:
         _httpx.load()
-        import httpx
-
         conn = self.connection
         http = conn.sync_client()
         slots = sync_slots(http)
@@ -314,7 +355,7 @@ class HttpTransport:
                 reset_deadline(token)
                 if opened is None:
                     slots.release()
-        except (httpx.TransportError, httpx.DecodingError, Undecodable, _NoSlot) as exc:
+        except flavour(type(http)).attempt as exc:
             return self._failure(req, exc, budget)
         except TooLarge as exc:
             return self._too_large(req, exc.limit)
@@ -324,8 +365,6 @@ class HttpTransport:
         import asyncio
 
         _httpx.load()
-        import httpx
-
         conn = self.connection
         http = conn.async_client()
         slots = async_slots(http)
@@ -364,7 +403,7 @@ class HttpTransport:
                 reset_deadline(token)
                 if opened is None:
                     slots.release()
-        except (httpx.TransportError, httpx.DecodingError, Undecodable, _NoSlot) as exc:
+        except flavour(type(http)).attempt as exc:
             return self._failure(req, exc, budget)
         except TooLarge as exc:
             return self._too_large(req, exc.limit)
@@ -524,8 +563,7 @@ def events(settings: Settings, opened: Opened) -> Iterator[str]:
     read gets until the earlier of the overall deadline (``stream_timeout``) and the idle one
     (``stream_idle_timeout`` after the last event line; keep-alive comments do not count).
     Raises :class:`Cut` when the body stops early."""
-    import httpx
-
+    kind = flavour(type(opened.resp))
     reader = _EventReader(settings, opened)
     raw = iter([opened.resp.content]) if prebuilt(opened.resp) else opened.resp.iter_raw()
     while True:
@@ -533,9 +571,9 @@ def events(settings: Settings, opened: Opened) -> Iterator[str]:
         token = set_deadline(at)
         try:
             chunk = next(raw, None)
-        except httpx.TimeoutException:
+        except kind.timeouts:
             raise reader.timed_out() from None
-        except httpx.TransportError as exc:
+        except kind.drops as exc:
             raise Cut("dropped", f"the connection dropped ({type(exc).__name__})") from None
         finally:
             reset_deadline(token)
@@ -548,8 +586,7 @@ def events(settings: Settings, opened: Opened) -> Iterator[str]:
 
 
 async def aevents(settings: Settings, opened: Opened) -> AsyncGenerator[str, None]:
-    import httpx
-
+    kind = flavour(type(opened.resp))
     reader = _EventReader(settings, opened)
     raw = _aiter_one(opened.resp.content) if prebuilt(opened.resp) else opened.resp.aiter_raw()
     while True:
@@ -557,9 +594,9 @@ async def aevents(settings: Settings, opened: Opened) -> AsyncGenerator[str, Non
         token = set_deadline(at)
         try:
             chunk = await anext(raw, None)
-        except httpx.TimeoutException:
+        except kind.timeouts:
             raise reader.timed_out() from None
-        except httpx.TransportError as exc:
+        except kind.drops as exc:
             raise Cut("dropped", f"the connection dropped ({type(exc).__name__})") from None
         finally:
             reset_deadline(token)

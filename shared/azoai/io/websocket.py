@@ -85,7 +85,8 @@ import inspect
 from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from azoai.errors import AzoaiError, ConfigError, error_from_response, kept_headers
+from azoai.error_reading import error_from_response, kept_headers
+from azoai.errors import AzoaiError, ConfigError
 from azoai.io.auth import check_host
 from azoai.io.http import USER_AGENT
 from azoai.io.transport import Again, Failed, Ok, Outcome, Status

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from azoai.config.catalog import lookup_model
 from azoai.config.deployments import DeploymentDiscovery, DiscoverySettings
 from azoai.config.settings import RetryPolicy
-from azoai.errors import AzoaiError, error_from_response
+from azoai.error_reading import error_from_response
+from azoai.errors import AzoaiError
 from azoai.io.arm import ArmGet, ArmTransport
 from azoai.pipeline.loop import run
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Attempts, Call
@@ -17,7 +18,7 @@ from azoai.pipeline.policy import DEFAULT_OPTIONS, Attempts, Call
 if TYPE_CHECKING:
     from azoai.config.settings import Settings
 
-__all__ = ["arm_get", "discovery_for"]
+__all__ = ["arm_get", "discovery_for", "management_token"]
 
 
 def arm_get(
@@ -44,10 +45,23 @@ def arm_get(
 def discovery_for(settings: Settings) -> DeploymentDiscovery:
     """Discovery for a client's settings: the discovery credential (or the client's own, or a
     default Azure credential), its token cache, and ARM GETs through the request loop."""
-    from azoai.io.auth import TokenCache, build_credential, credential_fetchers
-
     d = settings.discovery
     assert d is not None
+    return DeploymentDiscovery(
+        d,
+        get_token=management_token(settings, d),
+        http_get=arm_get(d, settings.retry),
+        fallback=settings.deployments,
+    )
+
+
+def management_token(settings: Settings, d: DiscoverySettings) -> Callable[[], str]:
+    """A bearer token for the management API (``d.scope``), from ``d.credential``, else the
+    client's own credential, else one built from the client's auth settings (a default Azure
+    credential), kept in its own single-flight token cache. Discovery and deploying a
+    fine-tuned model share these rules."""
+    from azoai.io.auth import TokenCache, build_credential, credential_fetchers
+
     auth = settings.auth
     cred = d.credential
     if cred is None and auth.mode == "credential":
@@ -80,9 +94,4 @@ def discovery_for(settings: Settings) -> DeploymentDiscovery:
         return sync_fetch()
 
     cache = TokenCache(fetch, None, source="discovery credential")
-    return DeploymentDiscovery(
-        d,
-        get_token=lambda: cache.get().token.get_secret_value(),
-        http_get=arm_get(d, settings.retry),
-        fallback=settings.deployments,
-    )
+    return lambda: cache.get().token.get_secret_value()

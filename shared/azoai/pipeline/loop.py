@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from azoai.io.transport import Ok, Outcome
+from azoai.pipeline.telemetry import resent
 
 __all__ = ["Policy", "arun", "run"]
 
@@ -31,6 +32,10 @@ class Policy(Protocol):
     def decide(self, outcome: Outcome) -> float | None:
         """After an attempt: ``None`` when done, else seconds to wait before the next attempt
         (0: at once). Raises to give up."""
+        ...
+
+    async def adecide(self, outcome: Outcome) -> float | None:
+        """:meth:`decide` in the async loop (a fleet's quota store is told without blocking)."""
         ...
 
     def abandon(self) -> None:
@@ -52,6 +57,9 @@ def run(policy: Policy, send: Callable[[], Outcome]) -> Any:
             if wait is None:
                 assert isinstance(outcome, Ok)
                 return outcome.value
+            resent(policy, outcome, wait)  # the slow path: the call's span counts it
+        elif wait > 0:
+            resent(policy, None, wait)
         if wait > 0:
             time.sleep(wait)
 
@@ -67,9 +75,12 @@ async def arun(policy: Policy, send: Callable[[], Awaitable[Outcome]]) -> Any:
             except BaseException:
                 policy.abandon()
                 raise
-            wait = policy.decide(outcome)
+            wait = await policy.adecide(outcome)
             if wait is None:
                 assert isinstance(outcome, Ok)
                 return outcome.value
+            resent(policy, outcome, wait)
+        elif wait > 0:
+            resent(policy, None, wait)
         if wait > 0:
             await asyncio.sleep(wait)

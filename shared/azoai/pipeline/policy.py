@@ -14,20 +14,18 @@ from __future__ import annotations
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from azoai.config.catalog import ModelInfo
-from azoai.errors import (
-    APIConnectionError,
-    AzoaiError,
-    ConfigError,
-    TimeoutError,
-    error_from_response,
-)
+from azoai.error_reading import error_from_response
+from azoai.errors import APIConnectionError, AzoaiError, ConfigError, TimeoutError
 from azoai.io.transport import Again, Failed, Ok, Outcome, Status
+from azoai.pipeline.telemetry import note_call, note_quota_wait
+from azoai.pipeline.waits import announce
 
 if TYPE_CHECKING:
     from azoai.config.settings import RetryPolicy, Settings
@@ -88,6 +86,9 @@ class CallOptions:
 
 DEFAULT_OPTIONS = CallOptions()
 
+#: A pacer admission that took longer than this waited for quota (shorter is its own bookkeeping).
+QUOTA_WAIT_NOTED = 0.001
+
 
 @dataclass(slots=True)
 class Call:
@@ -103,6 +104,10 @@ class Call:
     pacer: Pacer | None = None  # quota pacing (embeddings ingestion)
     estimate: int = 0  # the request's offline token estimate, for the pacer
     rate_limit_retries: int = 0  # 429 retries allowed on top of max_retries
+    #: Azure's token count for the request from a successful answer (embeddings: the usage),
+    #: so the pacer corrects its reservation; None when the answer does not say
+    counted: Callable[[Any], int | None] | None = None
+    place: str = ""  # the request's place in the pacer's line (issued when it was planned)
     model_version: str | None = None  # known from configuration or discovery
 
 
@@ -189,12 +194,20 @@ class Attempts:
     def start(self) -> float | None:
         """Before an attempt: wait for the quota pacer (its own waits), then go."""
         if self.call.pacer is not None:
-            self.sent_at = self.call.pacer.acquire(self.call.estimate)
+            began = time.monotonic()
+            self.sent_at = self.call.pacer.acquire(self.call.estimate, self.call.place)
+            held = time.monotonic() - began
+            if held > QUOTA_WAIT_NOTED:
+                note_quota_wait(held)  # the call's span adds up the quota waits
         return None
 
     async def astart(self) -> float | None:
         if self.call.pacer is not None:
-            self.sent_at = await self.call.pacer.aacquire(self.call.estimate)
+            began = time.monotonic()
+            self.sent_at = await self.call.pacer.aacquire(self.call.estimate, self.call.place)
+            held = time.monotonic() - began
+            if held > QUOTA_WAIT_NOTED:
+                note_quota_wait(held)
         return None
 
     def abandon(self) -> None:
@@ -205,41 +218,92 @@ class Attempts:
     def decide(self, outcome: Outcome) -> float | None:
         """``None`` when the call is done (``outcome`` is :class:`Ok`), else the seconds to
         wait before the next attempt (0: at once); raises the error when the call gives up."""
+        err = self._typed(outcome)
         pacer = self.call.pacer
+        if pacer is not None and not isinstance(outcome, Again):
+            headers, settle, blocked = self._news(outcome, err)
+            pacer.observe(
+                headers,
+                self.sent_at,
+                settle=settle,
+                blocked=blocked,
+                counted=self._counted(outcome),
+            )
+        return self._next(outcome, err)
+
+    async def adecide(self, outcome: Outcome) -> float | None:
+        """:meth:`decide` for the async loop: a fleet's quota store is told without blocking."""
+        err = self._typed(outcome)
+        pacer = self.call.pacer
+        if pacer is not None and not isinstance(outcome, Again):
+            headers, settle, blocked = self._news(outcome, err)
+            await pacer.aobserve(
+                headers,
+                self.sent_at,
+                settle=settle,
+                blocked=blocked,
+                counted=self._counted(outcome),
+            )
+        return self._next(outcome, err)
+
+    def _counted(self, outcome: Outcome) -> int | None:
+        counted = self.call.counted
+        return counted(outcome.value) if counted is not None and isinstance(outcome, Ok) else None
+
+    def _typed(self, outcome: Outcome) -> AzoaiError | None:
+        if isinstance(outcome, Status):
+            return self.error_for(outcome.status, outcome.content, outcome.headers)
+        return None
+
+    def _news(
+        self, outcome: Outcome, err: AzoaiError | None
+    ) -> tuple[Mapping[str, str], bool, float | None]:
+        """What the pacer learns from an attempt: headers, whether the probe ends, and the
+        seconds a 429 blocks every sender."""
         if isinstance(outcome, Ok):
-            if pacer is not None:
-                # the caller reads the usage and calibrates the pacer, which ends a probe
-                pacer.observe(outcome.headers, self.sent_at, settle=False)
+            # the caller reads the usage and calibrates the pacer, which ends a probe
+            return outcome.headers, False, None
+        if isinstance(outcome, Status):
+            retry_after = getattr(err, "retry_after", None)
+            blocked = None
+            if (
+                outcome.status == 429
+                and retry_after is not None
+                and retry_after <= self.policy.max_retry_after
+            ):
+                blocked = float(retry_after)
+            return outcome.headers, True, blocked
+        # no answer: end the probe, learn nothing
+        return {}, True, None
+
+    def _next(self, outcome: Outcome, err: AzoaiError | None) -> float | None:
+        if isinstance(outcome, Ok):
             return None
         if isinstance(outcome, Again):
             return 0.0
         if isinstance(outcome, Failed):
-            if pacer is not None:
-                pacer.observe({}, self.sent_at)  # no answer: end the probe, learn nothing
             if outcome.final:
                 raise outcome.error
             return self.next_delay(outcome.error)
-        err = self.status_error(outcome)
+        assert isinstance(outcome, Status) and err is not None
+        err = self._refreshed(outcome, err)
         return 0.0 if err is None else self.next_delay(err)
 
     # -- the rules -------------------------------------------------------------------------------
 
     def status_error(self, outcome: Status) -> AzoaiError | None:
         """The typed error for a non-2xx answer, or ``None`` to resend at once (after a 401
-        that a fresh token may fix)."""
-        status, headers = outcome.status, outcome.headers
-        err = self.error_for(status, outcome.content, headers)
+        that a fresh token may fix); the pacer learns from the answer."""
+        err = self._typed(outcome)
+        assert err is not None
         pacer = self.call.pacer
         if pacer is not None:
-            pacer.observe(headers, self.sent_at)
-            retry_after = getattr(err, "retry_after", None)
-            if (
-                status == 429
-                and retry_after is not None
-                and retry_after <= self.policy.max_retry_after
-            ):
-                pacer.blocked(retry_after)
-        if status == 401 and not self.refreshed and self.refresh(outcome.auth):
+            headers, settle, blocked = self._news(outcome, err)
+            pacer.observe(headers, self.sent_at, settle=settle, blocked=blocked)
+        return self._refreshed(outcome, err)
+
+    def _refreshed(self, outcome: Status, err: AzoaiError) -> AzoaiError | None:
+        if outcome.status == 401 and not self.refreshed and self.refresh(outcome.auth):
             self.refreshed = True
             return None
         return err
@@ -271,6 +335,8 @@ class Attempts:
             delay,
             self.attempt + self.throttled,
         )
+        if err.status_code == 429:
+            announce(delay, "rate limit")  # a listening progress bar says why it waits
         return delay
 
 
@@ -282,4 +348,5 @@ def attempts_for(
     def error_for(status: int, content: bytes, headers: Mapping[str, str]) -> AzoaiError:
         return error_for_status(settings, call.deployment, status, content, headers)
 
+    note_call(settings, call)  # the call's span learns where it goes (one context lookup)
     return Attempts(settings.retry, call, options, refresh, error_for)

@@ -12,6 +12,8 @@ and used by naming it where a deployment goes (``model="chat"``, or as the defau
 * Streams fail over only before their first chunk: once text has arrived, an error is raised.
 * Other errors (400, 401, 404, content filter) are not failed over: they would fail anywhere.
 * Results say which target served them: ``ChatResult.target`` and the first ``StreamDelta.target``.
+* With the ``quota_store`` setting (a Redis URL), cool-downs live in that store: a target one
+  process saw fail rests for every process of the fleet (keyed by endpoint and deployment).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from azoai.config.routes import RouteSpec, fallback_settings
 from azoai.errors import AzoaiError, ConfigError
 from azoai.io.transport import Failed, Ok, Outcome
 from azoai.pipeline.loop import arun, run
+from azoai.pipeline.pacing import QuotaStore, quota_key, store_for
 from azoai.pipeline.policy import DEFAULT_OPTIONS, FAILOVER_STATUSES, CallOptions, retryable
+from azoai.pipeline.telemetry import note_target
 from azoai.wire.types import ChatRequest, ChatResult, StreamDelta
 
 if TYPE_CHECKING:
@@ -66,7 +70,7 @@ class Target(Protocol):
 
 
 class _Slot:
-    __slots__ = ("client", "cool_until", "deployment", "fallback", "name", "weight")
+    __slots__ = ("client", "cool_until", "deployment", "fallback", "key", "name", "weight")
 
     def __init__(
         self, client: Target, deployment: str, name: str, weight: float, fallback: bool
@@ -77,6 +81,8 @@ class _Slot:
         self.weight = weight
         self.fallback = fallback
         self.cool_until = 0.0
+        #: what the fleet's store files this target's cool-down under
+        self.key = quota_key(client.settings, deployment)
 
 
 def _fails_over(err: AzoaiError) -> bool:
@@ -89,6 +95,7 @@ class Failover:
     moves on at once, and between rounds the loop waits for the first target to recover."""
 
     __slots__ = ("current", "last", "queue", "round", "router")
+    failover = True  # the loop's resends under this policy are failovers (pipeline.telemetry)
 
     def __init__(self, router: Router) -> None:
         self.router = router
@@ -100,6 +107,14 @@ class Failover:
     def start(self) -> float | None:
         if self.queue is None:
             self.queue = self.router._order()
+        return self._next()
+
+    async def astart(self) -> float | None:
+        if self.queue is None:
+            self.queue = await self.router._aorder()
+        return self._next()
+
+    def _next(self) -> float | None:
         if self.queue:
             self.current = self.queue.pop(0)
             return None
@@ -113,19 +128,33 @@ class Failover:
             raise router._exhausted(self.last)
         return wait
 
-    async def astart(self) -> float | None:
-        return self.start()
-
     def decide(self, outcome: Outcome) -> float | None:
+        err = self._failed(outcome)
+        if err is None:
+            return None
+        assert self.current is not None
+        self.router._cool(self.current, err)
+        return 0.0
+
+    async def adecide(self, outcome: Outcome) -> float | None:
+        err = self._failed(outcome)
+        if err is None:
+            return None
+        assert self.current is not None
+        await self.router._acool(self.current, err)
+        return 0.0
+
+    def _failed(self, outcome: Outcome) -> AzoaiError | None:
+        """The error that moves the call on (``None``: done); raises one that would fail
+        anywhere."""
         if isinstance(outcome, Ok):
             return None
         assert isinstance(outcome, Failed) and self.current is not None
         err = outcome.error
         if not _fails_over(err):
             raise err
-        self.router._cool(self.current, err)
         self.last = err
-        return 0.0
+        return err
 
     def abandon(self) -> None:
         pass
@@ -185,8 +214,27 @@ class Router:
                 else t.deployment
             )
             self.slots.append(_Slot(client, t.deployment, label, t.weight, t.is_fallback))
+        self.store: QuotaStore | None = store_for(base)
+
+    def _shared(self, cooling: list[float]) -> None:
+        """Adopt the fleet's cool-downs (seconds left per slot) where they end later."""
+        now = time.monotonic()
+        with self._lock:
+            for slot, left in zip(self.slots, cooling, strict=True):
+                if left > 0:
+                    slot.cool_until = max(slot.cool_until, now + left)
 
     def _order(self) -> list[_Slot]:
+        if self.store is not None:
+            self._shared(self.store.cooling([s.key for s in self.slots]))
+        return self._healthy()
+
+    async def _aorder(self) -> list[_Slot]:
+        if self.store is not None:
+            self._shared(await self.store.acooling([s.key for s in self.slots]))
+        return self._healthy()
+
+    def _healthy(self) -> list[_Slot]:
         now = time.monotonic()
         healthy = [s for s in self.slots if s.cool_until <= now]
         if self.spec.strategy == "failover" or len(healthy) < 2:
@@ -202,6 +250,18 @@ class Router:
         return order + [s for s in healthy if s.fallback]
 
     def _cool(self, slot: _Slot, err: AzoaiError) -> None:
+        seconds = self._rest(slot, err)
+        if self.store is not None:
+            self.store.cool(slot.key, seconds)
+
+    async def _acool(self, slot: _Slot, err: AzoaiError) -> None:
+        seconds = self._rest(slot, err)
+        if self.store is not None:
+            await self.store.acool(slot.key, seconds)
+
+    def _rest(self, slot: _Slot, err: AzoaiError) -> float:
+        """Cool ``slot`` here for the ``retry-after`` Azure gave (else the route's cooldown);
+        the seconds, for the fleet's store."""
         wait = getattr(err, "retry_after", None)
         seconds = float(wait) if wait is not None else self.spec.cooldown
         with self._lock:
@@ -213,6 +273,7 @@ class Router:
             type(err).__name__,
             seconds,
         )
+        return seconds
 
     def _wait_time(self, owner_retry_cap: float) -> float | None:
         """Seconds until the first target recovers, or None when that is beyond the cap."""
@@ -252,6 +313,7 @@ class Router:
         def send() -> Outcome:
             slot = policy.current
             assert slot is not None
+            note_target(self.name, slot.name)
             try:
                 result = slot.client.chat(
                     request, model=slot.deployment, options=self._for(slot, opts)
@@ -270,6 +332,7 @@ class Router:
         async def send() -> Outcome:
             slot = policy.current
             assert slot is not None
+            note_target(self.name, slot.name)
             try:
                 result = await slot.client.achat(
                     request, model=slot.deployment, options=self._for(slot, opts)
@@ -288,6 +351,7 @@ class Router:
         def send() -> Outcome:
             slot = policy.current
             assert slot is not None
+            note_target(self.name, slot.name)
             gen = slot.client.stream(request, model=slot.deployment, options=self._for(slot, opts))
             try:
                 first = next(gen)
@@ -314,6 +378,7 @@ class Router:
         async def send() -> Outcome:
             slot = policy.current
             assert slot is not None
+            note_target(self.name, slot.name)
             gen = slot.client.astream(request, model=slot.deployment, options=self._for(slot, opts))
             try:
                 first = await anext(gen)

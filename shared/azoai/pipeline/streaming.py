@@ -7,17 +7,30 @@ completion, raise on content filtering, and say what was lost when a stream is c
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
 
+from azoai.error_reading import kept_headers
 from azoai.errors import ContentFilterError, InvalidResponseError, StreamInterruptedError
-from azoai.pipeline.policy import Call, CallOptions
+from azoai.io.exchange import Cut, HttpRequest, HttpTransport, Opened, aevents, events
+from azoai.io.transport import Failed, Ok, Outcome
+from azoai.pipeline.loop import arun, run
+from azoai.pipeline.policy import Attempts, Call, CallOptions
 from azoai.wire import chat_completions, responses
 from azoai.wire.common import loads
 from azoai.wire.stream import StreamAccumulator
 from azoai.wire.types import ChatResult, StreamDelta
 
-__all__ = ["StreamState", "completion_filtered", "model_version_of"]
+__all__ = [
+    "AStarted",
+    "Started",
+    "StreamState",
+    "astart_stream",
+    "completion_filtered",
+    "folded",
+    "model_version_of",
+    "start_stream",
+]
 
 _DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2})$")
 
@@ -155,11 +168,114 @@ class _StreamState:
         )
 
     def check_complete(self) -> None:
+        """Raise unless the stream ended as a finished one does: with a finish reason, or with
+        ``[DONE]`` (gateways and test servers end a chat stream with it and no finish reason)."""
         if self.held is not None and self.acc.finish_reason is None:
             self.held.deployment = self.held.deployment or self.call.deployment
             raise self.held
-        if self.acc.finish_reason is None:
-            raise self.interrupted("no finish reason and no end-of-stream marker")
+        if self.acc.finish_reason is None and not self.done:
+            raise self.interrupted(
+                "no terminal event (response.completed or response.incomplete) arrived"
+                if self.call.api == "responses"
+                else "neither a finish reason nor the [DONE] end-of-stream marker arrived"
+            )
 
 
 StreamState = _StreamState
+
+
+#: What :func:`start_stream` returns: the open stream, its state, the rest of its events and
+#: the first delta (``None`` when the stream ended before one).
+Started = tuple[Opened, "StreamState", Iterator[str], StreamDelta | None]
+AStarted = tuple[Opened, "StreamState", AsyncGenerator[str, None], StreamDelta | None]
+
+
+def start_stream(
+    http: HttpTransport,
+    req: HttpRequest,
+    attempts: Attempts,
+    call: Call,
+    options: CallOptions,
+    into: StreamAccumulator | None = None,
+) -> Started:
+    """Open the stream and read up to its first delta under the retry policy: until then a
+    failure (a cut stream included) is retried like any request."""
+
+    def send() -> Outcome:
+        outcome = http.send(req)
+        if not isinstance(outcome, Ok):
+            return outcome
+        opened: Opened = outcome.value
+        state = StreamState(call, options, kept_headers(opened.resp.headers), into)
+        feed = events(http.settings, opened)
+        try:
+            for data in feed:
+                delta = state.feed(data)
+                if delta is not None or state.done:
+                    return Ok((opened, state, feed, delta), outcome.headers)
+        except Cut as cut:
+            opened.close()
+            if cut.kind == "too_large":
+                raise state.interrupted(cut.why, fix=cut.fix()) from None
+            return Failed(cut.retryable(call.deployment))
+        except BaseException:
+            opened.close()
+            raise
+        return Ok((opened, state, feed, None), outcome.headers)
+
+    started: Started = run(attempts, send)
+    return started
+
+
+async def astart_stream(
+    http: HttpTransport,
+    req: HttpRequest,
+    attempts: Attempts,
+    call: Call,
+    options: CallOptions,
+    into: StreamAccumulator | None = None,
+) -> AStarted:
+    """The async :func:`start_stream`."""
+
+    async def send() -> Outcome:
+        outcome = await http.asend(req)
+        if not isinstance(outcome, Ok):
+            return outcome
+        opened: Opened = outcome.value
+        state = StreamState(call, options, kept_headers(opened.resp.headers), into)
+        feed = aevents(http.settings, opened)
+        try:
+            async for data in feed:
+                delta = state.feed(data)
+                if delta is not None or state.done:
+                    return Ok((opened, state, feed, delta), outcome.headers)
+        except Cut as cut:
+            await feed.aclose()
+            await opened.aclose()
+            if cut.kind == "too_large":
+                raise state.interrupted(cut.why, fix=cut.fix()) from None
+            return Failed(cut.retryable(call.deployment))
+        except BaseException:
+            await feed.aclose()
+            await opened.aclose()
+            raise
+        return Ok((opened, state, feed, None), outcome.headers)
+
+    started: AStarted = await arun(attempts, send)
+    return started
+
+
+def folded(deltas: Iterator[StreamDelta], into: StreamAccumulator | None) -> Iterator[StreamDelta]:
+    """``deltas`` folded into ``into`` as they pass (a routed or WebSocket stream, whose inner
+    bookkeeping cannot see the route target or the caller's accumulator)."""
+    if into is None:
+        yield from deltas
+        return
+    try:
+        for delta in deltas:
+            into.add(delta)
+            yield delta
+    finally:
+        close = getattr(deltas, "close", None)
+        if close is not None:
+            close()  # a consumer that stops early closes the stream now, not at collection

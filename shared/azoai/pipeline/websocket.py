@@ -176,6 +176,9 @@ class _Job:
             return 0.0
         return self.attempts.next_delay(err)  # raises when the call must give up
 
+    async def adecide(self, outcome: Outcome) -> float | None:
+        return self.decide(outcome)  # no quota pacer on chat calls: nothing to await
+
     # -- results ---------------------------------------------------------------------------------
 
     def result(self, final: Any) -> ChatResult:

@@ -30,10 +30,13 @@ __all__ = [
     "AZURE_BUILTIN_TOOLS",
     "IMAGE_DEPLOYMENT_HEADER",
     "INPUT_ITEMS",
+    "JSON_SCHEMA_TYPES",
     "OUTPUT_ITEMS",
     "chat_completions_refusal",
     "check_tools",
     "is_builtin_tool",
+    "is_json_schema_tool",
+    "json_schema_tool",
     "read_item",
     "replay_item",
     "tool_choice",
@@ -80,13 +83,41 @@ IMAGE_DEPLOYMENT_HEADER = "x-ms-oai-image-generation-deployment"
 _LOCAL_KEYS = frozenset({"index"})
 
 
+#: The ``type`` values of a JSON Schema: a dict with one of them (``{"type": "object", "title":
+#: "Joke", "properties": ...}``, what ``with_structured_output(dict)`` binds) is a schema to turn
+#: into a function tool, never a built-in tool.
+JSON_SCHEMA_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+
+
 def is_builtin_tool(tool: Any) -> bool:
-    """Whether a tool dict is a built-in tool (a ``type`` other than ``function``)."""
+    """Whether a tool dict is a built-in tool: a ``type`` other than ``function`` that is not a
+    JSON Schema type. The known types are sent (:data:`AZURE_BUILTIN_TOOLS`); any other such
+    ``type`` is a built-in tool too, so :func:`check_tools` refuses it by name before sending."""
+    if not isinstance(tool, Mapping):
+        return False
+    kind = tool.get("type")
+    return isinstance(kind, str) and kind != "function" and kind not in JSON_SCHEMA_TYPES
+
+
+def is_json_schema_tool(tool: Any) -> bool:
+    """Whether a tool dict is a bare JSON Schema (``{"type": "object", "title": "Joke", ...}``)
+    to be sent as a function tool named by its ``title``."""
+    if not isinstance(tool, Mapping) or "function" in tool:
+        return False
+    kind = tool.get("type")
     return (
-        isinstance(tool, Mapping)
-        and isinstance(tool.get("type"), str)
-        and (tool["type"] != "function")
+        isinstance(kind, str) and kind in JSON_SCHEMA_TYPES and isinstance(tool.get("title"), str)
     )
+
+
+def json_schema_tool(schema: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """A bare JSON Schema -> ``(name, description, parameters)`` of the function tool it stands
+    for, as langchain-core's ``convert_to_openai_tool`` reads one: the ``title`` names it, the
+    ``description`` describes it, the rest are its parameters."""
+    name = str(schema["title"])
+    description = schema.get("description")
+    parameters = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    return name, description if isinstance(description, str) else "", parameters
 
 
 def _supported() -> str:

@@ -34,6 +34,7 @@ from azoai.wire.types import (
     AudioPart,
     ChatRequest,
     ChatResult,
+    Choice,
     FilePart,
     ImagePart,
     Message,
@@ -216,6 +217,7 @@ def build_body(
         "tool_choice": _tool_choice(request.tool_choice, {t.name for t in request.tools}),
         "parallel_tool_calls": request.parallel_tool_calls,
         "response_format": _response_format(request),
+        "n": request.n if request.n != 1 else None,
     }
     if stream and request.stream_usage:
         params["stream_options"] = {"include_usage": True}
@@ -323,34 +325,19 @@ def parse_response(
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
         raise InvalidResponseError("the chat completion has no choices")
-    choice = choices[0]
-    raw_msg = choice.get("message")
-    msg = raw_msg if isinstance(raw_msg, Mapping) else {}
-    content = msg.get("content")
-    text = content if isinstance(content, str) else ""
-    refusal = msg.get("refusal")
-    reasoning = _reasoning_field(msg)
     model = body.get("model")
     model = model if isinstance(model, str) and model else None
     split = think_tags if think_tags is not None else thinks_in_tags(model)
-    if split and text and not reasoning:
-        text, reasoning = split_think(text)
-    message = Message(
-        role="assistant",
-        content=text,
-        tool_calls=_tool_calls(msg.get("tool_calls")),
-        refusal=refusal if isinstance(refusal, str) else None,
-        reasoning=[ReasoningItem(id="", summary=[reasoning])] if reasoning else [],
-    )
+    read = [_choice(c, i, split) for i, c in enumerate(choices) if isinstance(c, Mapping)]
+    read.sort(key=lambda c: c.index)
+    first = read[0]
     filters = parse_prompt_filter_results(body)
-    completion = _completion_filter(choice)
-    if completion is not None:
-        filters.append(completion)
-    finish = choice.get("finish_reason")
+    if first.content_filter is not None:
+        filters.append(first.content_filter)
     fingerprint = body.get("system_fingerprint")
     return ChatResult(
-        message=message,
-        finish_reason=finish if isinstance(finish, str) else None,
+        message=first.message,
+        finish_reason=first.finish_reason,
         usage=parse_usage(body.get("usage")),
         model=model,
         deployment=deployment,
@@ -360,7 +347,37 @@ def parse_response(
         headers=headers or {},
         api="chat",
         raw=body,
+        logprobs=first.logprobs,
+        choices=read if len(read) > 1 else [],
+    )
+
+
+def _choice(choice: Mapping[str, Any], position: int, split: bool) -> Choice:
+    """One entry of a completion's ``choices`` (its ``index``, else its position)."""
+    raw_msg = choice.get("message")
+    msg = raw_msg if isinstance(raw_msg, Mapping) else {}
+    content = msg.get("content")
+    text = content if isinstance(content, str) else ""
+    refusal = msg.get("refusal")
+    reasoning = _reasoning_field(msg)
+    if split and text and not reasoning:
+        text, reasoning = split_think(text)
+    message = Message(
+        role="assistant",
+        content=text,
+        tool_calls=_tool_calls(msg.get("tool_calls")),
+        refusal=refusal if isinstance(refusal, str) else None,
+        reasoning=[ReasoningItem(id="", summary=[reasoning])] if reasoning else [],
+    )
+    index = choice.get("index")
+    index = index if isinstance(index, int) and not isinstance(index, bool) else position
+    finish = choice.get("finish_reason")
+    return Choice(
+        index=index,
+        message=message,
+        finish_reason=finish if isinstance(finish, str) else None,
         logprobs=_logprobs(choice),
+        content_filter=_completion_filter(choice, index),
     )
 
 

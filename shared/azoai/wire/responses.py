@@ -19,14 +19,14 @@ from typing import Any
 from azoai.config.catalog import ModelInfo
 from azoai.config.versions import ApiVersion, shape_chat_params
 from azoai.content_filter import ContentFilterResults, blocked_side, parse_content_filters
+from azoai.error_reading import content_filter_error, is_content_filter
 from azoai.errors import (
     AzoaiError,
+    ConfigError,
     ContextLengthError,
     InvalidResponseError,
     RateLimitError,
     ServiceUnavailableError,
-    content_filter_error,
-    is_content_filter,
 )
 from azoai.wire import builtin_tools
 from azoai.wire.common import int_or_zero, parse_tool_arguments, tool_choice_name
@@ -181,6 +181,13 @@ def build_body(
     check_version: bool = True,
 ) -> tuple[dict[str, Any], list[str]]:
     """The body for ``POST /openai/v1/responses`` and the notes of the rules that changed it."""
+    if request.n is not None and request.n != 1:
+        raise ConfigError(
+            f"n={request.n}: the Responses API returns one completion per call",
+            setting="n",
+            fix="use Chat Completions for several completions per call (use_responses_api=False), "
+            "or make n calls",
+        )
     names = {t.name for t in request.tools}
     tools = [
         {

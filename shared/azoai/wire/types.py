@@ -218,6 +218,8 @@ class ChatRequest:
     extra_body: Mapping[str, Any] | None = None
     #: built-in Responses tools (``{"type": "web_search"}``...), sent beside ``tools``
     builtin_tools: Sequence[Mapping[str, Any]] = ()
+    #: completions to generate (Chat Completions; the result's ``choices`` holds them all)
+    n: int | None = None
 
 
 @dataclass(slots=True)
@@ -246,6 +248,17 @@ class Usage:
 
 
 @dataclass(slots=True)
+class Choice:
+    """One of the completions of a call that asked for several (``n`` > 1)."""
+
+    index: int
+    message: Message
+    finish_reason: str | None
+    logprobs: list[dict[str, Any]] | None = None
+    content_filter: ContentFilterResults | None = None
+
+
+@dataclass(slots=True)
 class ChatResult:
     """The outcome of one call.
 
@@ -268,6 +281,9 @@ class ChatResult:
     target: str | None = None  # the route target that served the call (see azoai.pipeline.routing)
     logprobs: list[dict[str, Any]] | None = None  # per-token entries, as the API reports them
     model_version: str | None = None  # configured, discovered, or read from Azure's model name
+    #: every completion, in order, when the response has more than one (``n`` > 1; the first is
+    #: ``message``); empty otherwise
+    choices: list[Choice] = field(default_factory=list)
 
     @property
     def text(self) -> str:
