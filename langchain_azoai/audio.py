@@ -20,7 +20,7 @@ Azure's rules (formats per model, the 25 MB limit, version gates) are the core's
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -30,86 +30,20 @@ from langchain_core.document_loaders.blob_loaders import Blob
 from langchain_core.documents import Document
 from langchain_core.messages.content import create_audio_block
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, Field
 
 from azoai.audio import Audio
-from azoai.client import Client
 from azoai.wire.audio import Speech, Transcription
-from langchain_azoai._settings import build_settings, make_client
+from langchain_azoai._connection import ServiceConnection
 
 __all__ = ["AzureSpeechToTextParser", "AzureTextToSpeechTool", "TextToSpeechInput"]
 
 
-class _Connection(BaseModel):
-    """The connection arguments both classes take (langchain-openai's names), or ``client=``
-    (with ``azure_deployment`` naming the deployment, or the client's default)."""
-
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
-
-    azure_endpoint: str | None = None
-    deployment_name: str | None = Field(default=None, alias="azure_deployment")
-    openai_api_version: str | None = Field(default=None, alias="api_version")
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    azure_ad_token: SecretStr | None = None
-    azure_ad_token_provider: Callable[[], str] | None = Field(default=None, exclude=True)
-    azure_ad_async_token_provider: Callable[[], Awaitable[str]] | None = Field(
-        default=None, exclude=True
-    )
-    model_name: str | None = Field(default=None, alias="model")
-    """The audio model behind the deployment (``whisper``, ``tts-hd``): its rules apply."""
-    request_timeout: Any = Field(default=None, alias="timeout")
-    max_retries: int | None = None
-    default_headers: dict[str, str] | None = None
-    http_client: Any = Field(default=None, exclude=True)
-    http_async_client: Any = Field(default=None, exclude=True)
-    credential: Any = Field(default=None, exclude=True)
-    auth_mode: str | None = None
-    route: Literal["v1", "deployments"] | None = None
-    config_file: str | None = None
-    check_api_version: bool | None = None
-    settings: Any = Field(default=None, exclude=True)
-    client: Client | None = Field(default=None, exclude=True)
-
-    _client: Client | None = PrivateAttr(default=None)
+class _Connection(ServiceConnection):
+    """Where and how the audio objects connect (langchain-openai's argument names)."""
 
     def _audio(self) -> Audio:
-        if self.client is not None:
-            return Audio(self.client)
-        if self._client is None:
-            settings = build_settings(
-                {
-                    "azure_endpoint": self.azure_endpoint,
-                    "openai_api_version": self.openai_api_version,
-                    "openai_api_key": self.openai_api_key,
-                    "azure_ad_token": self.azure_ad_token,
-                    "azure_ad_token_provider": self.azure_ad_token_provider,
-                    "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
-                    "credential": self.credential,
-                    "auth_mode": self.auth_mode,
-                    "deployment_name": self.deployment_name,
-                    "model_name": self.model_name,
-                    "route": self.route,
-                    "max_retries": self.max_retries,
-                    "default_headers": self.default_headers,
-                    "config_file": self.config_file,
-                    "check_api_version": self.check_api_version,
-                },
-                timeout=self.request_timeout,
-                settings=self.settings,
-            )
-            self._client = make_client(settings, self.http_client, self.http_async_client, None)
-        return Audio(self._client)
-
-    def close(self) -> None:
-        """Close the client this object built (a ``client=`` passed in stays open)."""
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        return Audio(self._core())
 
 
 # --- text to speech -------------------------------------------------------------------------------

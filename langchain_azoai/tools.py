@@ -12,17 +12,15 @@ message's ``artifact``, LangChain standard image blocks (``{"type": "image", "ba
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.messages.content import create_image_block
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
-from azoai.client import Client
 from azoai.images import ImageResult, Images
-from langchain_azoai._settings import build_settings, make_client
+from langchain_azoai._connection import ServiceConnection
 
 __all__ = ["AzureImageGenerationTool", "ImageGenerationInput"]
 
@@ -71,7 +69,7 @@ def _artifact(result: ImageResult) -> list[dict[str, Any]]:
     return blocks
 
 
-class AzureImageGenerationTool(BaseTool):
+class AzureImageGenerationTool(ServiceConnection, BaseTool):
     """Generate images with an Azure OpenAI image deployment (gpt-image-1, dall-e-3, ...).
 
     ```python
@@ -109,71 +107,8 @@ class AzureImageGenerationTool(BaseTool):
     output_format: str | None = None
     background: str | None = None
 
-    # where and how to connect (langchain-openai names)
-    azure_endpoint: str | None = None
-    deployment_name: str | None = Field(default=None, alias="azure_deployment")
-    openai_api_version: str | None = Field(default=None, alias="api_version")
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    azure_ad_token: SecretStr | None = None
-    azure_ad_token_provider: Callable[[], str] | None = Field(default=None, exclude=True)
-    azure_ad_async_token_provider: Callable[[], Awaitable[str]] | None = Field(
-        default=None, exclude=True
-    )
-    model_name: str | None = Field(default=None, alias="model")
-    """The image model behind the deployment (``gpt-image-1``, ``dall-e-3``): its rules apply."""
-    request_timeout: Any = Field(default=None, alias="timeout")
-    max_retries: int | None = None
-    default_headers: dict[str, str] | None = None
-    http_client: Any = Field(default=None, exclude=True)
-    http_async_client: Any = Field(default=None, exclude=True)
-    credential: Any = Field(default=None, exclude=True)
-    auth_mode: str | None = None
-    route: Literal["v1", "deployments"] | None = None
-    config_file: str | None = None
-    check_api_version: bool | None = None
-    settings: Any = Field(default=None, exclude=True)
-    client: Client | None = Field(default=None, exclude=True)
-
-    _client: Client | None = PrivateAttr(default=None)
-
     def _images(self) -> Images:
-        if self.client is not None:
-            return Images(self.client)
-        if self._client is None:
-            settings = build_settings(
-                {
-                    "azure_endpoint": self.azure_endpoint,
-                    "openai_api_version": self.openai_api_version,
-                    "openai_api_key": self.openai_api_key,
-                    "azure_ad_token": self.azure_ad_token,
-                    "azure_ad_token_provider": self.azure_ad_token_provider,
-                    "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
-                    "credential": self.credential,
-                    "auth_mode": self.auth_mode,
-                    "deployment_name": self.deployment_name,
-                    "model_name": self.model_name,
-                    "route": self.route,
-                    "max_retries": self.max_retries,
-                    "default_headers": self.default_headers,
-                    "config_file": self.config_file,
-                    "check_api_version": self.check_api_version,
-                },
-                timeout=self.request_timeout,
-                settings=self.settings,
-            )
-            self._client = make_client(settings, self.http_client, self.http_async_client, None)
-        return Images(self._client)
-
-    def close(self) -> None:
-        """Close the client this tool built (a ``client=`` passed in stays open)."""
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        return Images(self._core())
 
     def _arguments(self, size: str | None) -> dict[str, Any]:
         return {

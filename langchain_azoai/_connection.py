@@ -1,0 +1,87 @@
+"""The connection fields the LangChain service objects share (the audio tools and parser, the
+image tool): langchain-openai's argument names, turned into a core client on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from azoai.client import Client
+from langchain_azoai._settings import build_settings, make_client
+
+__all__ = ["ServiceConnection"]
+
+
+class ServiceConnection(BaseModel):
+    """The connection arguments both classes take (langchain-openai's names), or ``client=``
+    (with ``azure_deployment`` naming the deployment, or the client's default)."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    azure_endpoint: str | None = None
+    deployment_name: str | None = Field(default=None, alias="azure_deployment")
+    openai_api_version: str | None = Field(default=None, alias="api_version")
+    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    azure_ad_token: SecretStr | None = None
+    azure_ad_token_provider: Callable[[], str] | None = Field(default=None, exclude=True)
+    azure_ad_async_token_provider: Callable[[], Awaitable[str]] | None = Field(
+        default=None, exclude=True
+    )
+    model_name: str | None = Field(default=None, alias="model")
+    """The model behind the deployment (``whisper``, ``tts-hd``, ``gpt-image-1``): its rules apply."""
+    request_timeout: Any = Field(default=None, alias="timeout")
+    max_retries: int | None = None
+    default_headers: dict[str, str] | None = None
+    http_client: Any = Field(default=None, exclude=True)
+    http_async_client: Any = Field(default=None, exclude=True)
+    credential: Any = Field(default=None, exclude=True)
+    auth_mode: str | None = None
+    route: Literal["v1", "deployments"] | None = None
+    config_file: str | None = None
+    check_api_version: bool | None = None
+    settings: Any = Field(default=None, exclude=True)
+    client: Client | None = Field(default=None, exclude=True)
+
+    _client: Client | None = PrivateAttr(default=None)
+
+    def _core(self) -> Client:
+        """The core client: the ``client=`` passed in, else one built from these fields (once)."""
+        if self.client is not None:
+            return self.client
+        if self._client is None:
+            settings = build_settings(
+                {
+                    "azure_endpoint": self.azure_endpoint,
+                    "openai_api_version": self.openai_api_version,
+                    "openai_api_key": self.openai_api_key,
+                    "azure_ad_token": self.azure_ad_token,
+                    "azure_ad_token_provider": self.azure_ad_token_provider,
+                    "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
+                    "credential": self.credential,
+                    "auth_mode": self.auth_mode,
+                    "deployment_name": self.deployment_name,
+                    "model_name": self.model_name,
+                    "route": self.route,
+                    "max_retries": self.max_retries,
+                    "default_headers": self.default_headers,
+                    "config_file": self.config_file,
+                    "check_api_version": self.check_api_version,
+                },
+                timeout=self.request_timeout,
+                settings=self.settings,
+            )
+            self._client = make_client(settings, self.http_client, self.http_async_client, None)
+        return self._client
+
+    def close(self) -> None:
+        """Close the client this object built (a ``client=`` passed in stays open)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
