@@ -47,7 +47,6 @@ from azoai.pipeline.policy import (
     CallOptions,
     attempts_for,
 )
-from azoai.pipeline.routing import Router
 from azoai.pipeline.streaming import (
     AStarted,
     Started,
@@ -76,6 +75,7 @@ if TYPE_CHECKING:
 
     from azoai.embeddings import ProgressCallback
     from azoai.io.websocket import WebSocketTransport
+    from azoai.pipeline.routing import Router
     from azoai.pipeline.websocket import WebSocketCalls, WebSocketSession
 
 __all__ = ["CallOptions", "Client"]
@@ -192,6 +192,9 @@ class Client:
         with self._conn_lock:
             router = self._routers.get(name)
             if router is None:
+                # loaded with the first route: chat-only programs never import routing or pacing
+                from azoai.pipeline.routing import Router
+
                 router = self._routers[name] = Router(self, name, spec, self._target)
         return router
 
