@@ -24,7 +24,7 @@ text before the cut, unless ``CallOptions(return_filtered=True)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from azoai.config.catalog import ModelInfo
@@ -38,10 +38,9 @@ from azoai.errors import (
     InvalidResponseError,
     StreamInterruptedError,
 )
-from azoai.io.exchange import Cut, Opened, aevents, events
-from azoai.io.transport import Failed, Ok, Outcome
-from azoai.pipeline.loop import arun, run
+from azoai.io.exchange import Cut, Opened
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
+from azoai.pipeline.streaming import astart_feed, start_feed
 from azoai.service import Service
 from azoai.wire import completions as dialect
 from azoai.wire.common import dumps, loads
@@ -51,6 +50,10 @@ from azoai.wire.tokens import counter_for, estimate_tokens
 __all__ = ["CompletionDelta", "CompletionResult", "Completions"]
 
 log = logging.getLogger("azoai.client")
+
+#: What :func:`~azoai.pipeline.streaming.start_feed` returns for a completions stream.
+_Started = tuple[Opened, "_StreamState", Iterator[str], list[CompletionDelta] | None]
+_AStarted = tuple[Opened, "_StreamState", AsyncGenerator[str, None], list[CompletionDelta] | None]
 
 #: Model families that serve the Completions operation (catalog names; davinci-002 and
 #: babbage-002 are not in the catalogue, so they pass as unknown models).
@@ -232,38 +235,24 @@ class Completions(Service):
         _check_params(params)
         opts = options or DEFAULT_OPTIONS
         call, _, expected, route, version = self._prepare(prompt, model, True, params, extra_body)
-        http, req = self.client._transport, self.client._request(call, opts)
-
-        def send() -> Outcome:
-            outcome = http.send(req)
-            if not isinstance(outcome, Ok):
-                return outcome
-            opened: Opened = outcome.value
-            state = _StreamState(call, opts, kept_headers(opened.resp.headers), expected)
-            feed = events(self.settings, opened)
-            try:
-                for data in feed:
-                    first = state.feed(data)
-                    if first or state.done:
-                        return Ok((opened, state, feed, first), outcome.headers)
-            except Cut as cut:
-                opened.close()
-                if cut.kind == "too_large":
-                    raise state.interrupted(cut.why, fix=cut.fix()) from None
-                return Failed(cut.retryable(call.deployment))
-            except BaseException:
-                opened.close()
-                raise
-            return Ok((opened, state, feed, []), outcome.headers)
-
-        opened, state, feed, first = run(self._policy(call, opts, route, version), send)
+        started: _Started = start_feed(
+            self.client._transport,
+            self.client._request(call, opts),
+            self._policy(call, opts, route, version),
+            call,
+            lambda headers: _StreamState(call, opts, headers, expected),
+        )
+        opened, state, feed, first = started
         try:
-            yield from first
-            while not state.done:
-                data = next(feed, None)
-                if data is None:
-                    break
-                yield from state.feed(data)
+            if first is not None:
+                yield from first
+            if not state.done:
+                for data in feed:
+                    deltas = state.feed(data)
+                    if deltas is not None:
+                        yield from deltas
+                    if state.done:
+                        break
         except Cut as cut:
             raise state.interrupted(cut.why, fix=cut.fix()) from None
         finally:
@@ -283,42 +272,26 @@ class Completions(Service):
         opts = options or DEFAULT_OPTIONS
         await self._atarget(model)
         call, _, expected, route, version = self._prepare(prompt, model, True, params, extra_body)
-        http, req = self.client._transport, self.client._request(call, opts)
-
-        async def send() -> Outcome:
-            outcome = await http.asend(req)
-            if not isinstance(outcome, Ok):
-                return outcome
-            opened: Opened = outcome.value
-            state = _StreamState(call, opts, kept_headers(opened.resp.headers), expected)
-            feed = aevents(self.settings, opened)
-            try:
-                async for data in feed:
-                    first = state.feed(data)
-                    if first or state.done:
-                        return Ok((opened, state, feed, first), outcome.headers)
-            except Cut as cut:
-                await feed.aclose()
-                await opened.aclose()
-                if cut.kind == "too_large":
-                    raise state.interrupted(cut.why, fix=cut.fix()) from None
-                return Failed(cut.retryable(call.deployment))
-            except BaseException:
-                await feed.aclose()
-                await opened.aclose()
-                raise
-            return Ok((opened, state, feed, []), outcome.headers)
-
-        opened, state, feed, first = await arun(self._policy(call, opts, route, version), send)
+        started: _AStarted = await astart_feed(
+            self.client._transport,
+            self.client._request(call, opts),
+            self._policy(call, opts, route, version),
+            call,
+            lambda headers: _StreamState(call, opts, headers, expected),
+        )
+        opened, state, feed, first = started
         try:
-            for delta in first:
-                yield delta
-            while not state.done:
-                data = await anext(feed, None)
-                if data is None:
-                    break
-                for delta in state.feed(data):
+            if first is not None:
+                for delta in first:
                     yield delta
+            if not state.done:
+                async for data in feed:
+                    deltas = state.feed(data)
+                    if deltas is not None:
+                        for delta in deltas:
+                            yield delta
+                    if state.done:
+                        break
         except Cut as cut:
             raise state.interrupted(cut.why, fix=cut.fix()) from None
         finally:
@@ -384,10 +357,11 @@ class _StreamState:
         self.finished: dict[int, str] = {}
         self.filters: list[ContentFilterResults] = []
 
-    def feed(self, data: str) -> list[CompletionDelta]:
+    def feed(self, data: str) -> list[CompletionDelta] | None:
+        """The pieces one chunk carries; ``None`` for none (the prompt's verdicts, ``[DONE]``)."""
         if data == "[DONE]":
             self.done = True
-            return []
+            return None
         try:
             deltas, prompt_filters, usage = dialect.parse_chunk(loads(data))
         except InvalidResponseError as exc:
@@ -406,7 +380,9 @@ class _StreamState:
                 self.finished[d.index] = d.finish_reason
                 if d.finish_reason == "content_filter" and not self.options.return_filtered:
                     raise self._filtered(d.index)
-        if deltas and self.first:
+        if not deltas:
+            return None
+        if self.first:
             deltas[0].headers = self.headers
             deltas[0].deployment = self.call.deployment
             self.first = False

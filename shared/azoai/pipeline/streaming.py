@@ -2,13 +2,16 @@
 completion, raise on content filtering, and say what was lost when a stream is cut
 (:class:`_StreamState`, which folds every delta into the wire's one
 :class:`~azoai.wire.stream.StreamAccumulator`). Also the content-filter error for a finished completion and the model version.
+
+:func:`start_feed` opens any SSE stream up to its first delta under the retry policy, for
+chat (:func:`start_stream`) and legacy completions alike, each with its own :class:`FeedState`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
 from azoai.error_reading import kept_headers
 from azoai.errors import ContentFilterError, InvalidResponseError, StreamInterruptedError
@@ -22,13 +25,18 @@ from azoai.wire.stream import StreamAccumulator
 from azoai.wire.types import ChatResult, StreamDelta
 
 __all__ = [
+    "AFed",
     "AStarted",
+    "Fed",
+    "FeedState",
     "Started",
     "StreamState",
+    "astart_feed",
     "astart_stream",
     "completion_filtered",
     "folded",
     "model_version_of",
+    "start_feed",
     "start_stream",
 ]
 
@@ -184,29 +192,47 @@ class _StreamState:
 StreamState = _StreamState
 
 
-#: What :func:`start_stream` returns: the open stream, its state, the rest of its events and
-#: the first delta (``None`` when the stream ended before one).
+class FeedState(Protocol):
+    """What :func:`start_feed` needs of a stream's bookkeeping (:class:`StreamState` for chat,
+    the legacy completions' own): ``feed`` turns one SSE ``data`` payload into what it carries
+    (a delta, or a list of them; ``None`` for none), ``done`` says the end-of-stream marker
+    arrived, ``interrupted`` is the error for a stream cut short."""
+
+    done: bool
+
+    def feed(self, data: str, /) -> Any: ...
+
+    def interrupted(self, why: str, fix: str | None = None) -> StreamInterruptedError: ...
+
+
+S = TypeVar("S", bound=FeedState)
+
+#: What :func:`start_feed` returns: the open stream, its state, the rest of its events and
+#: what ``state.feed`` returned for the first delta (``None`` when the stream ended before one).
+Fed = tuple[Opened, S, Iterator[str], Any]
+AFed = tuple[Opened, S, AsyncGenerator[str, None], Any]
+#: :func:`start_stream`'s, for chat.
 Started = tuple[Opened, "StreamState", Iterator[str], StreamDelta | None]
 AStarted = tuple[Opened, "StreamState", AsyncGenerator[str, None], StreamDelta | None]
 
 
-def start_stream(
+def start_feed(
     http: HttpTransport,
     req: HttpRequest,
     attempts: Attempts,
     call: Call,
-    options: CallOptions,
-    into: StreamAccumulator | None = None,
-) -> Started:
+    make_state: Callable[[dict[str, str]], S],
+) -> Fed[S]:
     """Open the stream and read up to its first delta under the retry policy: until then a
-    failure (a cut stream included) is retried like any request."""
+    failure (a cut stream included) is retried like any request, and the response is closed on
+    every failure. ``make_state`` builds each attempt's state from the response headers kept."""
 
     def send() -> Outcome:
         outcome = http.send(req)
         if not isinstance(outcome, Ok):
             return outcome
         opened: Opened = outcome.value
-        state = StreamState(call, options, kept_headers(opened.resp.headers), into)
+        state = make_state(kept_headers(opened.resp.headers))
         feed = events(http.settings, opened)
         try:
             for data in feed:
@@ -223,26 +249,25 @@ def start_stream(
             raise
         return Ok((opened, state, feed, None), outcome.headers)
 
-    started: Started = run(attempts, send)
+    started: Fed[S] = run(attempts, send)
     return started
 
 
-async def astart_stream(
+async def astart_feed(
     http: HttpTransport,
     req: HttpRequest,
     attempts: Attempts,
     call: Call,
-    options: CallOptions,
-    into: StreamAccumulator | None = None,
-) -> AStarted:
-    """The async :func:`start_stream`."""
+    make_state: Callable[[dict[str, str]], S],
+) -> AFed[S]:
+    """The async :func:`start_feed`."""
 
     async def send() -> Outcome:
         outcome = await http.asend(req)
         if not isinstance(outcome, Ok):
             return outcome
         opened: Opened = outcome.value
-        state = StreamState(call, options, kept_headers(opened.resp.headers), into)
+        state = make_state(kept_headers(opened.resp.headers))
         feed = aevents(http.settings, opened)
         try:
             async for data in feed:
@@ -261,8 +286,34 @@ async def astart_stream(
             raise
         return Ok((opened, state, feed, None), outcome.headers)
 
-    started: AStarted = await arun(attempts, send)
+    started: AFed[S] = await arun(attempts, send)
     return started
+
+
+def start_stream(
+    http: HttpTransport,
+    req: HttpRequest,
+    attempts: Attempts,
+    call: Call,
+    options: CallOptions,
+    into: StreamAccumulator | None = None,
+) -> Started:
+    """:func:`start_feed` for a chat or Responses stream."""
+    return start_feed(http, req, attempts, call, lambda h: StreamState(call, options, h, into))
+
+
+async def astart_stream(
+    http: HttpTransport,
+    req: HttpRequest,
+    attempts: Attempts,
+    call: Call,
+    options: CallOptions,
+    into: StreamAccumulator | None = None,
+) -> AStarted:
+    """The async :func:`start_stream`."""
+    return await astart_feed(
+        http, req, attempts, call, lambda h: StreamState(call, options, h, into)
+    )
 
 
 def folded(deltas: Iterator[StreamDelta], into: StreamAccumulator | None) -> Iterator[StreamDelta]:
