@@ -32,7 +32,11 @@ MODES = {
     "off": "azoai core, AZOAI_TELEMETRY=0",
     "no provider": "azoai core, opentelemetry-api installed, no provider configured",
     "sdk": "azoai core, OpenTelemetry SDK: in-memory span exporter and metric reader",
+    "openai SDK": "openai's AzureOpenAI, uninstrumented",
+    "openai SDK + openai-v2": "openai's AzureOpenAI, opentelemetry-instrumentation-openai-v2, the same SDK set-up",
 }
+#: modes that install the SDK's providers
+SDK_MODES = ("sdk", "openai SDK + openai-v2")
 CHUNKS = 100
 
 
@@ -41,10 +45,11 @@ def _child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
     import gc
     import time
 
-    from benchmarks.contenders import AzoaiCore, Floor, Target, stream_deployment
+    from benchmarks.contenders import AzoaiCore, Floor, OpenAISDK, Target, stream_deployment
 
     exporter: Any = None
-    if mode == "sdk":
+    reader: Any = None
+    if mode in SDK_MODES:
         from opentelemetry import metrics, trace
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -56,12 +61,23 @@ def _child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
-        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+        reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    if mode == "openai SDK + openai-v2":
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+        OpenAIInstrumentor().instrument()
     target = Target(base)
-    c: Any = Floor(target) if mode == "floor" else AzoaiCore(target)
+    c: Any
+    if mode == "floor":
+        c = Floor(target)
+    elif mode.startswith("openai SDK"):
+        c = OpenAISDK(target)
+    else:
+        c = AzoaiCore(target)
 
     def stream(n: int) -> None:
-        if mode == "floor":
+        if not isinstance(c, AzoaiCore):
             c.stream(n)
             return
         for _ in c.client.stream(c._request(), model=stream_deployment(n)):
@@ -93,8 +109,64 @@ def _child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
         if exporter is not None:
             exporter.clear()
     chunk = (long_cpu - short_cpu) / streams / (CHUNKS - 1)
+    out = {"chat_us": chat * 1e6, "chunk_us": chunk * 1e6}
+    if mode == "sdk":
+        c.chat()
+        out["sdk_floor_us"] = _sdk_floor(exporter, reader, calls) * 1e6
     c.close()
-    return {"chat_us": chat * 1e6, "chunk_us": chunk * 1e6}
+    return out
+
+
+def _sdk_floor(exporter: Any, reader: Any, calls: int) -> float:
+    """CPU of what the SDK itself does for one instrumented chat call, with no call: a CLIENT
+    span with the attributes azoai set (the last call's, half at start and half at the end as
+    azoai does), made current and ended, and the three histogram records with the attributes
+    azoai recorded. The instrumentation's own share is the rest of what it adds."""
+    import time
+
+    from opentelemetry import context, metrics, trace
+
+    span = exporter.get_finished_spans()[-1]
+    attrs = dict(span.attributes)
+    keys = list(attrs)
+    start = {k: attrs[k] for k in keys[: len(keys) // 2]}
+    end = {k: attrs[k] for k in keys[len(keys) // 2 :]}
+    points: list[tuple[str, dict[str, Any], float]] = []
+    for rm in reader.get_metrics_data().resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                if metric.name in (
+                    "gen_ai.client.operation.duration",
+                    "gen_ai.client.token.usage",
+                ):
+                    for p in metric.data.data_points:
+                        if p.attributes.get("gen_ai.request.model") == attrs.get(
+                            "gen_ai.request.model"
+                        ):
+                            points.append((metric.name, dict(p.attributes), p.sum / p.count))
+    points = points[:3]
+    tracer = trace.get_tracer("floor")
+    meter = metrics.get_meter("floor")
+    hists = {name: meter.create_histogram(name) for name, _, _ in points}
+
+    def one() -> None:
+        s = tracer.start_span(span.name, kind=trace.SpanKind.CLIENT, attributes=start)
+        token = context.attach(trace.set_span_in_context(s))
+        context.detach(token)
+        s.set_attributes(end)
+        s.end()
+        for name, a, v in points:
+            hists[name].record(v, a)
+
+    for _ in range(200):
+        one()
+    exporter.clear()
+    started = time.process_time()
+    for i in range(calls):
+        one()
+        if i % 50 == 0:
+            exporter.clear()
+    return (time.process_time() - started) / calls
 
 
 def _run_child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
@@ -146,6 +218,28 @@ def main(argv: list[str] | None = None) -> int:
             )
     print("| measure | mode | median | x floor (range) |\n|---|---|---:|---:|")
     print("\n".join(rows))
+    # what instrumentation adds, as a share of the uninstrumented call, within each round
+    added: dict[str, list[float]] = {"azoai": [], "openai-v2": [], "sdk floor": [], "azoai own": []}
+    for i in range(args.rounds):
+        off = results["off"][i]["chat_us"]
+        sdk = results["sdk"][i]
+        added["azoai"].append(sdk["chat_us"] / off - 1)
+        added["sdk floor"].append(sdk["sdk_floor_us"] / off)
+        added["azoai own"].append((sdk["chat_us"] - off - sdk["sdk_floor_us"]) / off)
+        plain = results["openai SDK"][i]["chat_us"]
+        added["openai-v2"].append(results["openai SDK + openai-v2"][i]["chat_us"] / plain - 1)
+    print("\n| per chat call | added CPU, % of the uninstrumented call (range) |\n|---|---:|")
+    what = {
+        "azoai": "azoai, SDK on vs off",
+        "sdk floor": "of which the SDK itself (the same span and records, no call)",
+        "azoai own": "of which azoai's own code",
+        "openai-v2": "openai-v2 on the openai SDK, on vs off",
+    }
+    for key, label in what.items():
+        lo, hi = spread(added[key])
+        print(
+            f"| {label} | {median(added[key]) * 100:+.1f}% ({lo * 100:+.1f} to {hi * 100:+.1f}) |"
+        )
     if args.out is not None:
         write_json(args.out, {"modes": MODES, "rounds": results, "pid": os.getpid()})
     return 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self
@@ -46,6 +46,7 @@ from azoai.io.exchange import Cut, HttpRequest, Opened, Reply
 from azoai.io.multipart import FilePart, encode
 from azoai.pipeline.loop import arun, run
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
+from azoai.pipeline.telemetry.services import traced_service, traced_speech_stream
 from azoai.service import Service
 from azoai.wire.audio import (
     Speech,
@@ -141,14 +142,24 @@ class SpeechStream:
         self.deployment = speech.deployment
         self.headers = speech.headers
         self.received = 0
+        #: called once when the stream ends (read to the end, failed or closed): telemetry's
+        #: record of the call (``pipeline.telemetry.services``), else ``None``
+        self.on_end: Callable[[Any, BaseException | None, bool], None] | None = None
+        self._complete = False
+        self._error: BaseException | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             for chunk in self._chunks:
                 self.received += len(chunk)
                 yield chunk
+            self._complete = True
         except Cut as cut:
-            raise _interrupted(cut, self.deployment, self.received) from None
+            self._error = _interrupted(cut, self.deployment, self.received)
+            raise self._error from None
+        except Exception as err:
+            self._error = err
+            raise
         finally:
             self.close()
 
@@ -158,6 +169,9 @@ class SpeechStream:
 
     def close(self) -> None:
         self._opened.close()
+        end, self.on_end = self.on_end, None
+        if end is not None:
+            end(self, self._error, self._complete)
 
     def __enter__(self) -> Self:
         return self
@@ -177,14 +191,22 @@ class AsyncSpeechStream:
         self.deployment = speech.deployment
         self.headers = speech.headers
         self.received = 0
+        self.on_end: Callable[[Any, BaseException | None, bool], None] | None = None
+        self._complete = False
+        self._error: BaseException | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._chunks:
                 self.received += len(chunk)
                 yield chunk
+            self._complete = True
         except Cut as cut:
-            raise _interrupted(cut, self.deployment, self.received) from None
+            self._error = _interrupted(cut, self.deployment, self.received)
+            raise self._error from None
+        except Exception as err:
+            self._error = err
+            raise
         finally:
             await self.aclose()
 
@@ -193,6 +215,9 @@ class AsyncSpeechStream:
 
     async def aclose(self) -> None:
         await self._opened.aclose()
+        end, self.on_end = self.on_end, None
+        if end is not None:
+            end(self, self._error, self._complete)
 
     async def __aenter__(self) -> Self:
         return self
@@ -334,6 +359,7 @@ class Audio(Service):
             headers=kept_headers(headers),
         )
 
+    @traced_service("generate_content", "audio.speech", output="speech", model_kw="deployment")
     def speech(
         self,
         text: str,
@@ -355,6 +381,7 @@ class Audio(Service):
         reply: Reply = self._exchange(call, req, opts)
         return self._speech(reply.content, response_format, call.deployment, reply.headers)
 
+    @traced_service("generate_content", "audio.speech", output="speech", model_kw="deployment")
     async def aspeech(
         self,
         text: str,
@@ -374,6 +401,7 @@ class Audio(Service):
         reply: Reply = await self._aexchange(call, req, opts)
         return self._speech(reply.content, response_format, call.deployment, reply.headers)
 
+    @traced_speech_stream("audio.speech", output="speech")
     def stream_speech(
         self,
         text: str,
@@ -400,6 +428,7 @@ class Audio(Service):
             raise
         return SpeechStream(opened, byte_chunks(self.client.settings, opened), head)
 
+    @traced_speech_stream("audio.speech", output="speech")
     async def astream_speech(
         self,
         text: str,
@@ -537,6 +566,9 @@ class Audio(Service):
             reply = await self._aexchange(call, req, opts)
         return self._parsed(reply, chosen, fields.task, call.deployment)
 
+    @traced_service(
+        "generate_content", "audio.transcriptions", output="text", model_kw="deployment"
+    )
     def transcribe(
         self,
         audio: AudioInput,
@@ -562,6 +594,9 @@ class Audio(Service):
         fields = _UploadFields("transcribe", language, prompt, temperature, timestamp_granularities)
         return self._upload(audio, filename, deployment, response_format, fields, options)
 
+    @traced_service(
+        "generate_content", "audio.transcriptions", output="text", model_kw="deployment"
+    )
     async def atranscribe(
         self,
         audio: AudioInput,
@@ -578,6 +613,7 @@ class Audio(Service):
         fields = _UploadFields("transcribe", language, prompt, temperature, timestamp_granularities)
         return await self._aupload(audio, filename, deployment, response_format, fields, options)
 
+    @traced_service("generate_content", "audio.translations", output="text", model_kw="deployment")
     def translate(
         self,
         audio: AudioInput,
@@ -594,6 +630,7 @@ class Audio(Service):
         fields = _UploadFields("translate", None, prompt, temperature, None)
         return self._upload(audio, filename, deployment, response_format, fields, options)
 
+    @traced_service("generate_content", "audio.translations", output="text", model_kw="deployment")
     async def atranslate(
         self,
         audio: AudioInput,

@@ -41,6 +41,7 @@ from azoai.errors import (
 from azoai.io.exchange import Cut, Opened
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
 from azoai.pipeline.streaming import astart_feed, start_feed
+from azoai.pipeline.telemetry.services import traced_service, traced_service_stream
 from azoai.service import Service
 from azoai.wire import completions as dialect
 from azoai.wire.common import dumps, loads
@@ -179,6 +180,7 @@ class Completions(Service):
 
     # -- one answer ------------------------------------------------------------------------------
 
+    @traced_service("text_completion", "completions")
     def complete(
         self,
         prompt: str | Sequence[str],
@@ -199,6 +201,7 @@ class Completions(Service):
         )
         return self._finish(result, opts)
 
+    @traced_service("text_completion", "completions")
     async def acomplete(
         self,
         prompt: str | Sequence[str],
@@ -220,6 +223,7 @@ class Completions(Service):
 
     # -- streaming -------------------------------------------------------------------------------
 
+    @traced_service_stream("text_completion", "completions")
     def stream(
         self,
         prompt: str | Sequence[str],
@@ -259,6 +263,7 @@ class Completions(Service):
             opened.close()
         state.check_complete()
 
+    @traced_service_stream("text_completion", "completions")
     async def astream(
         self,
         prompt: str | Sequence[str],

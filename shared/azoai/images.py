@@ -45,6 +45,7 @@ from azoai.errors import ConfigError, ContentFilterError
 from azoai.io import multipart
 from azoai.io.exchange import Reply
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
+from azoai.pipeline.telemetry.services import traced_service
 from azoai.service import Service
 from azoai.wire import images as dialect
 from azoai.wire.common import dumps, loads
@@ -128,6 +129,7 @@ class Images(Service):
         call = Call(res.deployment, "images", url, dumps(body), info, False, [])
         return call, route, version
 
+    @traced_service("generate_content", "images.generations", output="image")
     def generate(
         self,
         prompt: str,
@@ -165,6 +167,7 @@ class Images(Service):
         )
         return self._finish(self._send(call, opts, route, version), call.deployment, opts)
 
+    @traced_service("generate_content", "images.generations", output="image")
     async def agenerate(
         self,
         prompt: str,
@@ -257,6 +260,7 @@ class Images(Service):
         )
         return call, req, route, version
 
+    @traced_service("generate_content", "images.edits", output="image")
     def edit(
         self,
         image: ImageSource | Sequence[ImageSource],
@@ -302,6 +306,7 @@ class Images(Service):
             self._send_request(call, req, opts, route, version), call.deployment, opts
         )
 
+    @traced_service("generate_content", "images.edits", output="image")
     async def aedit(
         self,
         image: ImageSource | Sequence[ImageSource],

@@ -2,9 +2,10 @@
 
 When ``opentelemetry-api`` is installed (the ``otel`` extra) and a tracer or meter provider is
 configured (``azure-monitor-opentelemetry``, an OTLP exporter, ...), every ``chat``, ``stream``
-and ``embed`` call (and their async twins) is one CLIENT span named ``{gen_ai.operation.name}
-{gen_ai.request.model}`` in the current OpenTelemetry context (so a LangChain run's or a user's
-span is its parent), and records ``gen_ai.client.operation.duration``,
+and ``embed`` call (and their async twins), and each call of the services built on a client
+(legacy completions, images, speech, transcriptions: :mod:`.services`), is one CLIENT span named
+``{gen_ai.operation.name} {gen_ai.request.model}`` in the current OpenTelemetry context (so a
+LangChain run's or a user's span is its parent), and records ``gen_ai.client.operation.duration``,
 ``gen_ai.client.token.usage`` and, for streams, ``gen_ai.client.operation.time_to_first_chunk``
 and ``gen_ai.client.operation.time_per_output_chunk``. Nothing of OpenTelemetry is imported while
 ``Settings.telemetry`` is off (``AZOAI_TELEMETRY=0``) or the package is absent; with no provider

@@ -12,6 +12,7 @@ __all__ = [
     "API_TYPES",
     "API_VERSION",
     "AZOAI_ATTRIBUTES",
+    "AZOAI_OPERATION",
     "AZURE_PROVIDER_NAME",
     "AZURE_REQUEST_ID",
     "CACHE_CREATION_TOKENS",
@@ -105,6 +106,7 @@ DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)  # fmt: skip
 
 # --- azoai's own attributes ---------------------------------------------------------------------
+AZOAI_OPERATION = "azoai.operation"
 API_VERSION = "azoai.api_version"
 ROUTE = "azoai.route"
 REGION = "azoai.region"
@@ -122,6 +124,7 @@ EMBED_INPUTS = "azoai.embeddings.inputs"
 EMBED_REQUESTS = "azoai.embeddings.requests"
 #: Every ``azoai.*`` attribute and what it holds (the README's table is written from this).
 AZOAI_ATTRIBUTES: Mapping[str, str] = {
+    AZOAI_OPERATION: "the API a `text_completion` or `generate_content` span called (`completions`, `images.generations`, `images.edits`, `audio.speech`, `audio.transcriptions`, `audio.translations`)",
     API_VERSION: "the api-version sent (`v1`, `preview` or a date)",
     ROUTE: "`v1` or `deployments`: the URL family the request went to",
     REGION: "the Azure region that answered (`x-ms-region`)",

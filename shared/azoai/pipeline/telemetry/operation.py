@@ -62,7 +62,7 @@ from azoai.pipeline.telemetry.names import (
     TIME_TO_FIRST_CHUNK,
     TOKEN_TYPE,
 )
-from azoai.wire.types import ChatResult
+from azoai.wire.types import ChatResult, EmbeddingResult
 
 if TYPE_CHECKING:
     from azoai.config.settings import Settings
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from azoai.pipeline.policy import Call
     from azoai.pipeline.telemetry.otel import Telemetry, _Active
     from azoai.wire.stream import StreamAccumulator
-    from azoai.wire.types import ChatRequest, EmbeddingResult, Usage
+    from azoai.wire.types import ChatRequest
 
 __all__ = ["Operation", "note_call", "note_quota_wait", "note_target", "resent"]
 
@@ -151,7 +151,13 @@ class Operation:
     )
 
     def __init__(
-        self, tel: Telemetry, act: _Active, operation: str, model: str | None, stream: bool
+        self,
+        tel: Telemetry,
+        act: _Active,
+        operation: str,
+        model: str | None,
+        stream: bool,
+        start: Mapping[str, Any] | None = None,
     ) -> None:
         self.tel = tel
         self.act = act
@@ -172,8 +178,10 @@ class Operation:
         attrs[OPERATION] = operation
         if model is not None:
             attrs[REQUEST_MODEL] = model
-        if operation == "chat":
+        if stream or operation in _STREAMABLE:  # said for the APIs that can stream
             attrs[REQUEST_STREAM] = stream
+        if start:
+            attrs.update(start)
         self.attrs = attrs
         self.span: Any = None
         self.ctx_token: Any = None
@@ -261,7 +269,7 @@ class Operation:
 
     def end(
         self,
-        result: ChatResult | EmbeddingResult | None = None,
+        result: object = None,
         error: BaseException | None = None,
         *,
         abandoned: bool = False,
@@ -270,7 +278,8 @@ class Operation:
         acc: StreamAccumulator | None = None,
     ) -> None:
         """Set the outcome's attributes, end the span and record the metrics (a stream's
-        outcome is what ``acc`` adds up to). Never raises."""
+        outcome is what ``acc`` adds up to; another service's result is read for what it
+        has of a model, an id, usage and finish reasons). Never raises."""
         try:
             if acc is not None:
                 result = acc.result()
@@ -282,7 +291,7 @@ class Operation:
 
     def _end(
         self,
-        result: ChatResult | EmbeddingResult | None,
+        result: object,
         error: BaseException | None,
         abandoned: bool,
         request: ChatRequest | None,
@@ -303,10 +312,9 @@ class Operation:
             partial = error.partial_result  # a completion the filter cut: answered, and billed
             if isinstance(partial, ChatResult):
                 result = partial
-        usage: Usage | None = None
+        tokens: tuple[int | None, int | None] | None = None
         if result is not None:
-            usage = result.usage
-            _result_attributes(result, extra)
+            tokens = _result_attributes(result, extra)
         if request is not None:
             _request_attributes(request, extra)
         if inputs is not None:
@@ -337,7 +345,7 @@ class Operation:
                 span.update_name(f"{self.operation} {extra[REQUEST_MODEL]}")
             span.set_attributes(extra)
             if self.tel.content and request is not None:
-                record_content(span, request, result)
+                record_content(span, request, result)  # type: ignore[arg-type]
             if error is not None:
                 span.set_status(
                     self.act.trace.Status(
@@ -347,29 +355,53 @@ class Operation:
                 )
         if span is not None:
             span.end()
-        self._record(duration, usage)
+        self._record(duration, tokens)
 
-    def _record(self, duration: float, usage: Usage | None) -> None:
+    def _record(self, duration: float, tokens: tuple[int | None, int | None] | None) -> None:
         act = self.act
         if act.duration is None:
             return
-        attrs = self.attrs
-        common = {k: attrs[k] for k in _METRIC_KEYS if k in attrs}
-        on_error = {**common, ERROR_TYPE: attrs[ERROR_TYPE]} if ERROR_TYPE in attrs else common
-        act.duration.record(duration, on_error)
-        if usage is not None:
-            act.tokens.record(usage.input_tokens, {**common, TOKEN_TYPE: "input"})
-            if self.operation == "chat":
-                act.tokens.record(usage.output_tokens, {**common, TOKEN_TYPE: "output"})
+        sets = self.tel.metric_attributes(self.attrs)
+        act.duration.record(duration, sets.duration)
+        if tokens is not None:
+            used_in, used_out = tokens
+            if used_in is not None:
+                act.tokens.record(used_in, sets.input)
+            if used_out is not None:
+                act.tokens.record(used_out, sets.output)
         if self.first_chunk is not None:
+            common = sets.common
             act.first_chunk.record(self.first_chunk, common)
             record = act.per_chunk.record
             for gap in self.gaps or ():
                 record(gap, common)
 
 
-#: The attributes metrics carry: low cardinality, as the conventions list them.
-_METRIC_KEYS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, SERVER_ADDRESS, SERVER_PORT)
+#: Operations whose request says whether it streams (``gen_ai.request.stream``).
+_STREAMABLE = frozenset({"chat", "text_completion"})
+
+
+class MetricAttributes:
+    """The attribute sets one kind of call records its metrics with, built once (see
+    :meth:`Telemetry.metric_attributes`): the conventions' low-cardinality keys, with
+    ``error.type`` for the duration of a failed call and ``gen_ai.token.type`` for usage."""
+
+    __slots__ = ("common", "duration", "input", "output")
+
+    def __init__(self, attrs: Mapping[str, Any]) -> None:
+        common = {k: attrs[k] for k in _COMMON_KEYS if k in attrs}
+        self.common = common
+        self.duration = {**common, ERROR_TYPE: attrs[ERROR_TYPE]} if ERROR_TYPE in attrs else common
+        self.input = {**common, TOKEN_TYPE: "input"}
+        self.output = {**common, TOKEN_TYPE: "output"}
+
+
+#: The attributes metrics carry (low cardinality, as the conventions list them): ``error.type``
+#: on the duration only.
+_COMMON_KEYS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, SERVER_ADDRESS, SERVER_PORT)
+METRIC_KEYS = (
+    OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, SERVER_ADDRESS, SERVER_PORT, ERROR_TYPE,
+)  # fmt: skip
 
 
 def _request_attributes(request: ChatRequest, out: dict[str, Any]) -> None:
@@ -384,16 +416,22 @@ def _request_attributes(request: ChatRequest, out: dict[str, Any]) -> None:
         out[OUTPUT_TYPE] = "text" if fmt.type == "text" else "json"
 
 
-def _result_attributes(result: ChatResult | EmbeddingResult, out: dict[str, Any]) -> None:
+def _result_attributes(result: object, out: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    """Put what ``result`` says on ``out``; the input and output tokens it used, if known."""
+    if not isinstance(result, ChatResult):
+        if not isinstance(result, EmbeddingResult):
+            return _service_attributes(result, out)
+        if result.model:
+            out[RESPONSE_MODEL] = result.model
+        if result.vectors and result.vectors[0]:
+            out[DIMENSION_COUNT] = len(result.vectors[0])
+        if result.usage is None:
+            return None
+        out[INPUT_TOKENS] = result.usage.input_tokens
+        return result.usage.input_tokens, None
     if result.model:
         out[RESPONSE_MODEL] = result.model
     usage = result.usage
-    if not isinstance(result, ChatResult):  # embeddings
-        if usage is not None:
-            out[INPUT_TOKENS] = usage.input_tokens
-        if result.vectors and result.vectors[0]:
-            out[DIMENSION_COUNT] = len(result.vectors[0])
-        return
     if result.response_id:
         out[RESPONSE_ID] = result.response_id
     if result.finish_reason:
@@ -418,6 +456,65 @@ def _result_attributes(result: ChatResult | EmbeddingResult, out: dict[str, Any]
         filtered = _filtered(result.content_filter)
         if filtered:
             out[FILTERED] = filtered
+    return (usage.input_tokens, usage.output_tokens) if usage is not None else None
+
+
+def _service_attributes(
+    result: object, out: dict[str, Any]
+) -> tuple[int | None, int | None] | None:
+    """What a completion, an image, speech or a transcription answer says: read by name, as
+    the services' results share no base (each has what its API returns)."""
+    model = getattr(result, "model", None)
+    if isinstance(model, str) and model:
+        out[RESPONSE_MODEL] = model
+    response_id = getattr(result, "id", None)
+    if isinstance(response_id, str) and response_id:
+        out[RESPONSE_ID] = response_id
+    reasons = getattr(result, "finish_reasons", None)
+    if reasons is None:
+        reasons = [c.finish_reason for c in getattr(result, "choices", ()) if c.finish_reason]
+    if reasons:
+        out[FINISH_REASONS] = list(reasons)
+    fingerprint = getattr(result, "system_fingerprint", None)
+    if fingerprint:
+        out[SYSTEM_FINGERPRINT] = fingerprint
+    headers = getattr(result, "headers", None)
+    if isinstance(headers, Mapping):
+        _header_attributes(headers, out)
+    if "content_filter" in reasons:
+        filtered = _filtered(
+            [c.content_filter for c in getattr(result, "choices", ()) if c.content_filter]
+        )
+        if filtered:
+            out[FILTERED] = filtered
+    tokens = _usage_numbers(getattr(result, "usage", None))
+    if tokens is not None:
+        if tokens[0] is not None:
+            out[INPUT_TOKENS] = tokens[0]
+        if tokens[1] is not None:
+            out[OUTPUT_TOKENS] = tokens[1]
+    return tokens
+
+
+def _usage_numbers(usage: object) -> tuple[int | None, int | None] | None:
+    """Input and output tokens from a service's usage: an object with ``input_tokens`` and
+    ``output_tokens`` (completions, images: all zero when the model reports none, as dall-e-3)
+    or the transcription APIs' dict (``{"type": "tokens", ...}``; ``"duration"`` usage, as
+    whisper's, counts seconds, not tokens)."""
+    if usage is None:
+        return None
+    if isinstance(usage, Mapping):
+        if usage.get("type", "tokens") != "tokens":
+            return None
+        got_in, got_out = usage.get("input_tokens"), usage.get("output_tokens")
+    else:
+        got_in = getattr(usage, "input_tokens", None)
+        got_out = getattr(usage, "output_tokens", None)
+        if not got_in and not got_out and not getattr(usage, "total_tokens", 0):
+            return None
+    got_in = got_in if isinstance(got_in, int) else None
+    got_out = got_out if isinstance(got_out, int) else None
+    return None if got_in is None and got_out is None else (got_in, got_out)
 
 
 def _header_attributes(headers: Mapping[str, str] | None, out: dict[str, Any]) -> None:

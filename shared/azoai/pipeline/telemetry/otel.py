@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from azoai.pipeline.telemetry.names import (
@@ -16,7 +17,12 @@ from azoai.pipeline.telemetry.names import (
     TOKEN_BUCKETS,
     TOKEN_USAGE,
 )
-from azoai.pipeline.telemetry.operation import Operation, _target_attributes
+from azoai.pipeline.telemetry.operation import (
+    METRIC_KEYS,
+    MetricAttributes,
+    Operation,
+    _target_attributes,
+)
 
 if TYPE_CHECKING:
     from azoai.config.settings import Settings
@@ -159,13 +165,25 @@ def for_settings(settings: Settings) -> Telemetry | None:
 class Telemetry:
     """One client's telemetry: the attributes every call of it shares."""
 
-    __slots__ = ("base", "content", "deployment", "settings")
+    __slots__ = ("base", "content", "deployment", "metric_sets", "settings")
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.content = settings.telemetry_content
         self.deployment = settings.deployment
         self.base = _target_attributes(settings)
+        self.metric_sets: dict[tuple[Any, ...], MetricAttributes] = {}
+
+    def metric_attributes(self, attrs: Mapping[str, Any]) -> MetricAttributes:
+        """The metric attribute sets for a call that ended with ``attrs``: built once per kind
+        of call (operation, models, server, error type), as most calls of a client repeat one."""
+        key = tuple(map(attrs.get, METRIC_KEYS))
+        sets = self.metric_sets.get(key)
+        if sets is None:
+            if len(self.metric_sets) >= 256:  # many models or error types: start over
+                self.metric_sets.clear()
+            sets = self.metric_sets[key] = MetricAttributes(attrs)
+        return sets
 
     def wanted(self) -> bool:
         """Whether a provider is configured (a stream checks this when it is created, so that
@@ -176,7 +194,13 @@ class Telemetry:
         except Exception:
             return False
 
-    def begin(self, operation: str, model: str | None, stream: bool) -> Operation | None:
+    def begin(
+        self,
+        operation: str,
+        model: str | None,
+        stream: bool,
+        start: Mapping[str, Any] | None = None,
+    ) -> Operation | None:
         """Start a call's record (and span, in the current context), or ``None`` when no
         provider is configured. Never raises."""
         try:
@@ -187,7 +211,7 @@ class Telemetry:
             name = model if model is not None else self.deployment
             if name is not None:
                 name = name.removeprefix("azure-openai/")
-            return Operation(self, act, operation, name, stream)
+            return Operation(self, act, operation, name, stream, start)
         except Exception:
             log.debug("azoai: telemetry could not start a span", exc_info=True)
             return None
