@@ -46,13 +46,9 @@ class Calls(BaseCallbackHandler):
 
 
 def model(emu: Emulator, **kw: Any) -> AzureChatOpenAI:
+    kw.setdefault("azure_deployment", "chat")
     return AzureChatOpenAI(
-        azure_endpoint=emu.endpoint,
-        api_key=emu.api_key,
-        azure_deployment="chat",
-        model="gpt-4o",
-        config_file="",
-        **kw,
+        azure_endpoint=emu.endpoint, api_key=emu.api_key, model="gpt-4o", config_file="", **kw
     )
 
 
@@ -122,6 +118,21 @@ def test_a_retried_call_counts_its_retries(emu: Emulator, otel: Capture) -> None
     (span,) = otel.azoai_spans()
     assert span.attributes["azoai.retry.count"] == 1
     assert [e.name for e in span.events] == ["azoai.retry"]
+
+
+def test_a_failover_is_one_span_naming_the_target_that_served(emu: Emulator, otel: Capture) -> None:
+    llm = model(
+        emu,
+        azure_deployment="pool",
+        routes={"pool": {"strategy": "failover", "targets": ["chat", "chat-mini"]}},
+    )
+    emu.inject("chat", Fault.status(503, count=None))
+    llm.invoke([HumanMessage(PROMPT)])
+    (span,) = otel.azoai_spans()  # the failed target is an event, not a span
+    a = check(span, emu, "chat chat-mini")
+    assert a["azoai.routing.name"] == "pool" and a["azoai.routing.target"] == "chat-mini"
+    assert a["azoai.routing.failovers"] == 1 and "error.type" not in a
+    assert [e.name for e in span.events] == ["azoai.failover"]
 
 
 async def test_async_invoke_and_stream(emu: Emulator, otel: Capture) -> None:

@@ -149,6 +149,21 @@ def test_a_retried_call_counts_its_retries(emu: Emulator, otel: Capture) -> None
     assert span.attributes["azoai.quota.wait"] == pytest.approx(0.02)
 
 
+def test_a_failover_is_one_span_naming_the_target_that_served(emu: Emulator, otel: Capture) -> None:
+    llm = make(
+        emu,
+        engine="pool",
+        routes={"pool": {"strategy": "failover", "targets": ["chat", "chat-mini"]}},
+    )
+    emu.inject("chat", Fault.status(503, count=None))
+    llm.chat(USER)
+    (span,) = otel.azoai_spans()  # the failed target is an event, not a span
+    a = check(span, emu, "chat chat-mini")
+    assert a["azoai.routing.name"] == "pool" and a["azoai.routing.target"] == "chat-mini"
+    assert a["azoai.routing.failovers"] == 1 and "error.type" not in a
+    assert [e.name for e in span.events] == ["azoai.failover"]
+
+
 async def test_async_chat_and_stream(emu: Emulator, otel: Capture) -> None:
     llm = make(emu)
     with otel.tracer.start_as_current_span("async query") as parent:
