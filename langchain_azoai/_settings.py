@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAT_NAMES",
+    "CLIENT_INPUTS",
     "CONNECTION_FIELDS",
     "EMBEDDINGS_NAMES",
     "FOUND_FIELDS",
@@ -77,6 +78,16 @@ CONNECTION_FIELDS: Mapping[str, str] = {
     "quota_store": "quota_store",
     "telemetry": "telemetry",
 }
+
+#: Besides its connection fields, what a model's settings and client are made from (the timeout,
+#: its httpx clients or proxy, prebuilt settings): changing one means new settings.
+CLIENT_INPUTS: tuple[str, ...] = (
+    "request_timeout",
+    "http_client",
+    "http_async_client",
+    "openai_proxy",
+    "settings",
+)
 
 #: The core's setting names (and value phrases) in error texts -> this package's arguments, so
 #: no message names an argument the LangChain classes lack (see azoai rename_error).

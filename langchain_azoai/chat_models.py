@@ -14,7 +14,7 @@ import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -35,11 +35,12 @@ from pydantic import BaseModel as PydanticBaseModel
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_serializer, model_validator
 
 from azoai.client import CallOptions, Client
-from azoai.copying import copy_data, copy_model, deep_copy_model, field_names
+from azoai.copying import copy_data
 from azoai.errors import AzoaiError
 from azoai.wire import ChatRequest
 from azoai.wire import ChatResult as WireResult
 from langchain_azoai import _convert
+from langchain_azoai._connection import ModelConnection
 from langchain_azoai._errors import model_error, translated
 from langchain_azoai._settings import (
     FOUND_FIELDS,
@@ -48,7 +49,6 @@ from langchain_azoai._settings import (
     choose_api,
     header_secrets,
     headers_from_load,
-    make_client,
     masked_headers,
     masked_repr_args,
     show_found,
@@ -123,7 +123,7 @@ _INPUT_FIELDS = frozenset(
 _ORIGINS: weakref.WeakValueDictionary[int, AzureChatOpenAI] = weakref.WeakValueDictionary()
 
 
-class AzureChatOpenAI(ChatBatchApi, BaseChatModel):
+class AzureChatOpenAI(ModelConnection, ChatBatchApi, BaseChatModel):
     """Azure OpenAI chat models (Chat Completions or the Responses API) through the azoai core.
 
     ```python
@@ -144,6 +144,7 @@ class AzureChatOpenAI(ChatBatchApi, BaseChatModel):
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    _input_fields: ClassVar[frozenset[str]] = _INPUT_FIELDS
 
     # --- where and how to connect (langchain-openai names) ------------------------------------
     azure_endpoint: str | None = None
@@ -455,41 +456,7 @@ class AzureChatOpenAI(ChatBatchApi, BaseChatModel):
             "quota_store": self.quota_store,
         }
 
-    # --- the core client -----------------------------------------------------------------------
-
-    @property
-    def client(self) -> Client:
-        """The :class:`azoai.client.Client` this model (and every ``bind_tools`` /
-        ``with_structured_output`` view of it) uses; built on first use."""
-        if self._client is None:
-            if self.settings is None:  # built with model_validate(), which skips __init__
-                self._setup()
-            self._client = make_client(
-                self.settings, self.http_client, self.http_async_client, self.openai_proxy
-            )
-        return self._client
-
-    def close(self) -> None:
-        """Release this model's share of the pooled connection (idempotent)."""
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    # --- copies --------------------------------------------------------------------------------
-
-    def __copy__(self) -> Self:
-        return self._as_copy(super().__copy__())
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """The fields and their lists and dicts are copied; credentials, token providers, HTTP
-        clients, callback handlers, caches and the core settings are shared (see
-        :mod:`azoai.copying`)."""
-        return self._as_copy(deep_copy_model(self, memo))
+    # --- copies (the client, close, model_copy: ModelConnection) ------------------------------
 
     def _as_copy(self, copied: Self) -> Self:
         # Its own client: closing the copy or the original never closes the other's.
@@ -500,17 +467,6 @@ class AzureChatOpenAI(ChatBatchApi, BaseChatModel):
             # copy's client rather than the original's.
             copied.__dict__["settings"] = self.settings.replace()
             copied._register()
-        return copied
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy (see :meth:`__deepcopy__`); an ``update`` of a connection field (deployment,
-        endpoint, credentials, timeouts...) gives the copy settings built from its new fields."""
-        copied = copy_model(self, update, deep=deep)
-        names = field_names(type(self), update or {})
-        if not _INPUT_FIELDS.isdisjoint(names):
-            if not copied._settings_given and "settings" not in names:
-                copied.__dict__["settings"] = None
-            copied._setup()
         return copied
 
     def websocket_session(self) -> WebSocketSession:

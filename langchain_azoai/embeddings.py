@@ -8,8 +8,8 @@ recombined, batches in parallel, ``dimensions`` only where the model takes it, r
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, Self
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils.utils import _build_model_kwargs, from_env, get_pydantic_field_names
@@ -24,14 +24,14 @@ from pydantic import (
 )
 
 from azoai.client import Client
-from azoai.copying import copy_model, deep_copy_model, field_names
+from langchain_azoai._connection import ModelConnection
 from langchain_azoai._errors import translated
 from langchain_azoai._settings import (
+    CLIENT_INPUTS,
     EMBEDDINGS_NAMES,
     FOUND_FIELDS,
     build_settings,
     headers_from_load,
-    make_client,
     masked_headers,
     masked_repr_args,
     show_found,
@@ -41,45 +41,38 @@ from langchain_azoai.batch import EmbeddingsBatchApi
 
 __all__ = ["AzureOpenAIEmbeddings"]
 
-# Fields the core settings or the client are made from: changing one means new settings.
-_INPUT_FIELDS = frozenset(
-    {
-        "azure_endpoint",
-        "openai_api_base",
-        "deployment",
-        "openai_api_version",
-        "openai_api_key",
-        "azure_ad_token",
-        "azure_ad_token_provider",
-        "azure_ad_async_token_provider",
-        "model",
-        "request_timeout",
-        "max_retries",
-        "default_headers",
-        "http_client",
-        "http_async_client",
-        "openai_proxy",
-        "credential",
-        "auth_mode",
-        "managed_identity_client_id",
-        "custom_endpoint",
-        "scope",
-        "resource_name",
-        "route",
-        "deployment_map",
-        "deployments",
-        "discovery",
-        "config_file",
-        "check_api_version",
-        "max_response_bytes",
-        "telemetry",
-        "quota_store",
-        "settings",
-    }
+#: The connection fields (see CONNECTION_FIELDS) the core settings are built from.
+_CONNECTION = (
+    "azure_endpoint",
+    "openai_api_base",
+    "resource_name",
+    "openai_api_version",
+    "openai_api_key",
+    "azure_ad_token",
+    "azure_ad_token_provider",
+    "azure_ad_async_token_provider",
+    "credential",
+    "auth_mode",
+    "managed_identity_client_id",
+    "custom_endpoint",
+    "scope",
+    "deployment",
+    "model",
+    "route",
+    "deployment_map",
+    "deployments",
+    "discovery",
+    "max_retries",
+    "default_headers",
+    "config_file",
+    "check_api_version",
+    "max_response_bytes",
+    "quota_store",
+    "telemetry",
 )
 
 
-class AzureOpenAIEmbeddings(EmbeddingsBatchApi, BaseModel, Embeddings):
+class AzureOpenAIEmbeddings(ModelConnection, EmbeddingsBatchApi, BaseModel, Embeddings):
     """Azure OpenAI embeddings through the azoai core.
 
     ```python
@@ -95,6 +88,7 @@ class AzureOpenAIEmbeddings(EmbeddingsBatchApi, BaseModel, Embeddings):
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, extra="forbid")
+    _input_fields: ClassVar[frozenset[str]] = frozenset({*_CONNECTION, *CLIENT_INPUTS})
 
     # --- where and how to connect (langchain-openai names) ------------------------------------
     azure_endpoint: str | None = None
@@ -214,34 +208,7 @@ class AzureOpenAIEmbeddings(EmbeddingsBatchApi, BaseModel, Embeddings):
         if not 1 <= self.chunk_size <= 2048:
             raise ValueError("chunk_size must be between 1 and 2048")
         self._settings_given = self.settings is not None
-        values = {
-            "azure_endpoint": self.azure_endpoint,
-            "openai_api_base": self.openai_api_base,
-            "resource_name": self.resource_name,
-            "openai_api_version": self.openai_api_version,
-            "openai_api_key": self.openai_api_key,
-            "azure_ad_token": self.azure_ad_token,
-            "azure_ad_token_provider": self.azure_ad_token_provider,
-            "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
-            "credential": self.credential,
-            "auth_mode": self.auth_mode,
-            "managed_identity_client_id": self.managed_identity_client_id,
-            "custom_endpoint": self.custom_endpoint,
-            "scope": self.scope,
-            "deployment": self.deployment,
-            "model": self.model,
-            "route": self.route,
-            "deployment_map": self.deployment_map,
-            "deployments": self.deployments,
-            "discovery": self.discovery,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-            "config_file": self.config_file,
-            "check_api_version": self.check_api_version,
-            "max_response_bytes": self.max_response_bytes,
-            "quota_store": self.quota_store,
-            "telemetry": self.telemetry,
-        }
+        values = {name: getattr(self, name) for name in _CONNECTION}
         self.settings = build_settings(
             unfilled(self._filled, values),
             timeout=self.request_timeout,
@@ -249,50 +216,6 @@ class AzureOpenAIEmbeddings(EmbeddingsBatchApi, BaseModel, Embeddings):
             names=EMBEDDINGS_NAMES,
         )
         self._filled = show_found(self, self.settings, {**FOUND_FIELDS, "deployment": "deployment"})
-
-    @property
-    def client(self) -> Client:
-        """The :class:`azoai.client.Client` in use; built on first use."""
-        if self._client is None:
-            if self.settings is None:  # built with model_validate(), which skips __init__
-                self._setup()
-            self._client = make_client(
-                self.settings, self.http_client, self.http_async_client, self.openai_proxy
-            )
-        return self._client
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    def __copy__(self) -> Self:
-        copied = super().__copy__()
-        copied._client = None  # its own client: closing either never closes the other's
-        return copied
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """The fields and their lists and dicts are copied; credentials, token providers, HTTP
-        clients and the core settings are shared (see :mod:`azoai.copying`)."""
-        copied = deep_copy_model(self, memo)
-        copied._client = None
-        return copied
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy; an ``update`` of a connection field (deployment, endpoint, credentials,
-        timeouts...) gives the copy settings built from its new fields."""
-        copied = copy_model(self, update, deep=deep)
-        names = field_names(type(self), update or {})
-        if not _INPUT_FIELDS.isdisjoint(names):
-            if not copied._settings_given and "settings" not in names:
-                copied.__dict__["settings"] = None
-            copied._setup()
-        return copied
 
     def _engine_options(self, chunk_size: int | None) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ which models serve completions) happens in :class:`azoai.completions.Completions
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams
@@ -22,10 +22,10 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from azoai.client import CallOptions, Client
 from azoai.completions import CompletionDelta, CompletionResult, Completions
-from azoai.copying import copy_model, deep_copy_model, field_names
 from azoai.errors import AzoaiError
+from langchain_azoai._connection import ModelConnection
 from langchain_azoai._errors import model_error, translated
-from langchain_azoai._settings import build_settings, make_client
+from langchain_azoai._settings import CLIENT_INPUTS, build_settings
 
 __all__ = ["AzureOpenAI"]
 
@@ -48,40 +48,33 @@ _CORE_PARAMS = frozenset(
         "user",
     }
 )
-# Fields the core settings or the client are made from: changing one means new settings.
-_INPUT_FIELDS = frozenset(
-    {
-        "azure_endpoint",
-        "openai_api_base",
-        "deployment_name",
-        "openai_api_version",
-        "openai_api_key",
-        "azure_ad_token",
-        "azure_ad_token_provider",
-        "azure_ad_async_token_provider",
-        "model_name",
-        "request_timeout",
-        "max_retries",
-        "default_headers",
-        "http_client",
-        "http_async_client",
-        "openai_proxy",
-        "credential",
-        "auth_mode",
-        "managed_identity_client_id",
-        "resource_name",
-        "route",
-        "deployment_map",
-        "deployments",
-        "discovery",
-        "config_file",
-        "check_api_version",
-        "settings",
-    }
+#: The connection fields (see CONNECTION_FIELDS) the core settings are built from.
+_CONNECTION = (
+    "azure_endpoint",
+    "openai_api_base",
+    "resource_name",
+    "openai_api_version",
+    "openai_api_key",
+    "azure_ad_token",
+    "azure_ad_token_provider",
+    "azure_ad_async_token_provider",
+    "credential",
+    "auth_mode",
+    "managed_identity_client_id",
+    "deployment_name",
+    "model_name",
+    "route",
+    "deployment_map",
+    "deployments",
+    "discovery",
+    "max_retries",
+    "default_headers",
+    "config_file",
+    "check_api_version",
 )
 
 
-class AzureOpenAI(BaseLLM):
+class AzureOpenAI(ModelConnection, BaseLLM):
     """Azure OpenAI completion models (instruct deployments) through the azoai core.
 
     ```python
@@ -96,6 +89,7 @@ class AzureOpenAI(BaseLLM):
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, extra="forbid")
+    _input_fields: ClassVar[frozenset[str]] = frozenset({*_CONNECTION, *CLIENT_INPUTS})
 
     # --- where and how to connect (langchain-openai names) ------------------------------------
     azure_endpoint: str | None = None
@@ -191,29 +185,7 @@ class AzureOpenAI(BaseLLM):
             raise ValueError("batch_size must be at least 1")
         self._settings_given = self.settings is not None
         self.settings = build_settings(
-            {
-                "azure_endpoint": self.azure_endpoint,
-                "openai_api_base": self.openai_api_base,
-                "resource_name": self.resource_name,
-                "openai_api_version": self.openai_api_version,
-                "openai_api_key": self.openai_api_key,
-                "azure_ad_token": self.azure_ad_token,
-                "azure_ad_token_provider": self.azure_ad_token_provider,
-                "azure_ad_async_token_provider": self.azure_ad_async_token_provider,
-                "credential": self.credential,
-                "auth_mode": self.auth_mode,
-                "managed_identity_client_id": self.managed_identity_client_id,
-                "deployment_name": self.deployment_name,
-                "model_name": self.model_name,
-                "route": self.route,
-                "deployment_map": self.deployment_map,
-                "deployments": self.deployments,
-                "discovery": self.discovery,
-                "max_retries": self.max_retries,
-                "default_headers": self.default_headers,
-                "config_file": self.config_file,
-                "check_api_version": self.check_api_version,
-            },
+            {name: getattr(self, name) for name in _CONNECTION},
             timeout=self.request_timeout,
             settings=self.settings,
         )
@@ -221,50 +193,8 @@ class AzureOpenAI(BaseLLM):
     # --- the client ------------------------------------------------------------------------------
 
     @property
-    def client(self) -> Client:
-        """The :class:`azoai.client.Client` in use; built on first use."""
-        if self._client is None:
-            if self.settings is None:  # built with model_validate(), which skips __init__
-                self._setup()
-            self._client = make_client(
-                self.settings, self.http_client, self.http_async_client, self.openai_proxy
-            )
-        return self._client
-
-    @property
     def completions(self) -> Completions:
         return Completions(self.client)
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    def __copy__(self) -> Self:
-        copied = super().__copy__()
-        copied._client = None  # its own client: closing either never closes the other's
-        return copied
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        copied = deep_copy_model(self, memo)
-        copied._client = None
-        return copied
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy; an ``update`` of a connection field gives the copy settings built from its
-        new fields."""
-        copied = copy_model(self, update, deep=deep)
-        names = field_names(type(self), update or {})
-        if not _INPUT_FIELDS.isdisjoint(names):
-            if not copied._settings_given and "settings" not in names:
-                copied.__dict__["settings"] = None
-            copied._setup()
-        return copied
 
     # --- LangChain's interface -------------------------------------------------------------------
 

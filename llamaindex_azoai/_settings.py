@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Self
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_serializer
 
@@ -22,6 +23,7 @@ from azoai.config.deployments import DeploymentRecord
 from azoai.config.routes import require_named_keys
 from azoai.config.secrets import SealedSecret, keep, recall, seal, unseal
 from azoai.config.settings import Settings
+from azoai.copying import copy_model, field_names
 from azoai.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -29,7 +31,15 @@ if TYPE_CHECKING:
 
     from azoai.client import Client
 
-__all__ = ["ARG_NAMES", "CORE_OPTIONS", "AzureConnection", "build_settings", "resolve_alias"]
+__all__ = [
+    "ARG_NAMES",
+    "CORE_OPTIONS",
+    "AzureConnection",
+    "build_settings",
+    "reject_unknown",
+    "resolve_alias",
+    "resolve_engine",
+]
 
 #: Fields whose values go into a pickle only encrypted (see azoai.config.secrets).
 _SECRET_FIELDS = ("api_key", "azure_ad_token", "quota_store")
@@ -99,6 +109,39 @@ def resolve_alias(names: Mapping[str, Any], *, setting: str) -> Any:
             f"conflicting values for {setting}: {shown}; pass only one of them", setting=setting
         )
     return next(iter(given.values()), None)
+
+
+def resolve_engine(
+    engine: str | None,
+    *,
+    deployment_name: str | None = None,
+    deployment_id: str | None = None,
+    deployment: str | None = None,
+    azure_deployment: str | None = None,
+) -> str | None:
+    """The deployment under any of the names llama-index's LLM classes take for ``engine``."""
+    name: str | None = resolve_alias(
+        {
+            "engine": engine,
+            "deployment_name": deployment_name,
+            "deployment_id": deployment_id,
+            "deployment": deployment,
+            "azure_deployment": azure_deployment,
+        },
+        setting="engine",
+    )
+    return name
+
+
+def reject_unknown(owner: str, kwargs: Mapping[str, Any], fields: Iterable[str]) -> None:
+    """A ``TypeError`` naming the constructor's keyword arguments that are none of the LLM
+    class's fields (``owner``): request parameters belong in ``additional_kwargs``."""
+    unknown = sorted(set(kwargs) - set(fields))
+    if unknown:
+        raise TypeError(
+            f"{owner} got unexpected argument(s): {', '.join(unknown)}; "
+            "extra request parameters go in additional_kwargs"
+        )
 
 
 def build_settings(
@@ -312,6 +355,9 @@ class AzureConnection(BaseModel):
         description="Variables read instead of os.environ (values kept as secrets).",
     )
 
+    #: The class's own fields (besides these) the core settings are built from: see model_copy.
+    _settings_fields: ClassVar[frozenset[str]] = frozenset()
+
     _settings: Settings | None = PrivateAttr(default=None)
     _client: Client | None = PrivateAttr(default=None)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
@@ -370,6 +416,33 @@ class AzureConnection(BaseModel):
             core_options=self._core_options(),
             names={**ARG_NAMES, "deployment": deployment_arg},
         )
+
+    @abstractmethod
+    def _settings_from_fields(self) -> Settings:
+        """The core settings from this object's fields (each class names its deployment field,
+        and the LLM its API); rebuilt by :meth:`model_copy` when one of them changes."""
+
+    def _init_connection(
+        self,
+        http_client: httpx.Client | None,
+        async_http_client: httpx.AsyncClient | None,
+        http_async_client: httpx.AsyncClient | None,
+    ) -> None:
+        """The constructor's last step: the httpx clients given (``http_async_client`` is the
+        openai SDK's name for ``async_http_client``) and the settings built from the fields."""
+        self._http_client = http_client
+        self._async_http_client = async_http_client or http_async_client
+        self._settings = self._settings_from_fields()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (see :meth:`__deepcopy__`); an ``update`` of a connection field (the
+        deployment, endpoint, credentials, timeouts...) gives the copy settings built from its
+        new fields."""
+        copied = copy_model(self, update, deep=deep)
+        names = field_names(type(self), update or {})
+        if not (self._settings_fields | AzureConnection.model_fields.keys()).isdisjoint(names):
+            copied._settings = copied._settings_from_fields()
+        return copied
 
     @property
     def settings(self) -> Settings:

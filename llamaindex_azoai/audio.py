@@ -29,7 +29,7 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from azoai.audio import Audio
 from azoai.client import Client
 from azoai.wire.audio import Speech, Transcription
-from llamaindex_azoai._settings import build_settings, resolve_alias
+from llamaindex_azoai._connection import ServiceConnection
 
 if TYPE_CHECKING:
     import httpx
@@ -37,79 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["AzureSpeechToTextReader", "AzureTextToSpeechToolSpec"]
 
 
-class _Connected:
-    """The connection arguments both classes take (the LLM's names), or ``client=``."""
-
-    _client: Client
-    _owned: bool
-
-    def _connect(
-        self,
-        *,
-        engine: str | None,
-        model: str | None,
-        azure_endpoint: str | None,
-        api_base: str | None,
-        api_key: Any,
-        api_version: str | None,
-        azure_ad_token_provider: Callable[..., Any] | None,
-        use_azure_ad: bool,
-        deployment_name: str | None,
-        deployment: str | None,
-        azure_deployment: str | None,
-        max_retries: int | None,
-        timeout: float | None,
-        client: Client | None,
-        http_client: httpx.Client | None,
-        async_http_client: httpx.AsyncClient | None,
-        core_options: dict[str, Any],
-    ) -> None:
-        name = resolve_alias(
-            {
-                "engine": engine,
-                "deployment_name": deployment_name,
-                "deployment": deployment,
-                "azure_deployment": azure_deployment,
-            },
-            setting="engine",
-        )
-        self._deployment: str | None = name  # per call: a client= passed in has its own default
-        if client is not None:
-            self._client, self._owned = client, False
-            return
-        settings = build_settings(
-            azure_endpoint=azure_endpoint,
-            api_base=api_base,
-            api_key=api_key,
-            api_version=api_version,
-            use_azure_ad=use_azure_ad,
-            azure_ad_token_provider=azure_ad_token_provider,
-            deployment=name or model,
-            model=model,
-            max_retries=max_retries,
-            timeout=timeout,
-            core_options=core_options,
-        )
-        self._client = Client(
-            settings, http_client=http_client, http_async_client=async_http_client
-        )
-        self._owned = True
-
-    @property
-    def client(self) -> Client:
-        return self._client
-
-    def close(self) -> None:
-        """Close the client this object built (a ``client=`` passed in stays open)."""
-        if self._owned:
-            self._client.close()
-
-    async def aclose(self) -> None:
-        if self._owned:
-            await self._client.aclose()
-
-
-class AzureSpeechToTextReader(_Connected, BaseReader):
+class AzureSpeechToTextReader(ServiceConnection, BaseReader):
     """Transcribe audio files with an Azure OpenAI speech-to-text deployment (whisper,
     gpt-4o-transcribe)::
 
@@ -163,6 +91,7 @@ class AzureSpeechToTextReader(_Connected, BaseReader):
             self._options["timestamp_granularities"] = timestamp_granularities
         self._translate = translate
         self._connect(
+            per_call_deployment=True,
             engine=engine,
             model=model,
             azure_endpoint=azure_endpoint,
@@ -237,7 +166,7 @@ class AzureSpeechToTextReader(_Connected, BaseReader):
         return [self._document(result, path, extra_info)]
 
 
-class AzureTextToSpeechToolSpec(_Connected, BaseToolSpec):
+class AzureTextToSpeechToolSpec(ServiceConnection, BaseToolSpec):
     """Text-to-speech tools for LlamaIndex agents::
 
         spec = AzureTextToSpeechToolSpec(engine="tts-hd", voice="nova", azure_endpoint=...)
@@ -290,6 +219,7 @@ class AzureTextToSpeechToolSpec(_Connected, BaseToolSpec):
         self._count = 0
         self.last_speech: Speech | None = None
         self._connect(
+            per_call_deployment=True,
             engine=engine,
             model=model,
             azure_endpoint=azure_endpoint,

@@ -16,7 +16,7 @@ retries, content filtering and which models serve completions are the core's
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     completion_response_to_chat_response,
@@ -42,10 +42,9 @@ from llama_index.core.types import BaseOutputParser, PydanticProgramMode
 from azoai.client import CallOptions
 from azoai.completions import CompletionDelta, CompletionResult, Completions
 from azoai.config.settings import Settings
-from azoai.copying import copy_model, field_names
 from azoai.errors import AzoaiError
 from azoai.wire.completions import CompletionLogprobs
-from llamaindex_azoai._settings import AzureConnection, resolve_alias
+from llamaindex_azoai._settings import AzureConnection, reject_unknown, resolve_engine
 
 if TYPE_CHECKING:
     import httpx
@@ -72,7 +71,6 @@ _CORE_PARAMS = frozenset(
         "user",
     }
 )
-_SETTINGS_FIELDS = frozenset({"engine", "model"})
 
 
 def _logprobs(lp: CompletionLogprobs | None) -> list[list[LogProb]] | None:
@@ -101,6 +99,8 @@ class AzureOpenAICompletion(AzureConnection, LLM):
     names the deployment; ``model`` the model behind it. The constructor takes the chat class's
     connection arguments (``api_key``, ``azure_ad_token_provider``, ``use_azure_ad``, ...).
     """
+
+    _settings_fields: ClassVar[frozenset[str]] = frozenset({"engine", "model"})
 
     model: str | None = Field(
         default=None, description="The model behind the deployment, e.g. gpt-35-turbo-instruct."
@@ -158,22 +158,14 @@ class AzureOpenAICompletion(AzureConnection, LLM):
         http_async_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
-        engine = resolve_alias(
-            {
-                "engine": engine,
-                "deployment_name": deployment_name,
-                "deployment_id": deployment_id,
-                "deployment": deployment,
-                "azure_deployment": azure_deployment,
-            },
-            setting="engine",
+        engine = resolve_engine(
+            engine,
+            deployment_name=deployment_name,
+            deployment_id=deployment_id,
+            deployment=deployment,
+            azure_deployment=azure_deployment,
         )
-        unknown = sorted(set(kwargs) - set(type(self).model_fields))
-        if unknown:
-            raise TypeError(
-                f"AzureOpenAICompletion got unexpected argument(s): {', '.join(unknown)}; "
-                "extra request parameters go in additional_kwargs"
-            )
+        reject_unknown("AzureOpenAICompletion", kwargs, type(self).model_fields)
         fields: dict[str, Any] = dict(
             model=model,
             engine=engine,
@@ -198,21 +190,10 @@ class AzureOpenAICompletion(AzureConnection, LLM):
             **kwargs,
         )
         super().__init__(**fields)
-        self._http_client = http_client
-        self._async_http_client = async_http_client or http_async_client
-        self._settings = self._settings_from_fields()
+        self._init_connection(http_client, async_http_client, http_async_client)
 
     def _settings_from_fields(self) -> Settings:
         return self._build_settings(deployment=self.engine, model=self.model)
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy; an ``update`` of a connection field gives the copy settings built from its
-        new fields."""
-        copied = copy_model(self, update, deep=deep)
-        names = field_names(type(self), update or {})
-        if not (_SETTINGS_FIELDS | AzureConnection.model_fields.keys()).isdisjoint(names):
-            copied._settings = copied._settings_from_fields()
-        return copied
 
     @classmethod
     def class_name(cls) -> str:

@@ -10,8 +10,8 @@ calls to neutral requests and results back (see :mod:`llamaindex_azoai._convert`
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     astream_chat_response_to_completion_response,
@@ -39,7 +39,6 @@ from llama_index_instrumentation import get_dispatcher
 
 from azoai.client import CallOptions, Client
 from azoai.config.settings import Settings
-from azoai.copying import copy_model, field_names
 from azoai.errors import AzoaiError
 from azoai.wire import ChatRequest, ChatResult
 from llamaindex_azoai._convert import (
@@ -57,7 +56,12 @@ from llamaindex_azoai._convert import (
     to_wire_messages,
     tool_selections,
 )
-from llamaindex_azoai._settings import AzureConnection, resolve_alias
+from llamaindex_azoai._settings import (
+    AzureConnection,
+    reject_unknown,
+    resolve_alias,
+    resolve_engine,
+)
 from llamaindex_azoai.batch import LLMBatchApi
 
 if TYPE_CHECKING:
@@ -102,8 +106,6 @@ _REQUEST_ALIASES = {
     "call_metadata": "metadata",
 }
 _OPTION_FIELDS = ("timeout", "max_retries", "extra_headers", "return_filtered")
-# Fields the core settings are built from (besides AzureConnection's): see model_copy.
-_SETTINGS_FIELDS = frozenset({"engine", "model", "use_responses_api"})
 # The constructor's temperature when none is given (llama-index's DEFAULT_TEMPERATURE).
 _DEFAULT_TEMPERATURE: Any = object()
 
@@ -135,6 +137,8 @@ class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
     without a token provider uses ``DefaultAzureCredential`` with refreshed bearer tokens.
     ``use_responses_api=True`` switches to the Responses API. See ``docs/llamaindex.md``.
     """
+
+    _settings_fields: ClassVar[frozenset[str]] = frozenset({"engine", "model", "use_responses_api"})
 
     model: str | None = Field(
         default=None, description="The real model behind the deployment, e.g. gpt-4o."
@@ -224,15 +228,12 @@ class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
         http_async_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
-        engine = resolve_alias(
-            {
-                "engine": engine,
-                "deployment_name": deployment_name,
-                "deployment_id": deployment_id,
-                "deployment": deployment,
-                "azure_deployment": azure_deployment,
-            },
-            setting="engine",
+        engine = resolve_engine(
+            engine,
+            deployment_name=deployment_name,
+            deployment_id=deployment_id,
+            deployment=deployment,
+            azure_deployment=azure_deployment,
         )
         max_tokens = resolve_alias(
             {"max_tokens": max_tokens, "max_output_tokens": max_output_tokens},
@@ -249,12 +250,7 @@ class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
                     f"{name} is not supported: azoai talks to Azure itself (see docs/llamaindex.md)"
                 )
             kwargs.pop(name, None)
-        unknown = sorted(set(kwargs) - set(type(self).model_fields))
-        if unknown:
-            raise TypeError(
-                f"AzureOpenAI got unexpected argument(s): {', '.join(unknown)}; "
-                "extra request parameters go in additional_kwargs"
-            )
+        reject_unknown("AzureOpenAI", kwargs, type(self).model_fields)
         if temperature is _DEFAULT_TEMPERATURE:
             temperature = _default_temperature(model, engine)
         fields: dict[str, Any] = dict(
@@ -284,10 +280,8 @@ class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
         super().__init__(**fields)
         if self.track_previous_responses and self.store is None:
             self.store = True
-        self._http_client = http_client
-        self._async_http_client = async_http_client or http_async_client
         self._previous_response_id = previous_response_id
-        self._settings = self._settings_from_fields()
+        self._init_connection(http_client, async_http_client, http_async_client)
 
     def _settings_from_fields(self) -> Settings:
         return self._build_settings(
@@ -295,16 +289,6 @@ class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
             model=self.model,
             api="responses" if self.use_responses_api else None,
         )
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy (see ``AzureConnection.__deepcopy__``); an ``update`` of a connection field
-        (``engine``, endpoint, credentials, timeouts...) gives the copy settings built from its
-        new fields."""
-        copied = copy_model(self, update, deep=deep)
-        names = field_names(type(self), update or {})
-        if not (_SETTINGS_FIELDS | AzureConnection.model_fields.keys()).isdisjoint(names):
-            copied._settings = copied._settings_from_fields()
-        return copied
 
     @classmethod
     def class_name(cls) -> str:

@@ -20,7 +20,7 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 
 from azoai.client import Client
 from azoai.images import ImageResult, Images
-from llamaindex_azoai._settings import build_settings, resolve_alias
+from llamaindex_azoai._connection import ServiceConnection
 
 if TYPE_CHECKING:
     import httpx
@@ -50,7 +50,7 @@ def _blocks(result: ImageResult, prompt: str) -> list[TextBlock | ImageBlock]:
     return [TextBlock(text=text), *images]
 
 
-class AzureImageToolSpec(BaseToolSpec):
+class AzureImageToolSpec(ServiceConnection, BaseToolSpec):
     """Image generation tools for LlamaIndex agents::
 
         spec = AzureImageToolSpec(engine="gpt-image-1", model="gpt-image-1",
@@ -101,49 +101,26 @@ class AzureImageToolSpec(BaseToolSpec):
             "output_format": output_format,
             "background": background,
         }
-        if client is not None:
-            self._client = client
-            self._owned = False
-            return
-        engine = resolve_alias(
-            {
-                "engine": engine,
-                "deployment_name": deployment_name,
-                "deployment": deployment,
-                "azure_deployment": azure_deployment,
-            },
-            setting="engine",
-        )
-        settings = build_settings(
+        self._connect(
+            per_call_deployment=False,
+            engine=engine,
+            model=model,
             azure_endpoint=azure_endpoint,
             api_base=api_base,
             api_key=api_key,
             api_version=api_version,
-            use_azure_ad=use_azure_ad,
             azure_ad_token_provider=azure_ad_token_provider,
-            deployment=engine or model,
-            model=model,
+            use_azure_ad=use_azure_ad,
+            deployment_name=deployment_name,
+            deployment=deployment,
+            azure_deployment=azure_deployment,
             max_retries=max_retries,
             timeout=timeout,
+            client=client,
+            http_client=http_client,
+            async_http_client=async_http_client,
             core_options=core_options,
         )
-        self._client = Client(
-            settings, http_client=http_client, http_async_client=async_http_client
-        )
-        self._owned = True
-
-    @property
-    def client(self) -> Client:
-        return self._client
-
-    def close(self) -> None:
-        """Close the client this spec built (a ``client=`` passed in stays open)."""
-        if self._owned:
-            self._client.close()
-
-    async def aclose(self) -> None:
-        if self._owned:
-            await self._client.aclose()
 
     def _arguments(self, size: str | None) -> dict[str, Any]:
         return {**self._defaults, "size": size or self._defaults["size"]}
