@@ -1,13 +1,16 @@
 """What azoai's OpenTelemetry instrumentation costs (issue 20): client CPU per chat call and per
-streamed chunk of the core with telemetry off, on without a configured provider, and on with the
-OpenTelemetry SDK (an in-memory span exporter and metric reader), beside the floor.
+streamed chunk of the core with telemetry off, on without a configured provider, on with
+providers that record nothing (azoai's own share), and on with the OpenTelemetry SDK (an
+in-memory span exporter and metric reader), beside the floor; and the openai SDK with and
+without opentelemetry-instrumentation-openai-v2 under the same SDK set-up, for comparison.
 
 ``python -m benchmarks.telemetry [--rounds 5] [--calls 200] [--out FILE]`` (needs
-opentelemetry-sdk; the mock server runs in its own process).
+opentelemetry-sdk and opentelemetry-instrumentation-openai-v2: benchmarks/requirements.txt;
+the mock server runs in its own process).
 
 Global providers can be set once per process, so each mode runs in its own child process, the
 modes interleaved in a shuffled order each round; a mode's ratio to the floor is taken within a
-round, and the table gives the median over rounds and the range. Per streamed chunk: (CPU of a
+round, and the tables give the median over rounds and the range. Per streamed chunk: (CPU of a
 100-chunk stream - CPU of a 1-chunk stream) / 99, the streams arriving in one burst.
 """
 
@@ -31,6 +34,7 @@ MODES = {
     "floor": "hand-rolled httpx",
     "off": "azoai core, AZOAI_TELEMETRY=0",
     "no provider": "azoai core, opentelemetry-api installed, no provider configured",
+    "no-op providers": "azoai core, providers whose spans and instruments record nothing: azoai's own share",
     "sdk": "azoai core, OpenTelemetry SDK: in-memory span exporter and metric reader",
     "openai SDK": "openai's AzureOpenAI, uninstrumented",
     "openai SDK + openai-v2": "openai's AzureOpenAI, opentelemetry-instrumentation-openai-v2, the same SDK set-up",
@@ -48,7 +52,6 @@ def _child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
     from benchmarks.contenders import AzoaiCore, Floor, OpenAISDK, Target, stream_deployment
 
     exporter: Any = None
-    reader: Any = None
     if mode in SDK_MODES:
         from opentelemetry import metrics, trace
         from opentelemetry.sdk.metrics import MeterProvider
@@ -61,8 +64,9 @@ def _child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
-        reader = InMemoryMetricReader()
-        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    if mode == "no-op providers":
+        _install_noop_providers()
     if mode == "openai SDK + openai-v2":
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
@@ -109,64 +113,51 @@ def _child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
         if exporter is not None:
             exporter.clear()
     chunk = (long_cpu - short_cpu) / streams / (CHUNKS - 1)
-    out = {"chat_us": chat * 1e6, "chunk_us": chunk * 1e6}
-    if mode == "sdk":
-        c.chat()
-        out["sdk_floor_us"] = _sdk_floor(exporter, reader, calls) * 1e6
     c.close()
-    return out
+    return {"chat_us": chat * 1e6, "chunk_us": chunk * 1e6}
 
 
-def _sdk_floor(exporter: Any, reader: Any, calls: int) -> float:
-    """CPU of what the SDK itself does for one instrumented chat call, with no call: a CLIENT
-    span with the attributes azoai set (the last call's, half at start and half at the end as
-    azoai does), made current and ended, and the three histogram records with the attributes
-    azoai recorded. The instrumentation's own share is the rest of what it adds."""
-    import time
+def _install_noop_providers() -> None:
+    """Global providers whose spans say they record and whose instruments take every point,
+    doing nothing: azoai runs all of its instrumentation code (every attribute computed and
+    handed over), the SDK's part costs nothing. ``sdk`` minus this mode is the SDK's share."""
+    from opentelemetry import metrics, trace
 
-    from opentelemetry import context, metrics, trace
+    class Span:
+        def is_recording(self) -> bool:
+            return True
 
-    span = exporter.get_finished_spans()[-1]
-    attrs = dict(span.attributes)
-    keys = list(attrs)
-    start = {k: attrs[k] for k in keys[: len(keys) // 2]}
-    end = {k: attrs[k] for k in keys[len(keys) // 2 :]}
-    points: list[tuple[str, dict[str, Any], float]] = []
-    for rm in reader.get_metrics_data().resource_metrics:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                if metric.name in (
-                    "gen_ai.client.operation.duration",
-                    "gen_ai.client.token.usage",
-                ):
-                    for p in metric.data.data_points:
-                        if p.attributes.get("gen_ai.request.model") == attrs.get(
-                            "gen_ai.request.model"
-                        ):
-                            points.append((metric.name, dict(p.attributes), p.sum / p.count))
-    points = points[:3]
-    tracer = trace.get_tracer("floor")
-    meter = metrics.get_meter("floor")
-    hists = {name: meter.create_histogram(name) for name, _, _ in points}
+        def set_attributes(self, attributes: Any) -> None: ...
+        def set_attribute(self, key: str, value: Any) -> None: ...
+        def update_name(self, name: str) -> None: ...
+        def set_status(self, status: Any) -> None: ...
+        def add_event(self, *args: Any, **kwargs: Any) -> None: ...
+        def end(self) -> None: ...
 
-    def one() -> None:
-        s = tracer.start_span(span.name, kind=trace.SpanKind.CLIENT, attributes=start)
-        token = context.attach(trace.set_span_in_context(s))
-        context.detach(token)
-        s.set_attributes(end)
-        s.end()
-        for name, a, v in points:
-            hists[name].record(v, a)
+        def get_span_context(self) -> Any:
+            return trace.INVALID_SPAN_CONTEXT
 
-    for _ in range(200):
-        one()
-    exporter.clear()
-    started = time.process_time()
-    for i in range(calls):
-        one()
-        if i % 50 == 0:
-            exporter.clear()
-    return (time.process_time() - started) / calls
+    class Tracer:
+        def start_span(self, name: str, *args: Any, **kwargs: Any) -> Span:
+            return Span()
+
+    class TracerProvider(trace.TracerProvider):
+        def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+            return Tracer()
+
+    class Histogram:
+        def record(self, value: float, attributes: Any = None) -> None: ...
+
+    class Meter:
+        def create_histogram(self, *args: Any, **kwargs: Any) -> Histogram:
+            return Histogram()
+
+    class MeterProvider(metrics.MeterProvider):
+        def get_meter(self, *args: Any, **kwargs: Any) -> Any:
+            return Meter()
+
+    trace.set_tracer_provider(TracerProvider())
+    metrics.set_meter_provider(MeterProvider())
 
 
 def _run_child(mode: str, base: str, calls: int, streams: int) -> dict[str, float]:
@@ -219,20 +210,21 @@ def main(argv: list[str] | None = None) -> int:
     print("| measure | mode | median | x floor (range) |\n|---|---|---:|---:|")
     print("\n".join(rows))
     # what instrumentation adds, as a share of the uninstrumented call, within each round
-    added: dict[str, list[float]] = {"azoai": [], "openai-v2": [], "sdk floor": [], "azoai own": []}
+    added: dict[str, list[float]] = {"azoai": [], "openai-v2": [], "sdk": [], "azoai own": []}
     for i in range(args.rounds):
         off = results["off"][i]["chat_us"]
-        sdk = results["sdk"][i]
-        added["azoai"].append(sdk["chat_us"] / off - 1)
-        added["sdk floor"].append(sdk["sdk_floor_us"] / off)
-        added["azoai own"].append((sdk["chat_us"] - off - sdk["sdk_floor_us"]) / off)
+        sdk = results["sdk"][i]["chat_us"]
+        noop = results["no-op providers"][i]["chat_us"]
+        added["azoai"].append(sdk / off - 1)
+        added["sdk"].append((sdk - noop) / off)
+        added["azoai own"].append(noop / off - 1)
         plain = results["openai SDK"][i]["chat_us"]
         added["openai-v2"].append(results["openai SDK + openai-v2"][i]["chat_us"] / plain - 1)
     print("\n| per chat call | added CPU, % of the uninstrumented call (range) |\n|---|---:|")
     what = {
         "azoai": "azoai, SDK on vs off",
-        "sdk floor": "of which the SDK itself (the same span and records, no call)",
-        "azoai own": "of which azoai's own code",
+        "azoai own": "of which azoai's own code (no-op providers vs off)",
+        "sdk": "of which the SDK's span and metric points (sdk vs no-op providers)",
         "openai-v2": "openai-v2 on the openai SDK, on vs off",
     }
     for key, label in what.items():
