@@ -118,6 +118,7 @@ class AzureImageGenerationTool(ServiceConnection, BaseTool):
             "n": self.n,
             "output_format": self.output_format,
             "background": self.background,
+            "model": self.deployment_name,  # None: the client's default deployment
         }
 
     def _run(

@@ -22,12 +22,11 @@ class ServiceConnection:
 
     _client: Client
     _owned: bool
-    _deployment: str | None  # set only with per_call_deployment
+    _deployment: str | None
 
     def _connect(
         self,
         *,
-        per_call_deployment: bool,
         engine: str | None,
         model: str | None,
         azure_endpoint: str | None,
@@ -46,20 +45,15 @@ class ServiceConnection:
         async_http_client: httpx.AsyncClient | None,
         core_options: dict[str, Any],
     ) -> None:
-        """``per_call_deployment``: the deployment is sent with each call (``self._deployment``),
-        so with ``client=`` it still picks the deployment (else the client's default) and its
-        aliases are checked either way. Otherwise it only configures the client built here:
-        ``client=`` is used as it is and the aliases are not looked at."""
-        name = None
-        if per_call_deployment or client is None:
-            name = resolve_engine(
-                engine,
-                deployment_name=deployment_name,
-                deployment=deployment,
-                azure_deployment=azure_deployment,
-            )
-        if per_call_deployment:
-            self._deployment = name
+        """The deployment (``engine`` or an alias) is sent with each call (``self._deployment``),
+        so with ``client=`` it still picks the deployment (``None``: the client's default)."""
+        name = resolve_engine(
+            engine,
+            deployment_name=deployment_name,
+            deployment=deployment,
+            azure_deployment=azure_deployment,
+        )
+        self._deployment = name
         if client is not None:
             self._client, self._owned = client, False
             return

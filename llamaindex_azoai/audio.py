@@ -91,7 +91,6 @@ class AzureSpeechToTextReader(ServiceConnection, BaseReader):
             self._options["timestamp_granularities"] = timestamp_granularities
         self._translate = translate
         self._connect(
-            per_call_deployment=True,
             engine=engine,
             model=model,
             azure_endpoint=azure_endpoint,
@@ -219,7 +218,6 @@ class AzureTextToSpeechToolSpec(ServiceConnection, BaseToolSpec):
         self._count = 0
         self.last_speech: Speech | None = None
         self._connect(
-            per_call_deployment=True,
             engine=engine,
             model=model,
             azure_endpoint=azure_endpoint,

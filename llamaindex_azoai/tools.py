@@ -102,7 +102,6 @@ class AzureImageToolSpec(ServiceConnection, BaseToolSpec):
             "background": background,
         }
         self._connect(
-            per_call_deployment=False,
             engine=engine,
             model=model,
             azure_endpoint=azure_endpoint,
@@ -123,7 +122,11 @@ class AzureImageToolSpec(ServiceConnection, BaseToolSpec):
         )
 
     def _arguments(self, size: str | None) -> dict[str, Any]:
-        return {**self._defaults, "size": size or self._defaults["size"]}
+        return {
+            **self._defaults,
+            "size": size or self._defaults["size"],
+            "model": self._deployment,  # None: the client's default deployment
+        }
 
     def generate_image(self, prompt: str, size: str | None = None) -> list[TextBlock | ImageBlock]:
         """Generate an image from a text description.

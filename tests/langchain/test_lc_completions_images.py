@@ -164,6 +164,31 @@ def test_the_tool_returns_text_and_the_image_as_an_artifact(
     assert "1024x1024" in tool.invoke({"prompt": "a fox"})
 
 
+def test_a_shared_client_draws_on_the_tools_own_deployment(emu: Emulator) -> None:
+    from azoai.client import Client
+
+    shared = Client(
+        endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        deployment="chat",  # the application's chat default
+        deployments=[{"name": "img", "model": "gpt-image-1"}],
+        env={},
+        config_file="",
+    )
+    with shared:
+        tool = AzureImageGenerationTool(azure_deployment="img", client=shared)
+        call = {
+            "type": "tool_call",
+            "id": "call_1",
+            "name": tool.name,
+            "args": {"prompt": "a heron"},
+        }
+        message = tool.invoke(call)
+        assert picture(message.artifact[0]).size == (1024, 1024)
+        assert emu.requests[-1].path.endswith("/images/generations")
+        assert emu.requests[-1].body["model"] == "img"
+
+
 async def test_the_tool_async_and_dalle_revised_prompt(emu: Emulator) -> None:
     dalle = AzureImageGenerationTool(
         azure_endpoint=emu.endpoint, api_key=emu.api_key, azure_deployment="dall-e-3", style="vivid"

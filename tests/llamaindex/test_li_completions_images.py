@@ -163,6 +163,29 @@ def test_the_spec_gives_a_tool_with_text_and_image_blocks(
     assert emu.requests[-1].body == {"prompt": "a red fox", "model": "img", "size": "1536x1024"}
 
 
+def test_a_shared_client_draws_on_the_tools_own_deployment(emu: Emulator) -> None:
+    from azoai.client import Client
+
+    shared = Client(
+        endpoint=emu.endpoint,
+        api_key=emu.api_key,
+        deployment="chat",  # the application's chat default
+        deployments=[{"name": "img", "model": "gpt-image-1"}],
+        env={},
+        config_file="",
+    )
+    with shared:
+        spec = AzureImageToolSpec(engine="img", client=shared)
+        [tool] = spec.to_tool_list()
+        output = tool.call(prompt="a grey heron")
+        assert picture(output.blocks[1]).size == (1024, 1024)  # type: ignore[arg-type]
+        assert emu.requests[-1].path.endswith("/images/generations")
+        assert emu.requests[-1].body["model"] == "img"
+        spec.close()  # a client passed in stays open: the application's next call works
+        tool.call(prompt="a white heron")
+        assert emu.requests[-1].body["prompt"] == "a white heron"
+
+
 async def test_the_async_tool(spec: AzureImageToolSpec) -> None:
     [tool] = spec.to_tool_list()
     output = await tool.acall(prompt="a fox")
