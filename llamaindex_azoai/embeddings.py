@@ -13,20 +13,19 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.callbacks import CallbackManager
 
 from azoai.config.settings import Settings
-from azoai.copying import copy_model, field_names
 from azoai.embeddings import DEFAULT_MAX_TOKENS_PER_REQUEST, MAX_INPUTS_PER_REQUEST
-from llamaindex_azoai._settings import AzureConnection, resolve_alias
+from llamaindex_azoai._settings import AzureConnection, reject_unknown, resolve_alias
 from llamaindex_azoai.batch import EmbeddingBatchApi
 
 if TYPE_CHECKING:
@@ -38,7 +37,6 @@ __all__ = ["AzureOpenAIEmbedding"]
 # picks the wire encoding itself.
 _HANDLED_KWARGS = frozenset({"dimensions", "encoding_format"})
 # Fields the core settings are built from (besides AzureConnection's): see model_copy.
-_SETTINGS_FIELDS = frozenset({"azure_deployment", "model"})
 
 
 class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
@@ -53,6 +51,8 @@ class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
     used as the deployment name (as llama-index does). ``embed_batch_size`` defaults to 2048,
     Azure's limit; ``dimensions`` is sent when given.
     """
+
+    _settings_fields: ClassVar[frozenset[str]] = frozenset({"azure_deployment", "model"})
 
     model: str | None = Field(
         default=None, description="The real embedding model, e.g. text-embedding-3-small."
@@ -131,11 +131,7 @@ class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
             {"dimensions": dimensions, "additional_kwargs['dimensions']": extra.get("dimensions")},
             setting="dimensions",
         )
-        unknown = sorted(set(kwargs) - set(type(self).model_fields))
-        if unknown:
-            raise TypeError(
-                f"AzureOpenAIEmbedding got unexpected argument(s): {', '.join(unknown)}"
-            )
+        reject_unknown("AzureOpenAIEmbedding", kwargs, type(self).model_fields)
         fields: dict[str, Any] = dict(
             mode=mode,
             model=model,
@@ -157,9 +153,7 @@ class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
             **kwargs,
         )
         super().__init__(**fields)
-        self._http_client = http_client
-        self._async_http_client = async_http_client or http_async_client
-        self._settings = self._settings_from_fields()
+        self._init_connection(http_client, async_http_client, http_async_client)
 
     def _settings_from_fields(self) -> Settings:
         # llama-index sends `model` as the deployment when no deployment is named; keeping that
@@ -167,16 +161,6 @@ class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
         return self._build_settings(
             deployment=self.azure_deployment or self.model, model=self.model
         )
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy (see ``AzureConnection.__deepcopy__``); an ``update`` of a connection field
-        (``azure_deployment``, endpoint, credentials, timeouts...) gives the copy settings built
-        from its new fields."""
-        copied = copy_model(self, update, deep=deep)
-        names = field_names(type(self), update or {})
-        if not (_SETTINGS_FIELDS | AzureConnection.model_fields.keys()).isdisjoint(names):
-            copied._settings = copied._settings_from_fields()
-        return copied
 
     @classmethod
     def class_name(cls) -> str:
