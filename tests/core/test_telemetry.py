@@ -474,6 +474,31 @@ def test_off_or_absent_imports_nothing_of_opentelemetry(emu: Emulator) -> None:
     assert absent == {"text": "hihi", "n": 1, "loaded": []}
 
 
+def test_installed_but_never_configured_imports_nothing(emu: Emulator) -> None:
+    """opentelemetry-api installed (it is, in the test venv) but nobody set a provider: a call
+    looks in sys.modules and imports nothing; a provider named in the environment (which the
+    API loads on first use) is looked for."""
+    import os
+
+    report = (
+        "print(json.dumps({'text': text, 'n': n,"
+        " 'loaded': sorted(m for m in sys.modules if m.startswith('opentelemetry')"
+        " and sys.modules[m] is not None)}))\n"
+    )
+    code = "ENV = {}\n" + _CALLS + report
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_PYTHON_")}
+    run = [sys.executable, "-c", code, emu.endpoint, KEY]
+    quiet = subprocess.run(run, capture_output=True, text=True, timeout=90, env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    # at most the namespace package, which find_spec("opentelemetry.trace") imports (no code)
+    assert json.loads(quiet.stdout.strip().splitlines()[-1])["loaded"] in ([], ["opentelemetry"])
+    env["OTEL_PYTHON_TRACER_PROVIDER"] = "sdk_tracer_provider"
+    named = subprocess.run(run, capture_output=True, text=True, timeout=90, env=env)
+    assert named.returncode == 0, named.stderr
+    loaded = json.loads(named.stdout.strip().splitlines()[-1])["loaded"]
+    assert "opentelemetry.trace" in loaded and "opentelemetry.sdk.trace" in loaded
+
+
 def test_without_a_provider_calls_run_untouched_until_one_is_configured(emu: Emulator) -> None:
     code = (
         "ENV = {}\n" + _CALLS + "from opentelemetry import trace\n"

@@ -8,8 +8,9 @@ and ``embed`` call (and their async twins), and each call of the services built 
 LangChain run's or a user's span is its parent), and records ``gen_ai.client.operation.duration``,
 ``gen_ai.client.token.usage`` and, for streams, ``gen_ai.client.operation.time_to_first_chunk``
 and ``gen_ai.client.operation.time_per_output_chunk``. Nothing of OpenTelemetry is imported while
-``Settings.telemetry`` is off (``AZOAI_TELEMETRY=0``) or the package is absent; with no provider
-configured a call costs two provider look-ups.
+``Settings.telemetry`` is off (``AZOAI_TELEMETRY=0``), the package is absent, or nothing has
+imported its trace or metrics API (no provider can be set then); with the API in use but no
+provider configured a call costs two provider look-ups.
 
 Names: the GenAI semantic conventions as released in ``opentelemetry-semantic-conventions``
 0.66b2 (schema 1.44), kept as strings in :mod:`~azoai.pipeline.telemetry.names` rather than

@@ -5,6 +5,8 @@ the tracer and instruments made from them; :class:`Telemetry` is one client's sh
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -85,12 +87,20 @@ class _Otel:
         self.context = context
         self.seen: tuple[Any, Any, _Active | None] = (None, None, None)
         self.lock = threading.Lock()
-        try:
-            from importlib.metadata import version
+        self._version: tuple[str | None] | None = None
 
-            self.version: str | None = version("azoai")
-        except Exception:  # an uninstalled checkout
-            self.version = None
+    @property
+    def version(self) -> str | None:
+        """azoai's version, for the tracer's and meter's scope: read once a provider is
+        configured (importlib.metadata costs some 20 ms to import)."""
+        if self._version is None:
+            try:
+                from importlib.metadata import version
+
+                self._version = (version("azoai"),)
+            except Exception:  # an uninstalled checkout
+                self._version = (None,)
+        return self._version[0]
 
     def active(self) -> _Active | None:
         """The tracer and instruments for the global providers, ``None`` while neither a tracer
@@ -138,9 +148,25 @@ def _is_installed() -> bool:
     return _installed
 
 
+def _may_be_configured() -> bool:
+    """Whether a provider can be in effect: one is set through opentelemetry-api, so its trace
+    or metrics module is imported already, or the environment names one for the API to load
+    (``OTEL_PYTHON_TRACER_PROVIDER``, ``OTEL_PYTHON_METER_PROVIDER``). Until then a call
+    imports nothing of OpenTelemetry (one ``sys.modules`` look-up)."""
+    modules = sys.modules
+    return (
+        "opentelemetry.trace" in modules
+        or "opentelemetry.metrics" in modules
+        or "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+        or "OTEL_PYTHON_METER_PROVIDER" in os.environ
+    )
+
+
 def _load() -> _Otel | None:
     global _otel, _installed
     if _otel is None:
+        if not _may_be_configured():
+            return None
         with _otel_lock:
             if _otel is None:
                 try:
