@@ -38,13 +38,14 @@ class ModelConnection:
     def client(self) -> Client:
         """The :class:`azoai.client.Client` this model (and any view of it, such as
         ``bind_tools``'s) uses; built on first use."""
-        if self._client is None:
+        client = self._client  # read once: a private attribute is a slow lookup on a model
+        if client is None:
             if self.settings is None:  # built with model_validate(), which skips __init__
                 self._setup()
-            self._client = make_client(
+            client = self._client = make_client(
                 self.settings, self.http_client, self.http_async_client, self.openai_proxy
             )
-        return self._client
+        return client
 
     def close(self) -> None:
         """Release this model's share of the pooled connection (idempotent)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from azoai import errors as E
 
@@ -81,6 +81,7 @@ def model_error(err: E.AzoaiError) -> E.AzoaiError:
 def translated(fn: F) -> F:
     """``fn`` (a method or coroutine method) with azoai errors leaving it as :func:`model_error`
     makes them. Streams wrap their loops in ``try`` themselves (no extra frame per chunk)."""
+    wrapper: Callable[..., Any]
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
@@ -91,14 +92,23 @@ def translated(fn: F) -> F:
                 model_error(err)
                 raise
 
-        return acall  # type: ignore[return-value]
+        wrapper = acall
+    else:
 
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except E.AzoaiError as err:
-            model_error(err)
-            raise
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except E.AzoaiError as err:
+                model_error(err)
+                raise
 
-    return call  # type: ignore[return-value]
+        wrapper = call
+    # fn's signature, ready-made: langchain-core reads _generate's on every call (does it take
+    # run_manager?), and unwrapping and rebuilding it each time costs more than the call's own
+    # conversions. inspect.signature returns it as it would have computed it.
+    try:
+        cast("Any", wrapper).__signature__ = inspect.signature(fn)
+    except (TypeError, ValueError, NameError):  # no signature to give: computed per call
+        pass
+    return cast("F", wrapper)

@@ -270,10 +270,13 @@ def call_options(kwargs: Mapping[str, Any], *, return_filtered: bool = False) ->
     """The core's ``CallOptions`` for one call: ``max_retries`` and ``timeout`` given per call
     (request options in the openai SDK, never body parameters), ``return_filtered``; ``None``
     when there is nothing to override."""
+    max_retries = kwargs.get("max_retries")
+    timeout = kwargs.get("timeout")
+    if max_retries is None and timeout is None and not return_filtered:
+        return None  # nearly every call: nothing to read
     from azoai.client import CallOptions
 
-    max_retries = kwargs.get("max_retries")
-    read, _ = split_timeout(kwargs.get("timeout"))
+    read, _ = split_timeout(timeout)
     if max_retries is None and read is None and not return_filtered:
         return None
     return CallOptions(max_retries=max_retries, timeout=read, return_filtered=return_filtered)

@@ -65,6 +65,33 @@ __all__ = ["AzureChatOpenAI"]
 _convert.register_translator()
 
 _REASONING_KEYS = {"effort", "summary", "generate_summary"}
+# Call kwargs that are not body parameters: LangChain's own, and max_retries and timeout, which
+# are call options (see _call_options; Azure would answer 400 to them in the body).
+_NOT_BODY = (
+    "stream",
+    "ls_structured_output_format",
+    "structured_output_format",
+    "max_retries",
+    "timeout",
+)
+# The generation fields in _default_params (what traces show), in this order.
+_PARAM_FIELDS = (
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "logprobs",
+    "top_logprobs",
+    "max_tokens",
+    "reasoning_effort",
+    "reasoning",
+    "verbosity",
+    "store",
+    "include",
+    "stream_usage",
+    "n",
+)
 # langchain-openai arguments with no counterpart here: refused with a message rather than sent to
 # Azure as body parameters.
 _UNSUPPORTED = ("default_query", "http_socket_options", "custom_get_token_ids")
@@ -501,24 +528,8 @@ class AzureChatOpenAI(ModelConnection, ChatBatchApi, BaseChatModel):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        params = {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "presence_penalty": self.presence_penalty,
-            "frequency_penalty": self.frequency_penalty,
-            "seed": self.seed,
-            "logprobs": self.logprobs,
-            "top_logprobs": self.top_logprobs,
-            "max_tokens": self.max_tokens,
-            "reasoning_effort": self.reasoning_effort,
-            "reasoning": self.reasoning,
-            "verbosity": self.verbosity,
-            "store": self.store,
-            "include": self.include,
-            "stream_usage": self.stream_usage,
-            "n": self.n,
-        }
-        return {k: v for k, v in params.items() if v is not None}
+        fields = self.__dict__  # LangChain reads these on every call: no attribute lookups
+        return {k: v for k in _PARAM_FIELDS if (v := fields[k]) is not None}
 
     @property
     def _core_settings(self) -> Any:
@@ -575,33 +586,29 @@ class AzureChatOpenAI(ModelConnection, ChatBatchApi, BaseChatModel):
     ) -> tuple[ChatRequest, str | None]:
         """The neutral request for one call, and the per-call deployment (``model=``)."""
         kw = dict(kwargs)
-        model = kw.pop("model", None)
-        # max_retries and timeout per call are call options (see _call_options), not body
-        # parameters (Azure would answer 400).
-        for noise in (
-            "stream",
-            "ls_structured_output_format",
-            "structured_output_format",
-            "max_retries",
-            "timeout",
-        ):
-            kw.pop(noise, None)
-        tools = kw.pop("tools", None) or []
-        specs = _convert.to_tool_specs(tools)
-        choice = _convert.normalize_tool_choice(
-            kw.pop("tool_choice", None), _convert.bound_tool_names(tools)
-        )
-        reasoning = kw.pop("reasoning", None) or self.reasoning or {}
-        effort = (
-            kw.pop("reasoning_effort", None) or reasoning.get("effort") or self.reasoning_effort
-        )
+        pop = kw.pop
+        model = pop("model", None)
+        for noise in _NOT_BODY:
+            pop(noise, None)
+        tools = pop("tools", None) or []
+        choice = pop("tool_choice", None)
+        if tools:
+            specs = _convert.to_tool_specs(tools)
+            choice = _convert.normalize_tool_choice(choice, _convert.bound_tool_names(tools))
+            builtin = _convert.to_builtin_tools(tools)
+        else:
+            specs, builtin = [], []
+            if choice is not None:
+                choice = _convert.normalize_tool_choice(choice, [])
+        reasoning = pop("reasoning", None) or self.reasoning or {}
+        effort = pop("reasoning_effort", None) or reasoning.get("effort") or self.reasoning_effort
         summary = reasoning.get("summary") or reasoning.get("generate_summary")
-        stops = stop or kw.pop("stop", None) or self._stop_list()
+        stops = stop or pop("stop", None) or self._stop_list()
         if isinstance(stops, str):
             stops = [stops]
-        max_tokens = kw.pop("max_tokens", None) or kw.pop("max_completion_tokens", None)
+        max_tokens = pop("max_tokens", None) or pop("max_completion_tokens", None)
 
-        previous = kw.pop("previous_response_id", None)
+        previous = pop("previous_response_id", None)
         if (
             previous is None
             and self.use_previous_response_id
@@ -612,40 +619,38 @@ class AzureChatOpenAI(ModelConnection, ChatBatchApi, BaseChatModel):
         extra = {
             **self.model_kwargs,
             **(self.extra_body or {}),
-            **(kw.pop("extra_body", None) or {}),
+            **(pop("extra_body", None) or {}),
         }
 
-        def pick(name: str) -> Any:
-            return kw.pop(name) if name in kw else getattr(self, name)
-
+        # A parameter given per call wins over the model's field (pop's default).
         request = ChatRequest(
             messages=_convert.to_wire_messages(messages),
             tools=specs,
             tool_choice=choice,
-            parallel_tool_calls=kw.pop("parallel_tool_calls", None),
-            response_format=_convert.to_response_format(kw.pop("response_format", None)),
-            temperature=pick("temperature"),
-            top_p=pick("top_p"),
+            parallel_tool_calls=pop("parallel_tool_calls", None),
+            response_format=_convert.to_response_format(pop("response_format", None)),
+            temperature=pop("temperature", self.temperature),
+            top_p=pop("top_p", self.top_p),
             max_tokens=max_tokens if max_tokens is not None else self.max_tokens,
             stop=stops or None,
-            seed=pick("seed"),
-            presence_penalty=pick("presence_penalty"),
-            frequency_penalty=pick("frequency_penalty"),
-            logprobs=pick("logprobs"),
-            top_logprobs=pick("top_logprobs"),
-            logit_bias=_str_keys(pick("logit_bias")),
-            user=kw.pop("user", None),
+            seed=pop("seed", self.seed),
+            presence_penalty=pop("presence_penalty", self.presence_penalty),
+            frequency_penalty=pop("frequency_penalty", self.frequency_penalty),
+            logprobs=pop("logprobs", self.logprobs),
+            top_logprobs=pop("top_logprobs", self.top_logprobs),
+            logit_bias=_str_keys(pop("logit_bias", self.logit_bias)),
+            user=pop("user", None),
             reasoning_effort=effort,
             reasoning_summary=summary,
-            verbosity=pick("verbosity"),
-            store=pick("store"),
+            verbosity=pop("verbosity", self.verbosity),
+            store=pop("store", self.store),
             previous_response_id=previous,
-            include=pick("include"),
-            metadata=kw.pop("metadata", None),
-            stream_usage=pick("stream_usage"),
+            include=pop("include", self.include),
+            metadata=pop("metadata", None),
+            stream_usage=pop("stream_usage", self.stream_usage),
             extra_body=None,
-            builtin_tools=_convert.to_builtin_tools(tools),
-            n=pick("n"),
+            builtin_tools=builtin,
+            n=pop("n", self.n),
         )
         # Anything else given per call is a body parameter azoai does not model.
         extra.update({k: v for k, v in kw.items() if not k.startswith("ls_")})

@@ -114,13 +114,17 @@ class ContentFilterResults:
         """Azure's own shape (``{"hate": {"filtered": false, "severity": "safe"}, ...}``): a copy
         of the annotation Azure sent (minus an ``error`` entry), or built from the categories."""
         if self._raw is not None:
-            return {
-                k: (dict(v) if isinstance(v, Mapping) else list(v))
-                for k, v in self._raw.items()
-                if isinstance(k, str)
-                and k != "error"
-                and (isinstance(v, Mapping) or (k == "custom_blocklists" and isinstance(v, list)))
-            }
+            raw: dict[str, Any] = {}
+            for k, v in self._raw.items():
+                if not isinstance(k, str) or k == "error":
+                    continue
+                # dict first: parsed JSON, and a plain type check (Mapping's is an ABC lookup,
+                # per category on every call's metadata)
+                if isinstance(v, (dict, Mapping)):
+                    raw[k] = dict(v)
+                elif k == "custom_blocklists" and isinstance(v, list):
+                    raw[k] = list(v)
+            return raw
         out: dict[str, Any] = {}
         for c in self.categories:
             if c.category == "custom_blocklists":

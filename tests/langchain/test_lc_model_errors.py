@@ -86,3 +86,22 @@ def test_embeddings_raise_both_classes(emu: Emulator) -> None:
     with pytest.raises(lc.ModelAuthenticationError):
         emb.embed_query("hello")
     emu.clear_faults()
+
+
+def test_wrapped_methods_hand_over_their_signature() -> None:
+    """langchain-core reads ``_generate``'s signature on every call (does it take
+    ``run_manager``?): the error-translating wrapper carries the wrapped method's, computed once,
+    so the call neither unwraps nor rebuilds it, and LangChain sees the same parameters."""
+    import inspect
+
+    from langchain_core.utils._signature import _signature_parameters
+
+    llm = AzureChatOpenAI(
+        azure_endpoint="https://r.openai.azure.com", api_key="k", azure_deployment="chat"
+    )
+    for name in ("_generate", "_agenerate"):
+        method = getattr(AzureChatOpenAI, name)
+        assert "__signature__" in vars(method)
+        assert inspect.signature(method) == inspect.signature(inspect.unwrap(method))
+        params = _signature_parameters(getattr(llm, name))
+        assert list(params)[:3] == ["messages", "stop", "run_manager"]
