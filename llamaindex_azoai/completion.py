@@ -45,6 +45,7 @@ from azoai.config.settings import Settings
 from azoai.errors import AzoaiError
 from azoai.wire.completions import CompletionLogprobs
 from llamaindex_azoai._settings import AzureConnection, reject_unknown, resolve_engine
+from llamaindex_azoai._signatures import presign
 
 if TYPE_CHECKING:
     import httpx
@@ -88,6 +89,7 @@ def _logprobs(lp: CompletionLogprobs | None) -> list[list[LogProb]] | None:
     return out
 
 
+@presign
 class AzureOpenAICompletion(AzureConnection, LLM):
     """Azure OpenAI instruct (completion) models for LlamaIndex, through the azoai core::
 

@@ -26,6 +26,7 @@ from llama_index.core.callbacks import CallbackManager
 from azoai.config.settings import Settings
 from azoai.embeddings import DEFAULT_MAX_TOKENS_PER_REQUEST, MAX_INPUTS_PER_REQUEST
 from llamaindex_azoai._settings import AzureConnection, reject_unknown, resolve_alias
+from llamaindex_azoai._signatures import presign
 from llamaindex_azoai.batch import EmbeddingBatchApi
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ _HANDLED_KWARGS = frozenset({"dimensions", "encoding_format"})
 # Fields the core settings are built from (besides AzureConnection's): see model_copy.
 
 
+@presign
 class AzureOpenAIEmbedding(EmbeddingBatchApi, AzureConnection, BaseEmbedding):
     """Azure OpenAI embeddings for LlamaIndex, through the azoai core.
 

@@ -62,6 +62,7 @@ from llamaindex_azoai._settings import (
     resolve_alias,
     resolve_engine,
 )
+from llamaindex_azoai._signatures import presign
 from llamaindex_azoai.batch import LLMBatchApi
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _default_temperature(model: str | None, engine: str | None) -> float:
     return 1.0 if info.reasoning else 0.1
 
 
+@presign
 class AzureOpenAI(LLMBatchApi, AzureConnection, FunctionCallingLLM):
     """Azure OpenAI chat models for LlamaIndex, through the azoai core.
 
