@@ -46,7 +46,7 @@ from azoai.io.exchange import Cut, HttpRequest, Opened, Reply
 from azoai.io.multipart import FilePart, encode
 from azoai.pipeline.loop import arun, run
 from azoai.pipeline.policy import DEFAULT_OPTIONS, Call, CallOptions
-from azoai.pipeline.telemetry.services import traced_service, traced_speech_stream
+from azoai.pipeline.telemetry.services import traced_service
 from azoai.service import Service
 from azoai.wire.audio import (
     Speech,
@@ -401,7 +401,13 @@ class Audio(Service):
         reply: Reply = await self._aexchange(call, req, opts)
         return self._speech(reply.content, response_format, call.deployment, reply.headers)
 
-    @traced_speech_stream("audio.speech", output="speech")
+    @traced_service(
+        "generate_content",
+        "audio.speech",
+        output="speech",
+        model_kw="deployment",
+        opens_stream=True,
+    )
     def stream_speech(
         self,
         text: str,
@@ -428,7 +434,13 @@ class Audio(Service):
             raise
         return SpeechStream(opened, byte_chunks(self.client.settings, opened), head)
 
-    @traced_speech_stream("audio.speech", output="speech")
+    @traced_service(
+        "generate_content",
+        "audio.speech",
+        output="speech",
+        model_kw="deployment",
+        opens_stream=True,
+    )
     async def astream_speech(
         self,
         text: str,

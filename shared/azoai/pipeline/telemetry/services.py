@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from azoai.pipeline.telemetry.operation import Operation
     from azoai.pipeline.telemetry.otel import Telemetry
 
-__all__ = ["traced_service", "traced_service_stream", "traced_speech_stream"]
+__all__ = ["traced_service", "traced_service_stream"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,12 +34,34 @@ def _start(api: str, output: str | None) -> dict[str, Any]:
     return start
 
 
+def _ender(op: Operation) -> Callable[[Any, BaseException | None, bool], None]:
+    def done(stream: Any, error: BaseException | None, complete: bool) -> None:
+        op.end(stream, error=error, abandoned=error is None and not complete)
+
+    return done
+
+
 def traced_service(
-    operation: str, api: str, *, output: str | None = None, model_kw: str = "model"
+    operation: str,
+    api: str,
+    *,
+    output: str | None = None,
+    model_kw: str = "model",
+    opens_stream: bool = False,
 ) -> Callable[[F], F]:
     """Wrap a service method (sync or async) that returns its result whole; ``model_kw`` is
-    the keyword that names the deployment (``model`` or ``deployment``)."""
+    the keyword that names the deployment (``model`` or ``deployment``). With
+    ``opens_stream`` the method opens a byte stream under the retry policy and returns an
+    object with an ``on_end`` slot (:class:`azoai.audio.SpeechStream`): the record ends when
+    the stream is read to its end, fails or is closed, not when the method returns."""
     start = _start(api, output)
+
+    def finish(op: Operation, result: Any) -> None:
+        if opens_stream:
+            op.chunk()  # the answer started: time to first chunk
+            result.on_end = _ender(op)
+        else:
+            op.end(result)
 
     def wrap(fn: F) -> F:
         if inspect.iscoroutinefunction(fn):
@@ -49,7 +71,7 @@ def traced_service(
                 tel = _tel(self)
                 if tel is None or _current.get() is not None:
                     return await fn(self, *args, **kwargs)
-                op = tel.begin(operation, kwargs.get(model_kw), False, start)
+                op = tel.begin(operation, kwargs.get(model_kw), opens_stream, start)
                 if op is None:
                     return await fn(self, *args, **kwargs)
                 op.enter()
@@ -60,7 +82,7 @@ def traced_service(
                     op.end(error=err)
                     raise
                 op.leave()
-                op.end(result)
+                finish(op, result)
                 return result
 
             return cast(F, acall)
@@ -70,7 +92,7 @@ def traced_service(
             tel = _tel(self)
             if tel is None or _current.get() is not None:
                 return fn(self, *args, **kwargs)
-            op = tel.begin(operation, kwargs.get(model_kw), False, start)
+            op = tel.begin(operation, kwargs.get(model_kw), opens_stream, start)
             if op is None:
                 return fn(self, *args, **kwargs)
             op.enter()
@@ -81,7 +103,7 @@ def traced_service(
                 op.end(error=err)
                 raise
             op.leave()
-            op.end(result)
+            finish(op, result)
             return result
 
         return cast(F, call)
@@ -228,70 +250,5 @@ def traced_service_stream(operation: str, api: str, *, model_kw: str = "model") 
             return traced(self, tel, args, kwargs)
 
         return cast(F, stream)
-
-    return wrap
-
-
-def _ender(op: Operation) -> Callable[[Any, BaseException | None, bool], None]:
-    def done(stream: Any, error: BaseException | None, complete: bool) -> None:
-        op.end(stream, error=error, abandoned=error is None and not complete)
-
-    return done
-
-
-def traced_speech_stream(
-    api: str, *, output: str, model_kw: str = "deployment"
-) -> Callable[[F], F]:
-    """Wrap a method (sync or async) that opens a byte stream under the retry policy and
-    returns an object with an ``on_end`` slot (:class:`azoai.audio.SpeechStream`): the record
-    starts with the request and ends when the stream is read to its end, fails or is closed."""
-    start = _start(api, output)
-
-    def wrap(fn: F) -> F:
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def aopen(self: Any, *args: Any, **kwargs: Any) -> Any:
-                tel = _tel(self)
-                if tel is None or _current.get() is not None:
-                    return await fn(self, *args, **kwargs)
-                op = tel.begin("generate_content", kwargs.get(model_kw), True, start)
-                if op is None:
-                    return await fn(self, *args, **kwargs)
-                op.enter()
-                try:
-                    stream = await fn(self, *args, **kwargs)
-                except BaseException as err:
-                    op.leave()
-                    op.end(error=err)
-                    raise
-                op.leave()
-                op.chunk()  # the answer started: time to first chunk
-                stream.on_end = _ender(op)
-                return stream
-
-            return cast(F, aopen)
-
-        @functools.wraps(fn)
-        def open_(self: Any, *args: Any, **kwargs: Any) -> Any:
-            tel = _tel(self)
-            if tel is None or _current.get() is not None:
-                return fn(self, *args, **kwargs)
-            op = tel.begin("generate_content", kwargs.get(model_kw), True, start)
-            if op is None:
-                return fn(self, *args, **kwargs)
-            op.enter()
-            try:
-                stream = fn(self, *args, **kwargs)
-            except BaseException as err:
-                op.leave()
-                op.end(error=err)
-                raise
-            op.leave()
-            op.chunk()
-            stream.on_end = _ender(op)
-            return stream
-
-        return cast(F, open_)
 
     return wrap
